@@ -1,0 +1,33 @@
+//! Every environment variable AegisClaw reads, as documented constants, and the one place that
+//! reads them. Config and `.env` loaders never set these.
+
+use std::ffi::OsString;
+
+/// Root of the AegisClaw home (DESIGN §2). Default: `~/.aegisclaw`.
+pub const AEGISCLAW_HOME: &str = "AEGISCLAW_HOME";
+/// Who is acting, recorded as the audit `actor` (`cli:<name>`). Default: the login user name.
+pub const AEGISCLAW_ACTOR: &str = "AEGISCLAW_ACTOR";
+/// Standard: disables colour in human output when set to any value.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Standard: the user's home directory, used to find `~/.aegisclaw` and expand `~` in scopes.
+pub const HOME: &str = "HOME";
+/// Standard: the login user name, used for the default actor.
+pub const USER: &str = "USER";
+
+/// All variables above with their documentation, for `--help` and generated docs.
+pub const ALL: &[(&str, &str)] = &[
+    (AEGISCLAW_HOME, "root of the AegisClaw home (default `~/.aegisclaw`)"),
+    (AEGISCLAW_ACTOR, "who is acting, recorded as the audit actor `cli:<name>`"),
+    (NO_COLOR, "disable colour in human output"),
+];
+
+/// Reads a variable by one of the names above. Empty values count as unset.
+#[expect(clippy::disallowed_methods, reason = "this is the one place that reads the environment")]
+pub fn get(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|value| !value.is_empty())
+}
+
+/// Reads a variable as UTF-8 text, if set and valid.
+pub fn get_string(name: &str) -> Option<String> {
+    get(name).and_then(|value| value.into_string().ok())
+}

@@ -1,0 +1,15 @@
+//! AegisClaw's pure logic: the home and its files, config, scopes, skills and their signatures,
+//! the hash-chained audit log. No async runtime, no sockets, no unsafe code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod canonical;
+pub mod config;
+pub mod env;
+pub mod home;
+pub mod key;
+pub mod scope;
+pub mod skill;
+pub mod timestamp;
+pub mod trust;

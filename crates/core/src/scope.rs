@@ -1,0 +1,1 @@
+//! Placeholder while this module is written.

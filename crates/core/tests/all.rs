@@ -1,0 +1,2 @@
+//! The one integration test binary of aegisclaw-core (STYLE rule 15).
+mod suite;

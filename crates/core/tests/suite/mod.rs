@@ -1,0 +1,3 @@
+mod audit;
+mod scope;
+mod skill;
