@@ -181,7 +181,10 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(canon(json!(input)), *expected, "number {input:e}");
         }
-        assert_eq!(canon(json!(18446744073709551615u64)), "18446744073709552000");
+        assert_eq!(
+            canon(json!(18446744073709551615u64)),
+            "18446744073709552000"
+        );
         assert_eq!(canon(json!(-9007199254740993i64)), "-9007199254740992");
         assert_eq!(canon(json!(42)), "42");
     }
@@ -201,8 +204,8 @@ mod tests {
 
     #[test]
     fn rfc8785_string_escapes() {
-        let input: Value = serde_json::from_str(r#""\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/""#)
-            .unwrap();
+        let input: Value =
+            serde_json::from_str(r#""\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/""#).unwrap();
         assert_eq!(canon(input), r#""€$\u000f\nA'B\"\\\\\"/""#);
     }
 

@@ -1,1 +1,541 @@
-//! Placeholder while this module is written.
+//! `config.yaml`: the raw `ConfigFile` exactly as written (unknown keys are errors) and the
+//! validated `Config` the rest of AegisClaw reads. Does not apply the settings.
+
+use crate::home::{self, Home, HomeError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The largest `config.yaml` accepted.
+const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
+/// Errors reading or validating `config.yaml`. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config `{path}`")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: HomeError,
+    },
+    /// The file is larger than the parser accepts.
+    #[error("config `{path}` is {size} bytes; the limit is {MAX_CONFIG_BYTES}")]
+    TooLarge {
+        /// The config file.
+        path: PathBuf,
+        /// Its size.
+        size: usize,
+    },
+    /// The YAML does not match the schema (unknown key, wrong type, bad syntax).
+    #[error("invalid config `{path}`: {message}")]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value parsed but is not allowed.
+    #[error("invalid config `{path}`: field `{field}`: {problem}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// The dotted field name.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Writing the file failed.
+    #[error("cannot write config `{path}`")]
+    Write {
+        /// The config file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: HomeError,
+    },
+}
+
+/// `config.yaml` exactly as written: every field optional, unknown keys rejected.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Config format version; only `1` exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// Sandbox settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxSection>,
+    /// Policy settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicySection>,
+    /// Secret store settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SecretsSection>,
+    /// Audit log settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSection>,
+}
+
+/// `sandbox:` as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    /// `native`, `docker`, `gvisor`, `kata`, `firecracker` or `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    /// Default resource limits for skills that declare none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSection>,
+}
+
+/// `sandbox.limits:` as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Memory limit in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Maximum number of processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<u64>,
+    /// CPU share, in cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    /// Wall-clock timeout in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+}
+
+/// `policy:` as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    /// Which template `policies/default.rego` was written from (`strict`, `standard`,
+    /// `permissive`, or `custom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Rego syntax of the policy: `v1` (default) or `v0` for legacy `allow { }` bodies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rego_version: Option<String>,
+}
+
+/// `secrets:` as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSection {
+    /// Secret store backend; `age` (the local encrypted store) is the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+}
+
+/// `audit:` as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Write a signed checkpoint after this many records (and whenever a writer closes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<u64>,
+}
+
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The config-file spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            /// Parses the config-file spelling.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+            fn choices() -> String {
+                [$($text),+].iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// Which sandbox runs skills.
+    RuntimeKind {
+        /// Linux namespaces, Landlock and seccomp; needs nothing but the kernel.
+        Native = "native",
+        /// A Docker engine.
+        Docker = "docker",
+        /// gVisor's `runsc`.
+        Gvisor = "gvisor",
+        /// Kata Containers.
+        Kata = "kata",
+        /// Firecracker microVMs.
+        Firecracker = "firecracker",
+        /// The strongest runtime available, never weaker than native.
+        Auto = "auto",
+    }
+);
+
+named_enum!(
+    /// The embedded policy templates (seed §4.7), or a user's own policy.
+    PolicyTemplate {
+        /// Every scope needs approval.
+        Strict = "strict",
+        /// Low risk allowed, signed medium allowed, the rest needs approval.
+        Standard = "standard",
+        /// Allow most, approval for critical.
+        Permissive = "permissive",
+        /// A policy the user wrote.
+        Custom = "custom",
+    }
+);
+
+named_enum!(
+    /// Rego syntax version of the active policy.
+    RegoVersion {
+        /// Rego v1 (`allow if { }`), the default.
+        V1 = "v1",
+        /// Legacy Rego v0 (`allow { }`).
+        V0 = "v0",
+    }
+);
+
+named_enum!(
+    /// Where secret values are stored.
+    SecretsBackend {
+        /// The local age-encrypted store in `secrets/`.
+        Age = "age",
+    }
+);
+
+/// Resource limits applied to a run unless the skill declares tighter ones.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Limits {
+    /// Memory limit in MiB.
+    pub memory_mb: u64,
+    /// Maximum number of processes.
+    pub pids: u64,
+    /// CPU share in cores.
+    pub cpus: f64,
+    /// Wall-clock timeout in seconds.
+    pub timeout_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mb: 512,
+            pids: 128,
+            cpus: 1.0,
+            timeout_s: 300,
+        }
+    }
+}
+
+/// The validated configuration every other part reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Config {
+    /// The sandbox runtime to use.
+    pub runtime: RuntimeKind,
+    /// Default resource limits.
+    pub limits: Limits,
+    /// The template the active policy came from.
+    pub policy_template: PolicyTemplate,
+    /// Syntax of the active policy.
+    pub rego_version: RegoVersion,
+    /// Secret store backend.
+    pub secrets_backend: SecretsBackend,
+    /// Records between automatic audit checkpoints.
+    pub checkpoint_every: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            runtime: RuntimeKind::Native,
+            limits: Limits::default(),
+            policy_template: PolicyTemplate::Standard,
+            rego_version: RegoVersion::V1,
+            secrets_backend: SecretsBackend::Age,
+            checkpoint_every: 1000,
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Parses YAML text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_path_buf(),
+                size: text.len(),
+            });
+        }
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_events: 10_000,
+                max_aliases: 0,
+                max_anchors: 0,
+                max_depth: 16,
+            },
+            duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
+        };
+        serde_saphyr::from_str_with_options(text, options).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: yaml_message(&error, path),
+        })
+    }
+
+    /// The YAML text of this file.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_default()
+    }
+
+    /// Validates and fills defaults. `path` is only used in errors.
+    pub fn resolve(&self, path: &Path) -> Result<Config, ConfigError> {
+        let defaults = Config::default();
+        let invalid = |field: &'static str, problem: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            problem,
+        };
+        if let Some(version) = self.version
+            && version != 1
+        {
+            return Err(invalid(
+                "version",
+                format!("`{version}` is not supported; use `1`"),
+            ));
+        }
+        let sandbox = self.sandbox.clone().unwrap_or_default();
+        let runtime = match sandbox.runtime.as_deref() {
+            None => defaults.runtime,
+            Some(text) => RuntimeKind::parse(text).ok_or_else(|| {
+                invalid(
+                    "sandbox.runtime",
+                    format!("`{text}` is not one of {}", RuntimeKind::choices()),
+                )
+            })?,
+        };
+        let limits_file = sandbox.limits.unwrap_or_default();
+        let limits = Limits {
+            memory_mb: bounded(
+                limits_file.memory_mb,
+                defaults.limits.memory_mb,
+                16,
+                1 << 20,
+            )
+            .map_err(|p| invalid("sandbox.limits.memory_mb", p))?,
+            pids: bounded(limits_file.pids, defaults.limits.pids, 1, 1 << 16)
+                .map_err(|p| invalid("sandbox.limits.pids", p))?,
+            cpus: match limits_file.cpus {
+                None => defaults.limits.cpus,
+                Some(cpus) if cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0 => cpus,
+                Some(cpus) => {
+                    return Err(invalid(
+                        "sandbox.limits.cpus",
+                        format!("`{cpus}` must be above 0 and at most 1024"),
+                    ));
+                }
+            },
+            timeout_s: bounded(limits_file.timeout_s, defaults.limits.timeout_s, 1, 86_400)
+                .map_err(|p| invalid("sandbox.limits.timeout_s", p))?,
+        };
+        let policy = self.policy.clone().unwrap_or_default();
+        let policy_template = match policy.template.as_deref() {
+            None => defaults.policy_template,
+            Some(text) => PolicyTemplate::parse(text).ok_or_else(|| {
+                invalid(
+                    "policy.template",
+                    format!("`{text}` is not one of {}", PolicyTemplate::choices()),
+                )
+            })?,
+        };
+        let rego_version = match policy.rego_version.as_deref() {
+            None => defaults.rego_version,
+            Some(text) => RegoVersion::parse(text).ok_or_else(|| {
+                invalid(
+                    "policy.rego_version",
+                    format!("`{text}` is not one of {}", RegoVersion::choices()),
+                )
+            })?,
+        };
+        let secrets_backend = match self.secrets.as_ref().and_then(|s| s.backend.as_deref()) {
+            None => defaults.secrets_backend,
+            Some(text) => SecretsBackend::parse(text).ok_or_else(|| {
+                invalid(
+                    "secrets.backend",
+                    format!("`{text}` is not one of {}", SecretsBackend::choices()),
+                )
+            })?,
+        };
+        let checkpoint_every = bounded(
+            self.audit.as_ref().and_then(|a| a.checkpoint_every),
+            defaults.checkpoint_every,
+            1,
+            1_000_000,
+        )
+        .map_err(|p| invalid("audit.checkpoint_every", p))?;
+        Ok(Config {
+            runtime,
+            limits,
+            policy_template,
+            rego_version,
+            secrets_backend,
+            checkpoint_every,
+        })
+    }
+}
+
+/// The YAML parser's message, with its snippet pointing at `path` instead of `<input>`.
+pub(crate) fn yaml_message(error: &serde_saphyr::Error, path: &Path) -> String {
+    let text = error.to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    text.replace("<input>", &path.display().to_string())
+        .trim_end()
+        .to_string()
+}
+
+fn bounded(value: Option<u64>, default: u64, min: u64, max: u64) -> Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(value) if (min..=max).contains(&value) => Ok(value),
+        Some(value) => Err(format!("`{value}` must be between {min} and {max}")),
+    }
+}
+
+impl Config {
+    /// Reads and validates the home's `config.yaml`.
+    pub fn load(home: &Home) -> Result<Self, ConfigError> {
+        let path = home.config_file();
+        let text = home::read_text(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        ConfigFile::parse(&text, &path)?.resolve(&path)
+    }
+
+    /// The file form of this config, with every value written out.
+    pub fn to_file(&self) -> ConfigFile {
+        ConfigFile {
+            version: Some(1),
+            sandbox: Some(SandboxSection {
+                runtime: Some(self.runtime.as_str().to_string()),
+                limits: Some(LimitsSection {
+                    memory_mb: Some(self.limits.memory_mb),
+                    pids: Some(self.limits.pids),
+                    cpus: Some(self.limits.cpus),
+                    timeout_s: Some(self.limits.timeout_s),
+                }),
+            }),
+            policy: Some(PolicySection {
+                template: Some(self.policy_template.as_str().to_string()),
+                rego_version: Some(self.rego_version.as_str().to_string()),
+            }),
+            secrets: Some(SecretsSection {
+                backend: Some(self.secrets_backend.as_str().to_string()),
+            }),
+            audit: Some(AuditSection {
+                checkpoint_every: Some(self.checkpoint_every),
+            }),
+        }
+    }
+
+    /// Writes this config as the home's `config.yaml`, atomically, with a header comment.
+    pub fn save(&self, home: &Home) -> Result<(), ConfigError> {
+        let path = home.config_file();
+        let text = format!(
+            "# AegisClaw configuration. Unknown keys are errors; see docs/ARCHITECTURE.md.\n{}",
+            self.to_file().to_yaml()
+        );
+        home::atomic_write(&path, text.as_bytes()).map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let path = Path::new("/h/config.yaml");
+        ConfigFile::parse(text, path)?.resolve(path)
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn written_config_reads_back_identically() {
+        let config = Config {
+            runtime: RuntimeKind::Docker,
+            limits: Limits {
+                memory_mb: 1024,
+                pids: 64,
+                cpus: 0.5,
+                timeout_s: 60,
+            },
+            policy_template: PolicyTemplate::Strict,
+            rego_version: RegoVersion::V0,
+            secrets_backend: SecretsBackend::Age,
+            checkpoint_every: 10,
+        };
+        assert_eq!(parse(&config.to_file().to_yaml()).unwrap(), config);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let error = parse("version: 1\nsandbox:\n  runtime: native\n  runtim: docker\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("runtim"), "{error}");
+        assert!(error.contains("line 4"), "{error}");
+        assert!(error.contains("/h/config.yaml"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let error = parse("sandbox:\n  runtime: vm\n").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid config `/h/config.yaml`: field `sandbox.runtime`: `vm` is not one of `native`, `docker`, `gvisor`, `kata`, `firecracker`, `auto`"
+        );
+        let error = parse("sandbox:\n  limits:\n    pids: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sandbox.limits.pids"), "{error}");
+        let error = parse("version: 2\n").unwrap_err().to_string();
+        assert!(error.contains("`version`"), "{error}");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_yaml_are_errors_with_location() {
+        let error = parse("sandbox:\n  limits:\n    pids: many\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 3"), "{error}");
+        let error = parse("sandbox: [unclosed\n").unwrap_err().to_string();
+        assert!(error.contains("/h/config.yaml"), "{error}");
+    }
+}

@@ -13,16 +13,27 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const HOME: &str = "HOME";
 /// Standard: the login user name, used for the default actor.
 pub const USER: &str = "USER";
+/// Standard: the login name, used for the default actor when `USER` is unset.
+pub const LOGNAME: &str = "LOGNAME";
 
 /// All variables above with their documentation, for `--help` and generated docs.
 pub const ALL: &[(&str, &str)] = &[
-    (AEGISCLAW_HOME, "root of the AegisClaw home (default `~/.aegisclaw`)"),
-    (AEGISCLAW_ACTOR, "who is acting, recorded as the audit actor `cli:<name>`"),
+    (
+        AEGISCLAW_HOME,
+        "root of the AegisClaw home (default `~/.aegisclaw`)",
+    ),
+    (
+        AEGISCLAW_ACTOR,
+        "who is acting, recorded as the audit actor `cli:<name>`",
+    ),
     (NO_COLOR, "disable colour in human output"),
 ];
 
 /// Reads a variable by one of the names above. Empty values count as unset.
-#[expect(clippy::disallowed_methods, reason = "this is the one place that reads the environment")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "this is the one place that reads the environment"
+)]
 pub fn get(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|value| !value.is_empty())
 }

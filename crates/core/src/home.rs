@@ -3,8 +3,8 @@
 
 use crate::env;
 use fs_err as fs;
-use std::io::Write as _;
 use fs_err::os::unix::fs::OpenOptionsExt as _;
+use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -68,8 +68,9 @@ impl Home {
             Some(path) => path.to_path_buf(),
             None => match env::get(env::AEGISCLAW_HOME) {
                 Some(path) => PathBuf::from(path),
-                None => PathBuf::from(env::get(env::HOME).ok_or(HomeError::NoHome)?)
-                    .join(".aegisclaw"),
+                None => {
+                    PathBuf::from(env::get(env::HOME).ok_or(HomeError::NoHome)?).join(".aegisclaw")
+                }
             },
         };
         let root = if root.is_absolute() {
@@ -294,6 +295,10 @@ mod tests {
     #[test]
     fn read_errors_name_the_file() {
         let error = read_text(Path::new("/nonexistent/aegisclaw/config.yaml")).unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/aegisclaw/config.yaml"));
+        assert!(
+            error
+                .to_string()
+                .contains("/nonexistent/aegisclaw/config.yaml")
+        );
     }
 }

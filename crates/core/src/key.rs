@@ -91,7 +91,10 @@ impl SigningKey {
 
     /// The one-line file format, with a trailing newline.
     pub fn to_text(&self) -> String {
-        format!("{SECRET_PREFIX}{}\n", STANDARD.encode(self.inner.to_bytes()))
+        format!(
+            "{SECRET_PREFIX}{}\n",
+            STANDARD.encode(self.inner.to_bytes())
+        )
     }
 
     /// The matching public key.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod env;
 pub mod home;
 pub mod key;
+pub mod policy;
 pub mod scope;
 pub mod skill;
 pub mod timestamp;

@@ -14,7 +14,9 @@ pub struct Timestamp {
 
 /// Text that is not an RFC 3339 timestamp or a relative duration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{text}` is not a time: use RFC 3339 like `2026-11-24T10:00:00Z`, a date like `2026-11-24`, or an age like `30m`, `2h`, `7d`")]
+#[error(
+    "`{text}` is not a time: use RFC 3339 like `2026-11-24T10:00:00Z`, a date like `2026-11-24`, or an age like `30m`, `2h`, `7d`"
+)]
 pub struct TimestampError {
     /// The text that failed to parse.
     pub text: String,
@@ -134,8 +136,7 @@ impl Timestamp {
             }
             _ => return Err(error()),
         };
-        let seconds = i128::from(days) * 86_400
-            + i128::from(hour * 3600 + minute * 60 + second)
+        let seconds = i128::from(days) * 86_400 + i128::from(hour * 3600 + minute * 60 + second)
             - i128::from(offset_seconds);
         Ok(Self {
             nanos: seconds * NANOS_PER_SECOND + fraction,
@@ -193,7 +194,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -206,7 +211,10 @@ mod tests {
     fn formats_with_nanoseconds() {
         let stamp = Timestamp::from_unix_nanos(1_795_514_400_123_456_789);
         assert_eq!(stamp.to_string(), "2026-11-24T10:00:00.123456789Z");
-        assert_eq!(Timestamp::from_unix_nanos(0).to_string(), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            Timestamp::from_unix_nanos(0).to_string(),
+            "1970-01-01T00:00:00.000000000Z"
+        );
     }
 
     #[test]

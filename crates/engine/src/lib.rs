@@ -1,1 +1,7 @@
-//! placeholder
+//! AegisClaw's engine: the one door every front end (CLI, server, MCP) calls. Today it opens
+//! a home for a given actor and records audited actions; the run envelope of DESIGN §1 follows.
+#![forbid(unsafe_code)]
+
+pub mod context;
+
+pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

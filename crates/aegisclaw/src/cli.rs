@@ -1,0 +1,375 @@
+//! The clap tree: every CLI word of DESIGN §7 with its flags and help. Parsing only; the
+//! commands module does the work.
+
+use aegisclaw_core::env;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success · 1 refused or a check failed · 2 usage or input error.
+Home: $AEGISCLAW_HOME, default ~/.aegisclaw. Run `aegisclaw help <word>` for details.";
+
+/// AegisClaw: a secure-by-default runtime for AI agents.
+///
+/// Agents ask AegisClaw to run skills: signed commands with declared scopes. AegisClaw checks
+/// the signature, decides each scope by policy, runs the skill in a sandbox that grants exactly
+/// those scopes, and records every step in a tamper-evident audit log.
+#[derive(Debug, Parser)]
+#[command(name = "aegisclaw", version, after_help = AFTER_HELP, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw.
+    #[arg(long, global = true, value_name = "DIR", env = env::AEGISCLAW_HOME, hide_env_values = true)]
+    pub(crate) home: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// Print only errors (and the data a command exists to print).
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a home: config, policy, keys and an audit log.
+    Init(InitArgs),
+    /// Create a home if needed and run a sample skill through the whole envelope.
+    Quickstart,
+    /// Check that the home, policy, keys, audit log and sandbox are healthy.
+    Doctor,
+    /// Explain what scopes grant and how risky they are.
+    #[command(subcommand)]
+    Scope(ScopeCommand),
+    /// Keys, signing, verification and installed skills.
+    #[command(subcommand)]
+    Skill(SkillCommand),
+    /// Run commands and skills in the sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Show the audit log, or verify its hash chain and checkpoints.
+    Logs(LogsArgs),
+    /// Manage secrets in the encrypted store.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Show, change, test and evaluate the Rego policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// List and answer pending approval requests.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+    /// Emergency stop: refuse every run until lifted.
+    #[command(subcommand)]
+    Lockdown(LockdownCommand),
+    /// Serve the REST/WebSocket API and dashboard.
+    Serve(ServeArgs),
+    /// Score the security posture from what is enforced.
+    Posture,
+    /// Predict what a skill would do, without running it.
+    Simulate(SkillNameArg),
+    /// Inspect a run: resources, processes, connections.
+    Xray(RunIdArg),
+    /// Serve AegisClaw as an MCP server on stdio.
+    McpServer,
+    /// Send notifications.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Answer every question with its default (non-interactive).
+    #[arg(long)]
+    pub(crate) defaults: bool,
+    /// Replace an existing home's config and policy; keys and the audit log are kept.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Sandbox runtime.
+    #[arg(long, value_name = "RUNTIME", default_value = "native")]
+    pub(crate) runtime: String,
+    /// Policy template.
+    #[arg(long, value_name = "TEMPLATE", default_value = "standard")]
+    pub(crate) policy: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScopeCommand {
+    /// Parse scopes and print kind, target, risk and why.
+    ///
+    /// Example: aegisclaw scope explain files.read:~/.ssh net.outbound:api.github.com:443
+    Explain {
+        /// Scopes in `kind[:target]` form.
+        #[arg(required = true, value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SkillCommand {
+    /// List installed skills and whether each still verifies.
+    List,
+    /// Show one installed skill's manifest and verification status.
+    Show(SkillNameArg),
+    /// Create this home's ed25519 signing key and trust it.
+    Keygen {
+        /// Replace an existing signing key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Fill a skill directory's file digests, publisher and signature.
+    Sign {
+        /// The skill directory (holds manifest.yaml).
+        dir: PathBuf,
+        /// Sign with this key file instead of the home's keys/signing.key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Check a skill directory's signature, publisher trust and every file digest.
+    Verify {
+        /// The skill directory (holds manifest.yaml).
+        dir: PathBuf,
+    },
+    /// Verify a skill directory and copy it into the home's skills/.
+    Install {
+        /// The skill directory (holds manifest.yaml).
+        dir: PathBuf,
+        /// Replace an installed skill of the same name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Manage trusted publisher keys in trust/.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Publish a skill to a registry.
+    Publish {
+        /// The skill directory.
+        dir: PathBuf,
+    },
+    /// Search a registry for skills.
+    Search {
+        /// Words to search for.
+        query: Vec<String>,
+    },
+    /// Rate a skill in a registry.
+    Rate {
+        /// The skill name.
+        name: String,
+        /// Stars, 1 to 5.
+        stars: u8,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrustCommand {
+    /// List trusted publisher keys.
+    List,
+    /// Trust a publisher key (a `.pub` file or `ed25519:<base64>` text).
+    Add {
+        /// Key file or key text.
+        key: String,
+    },
+    /// Stop trusting a key.
+    Remove {
+        /// The key id (16 hex digits).
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Run an ad-hoc command under the given scopes (an unsigned skill).
+    Run {
+        /// A scope to grant (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Working directory of the run.
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Run an installed skill through the whole envelope.
+    RunRegistered {
+        /// The installed skill's name.
+        skill: String,
+        /// Learn a behaviour profile instead of enforcing one.
+        #[arg(long)]
+        learn: bool,
+        /// Number of learning runs.
+        #[arg(long, value_name = "N", requires = "learn")]
+        runs: Option<u32>,
+        /// Arguments passed to the skill.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct LogsArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<LogsCommand>,
+    /// Keep printing new records as they are appended.
+    #[arg(long, short)]
+    pub(crate) follow: bool,
+    /// Only records of this skill.
+    #[arg(long, value_name = "SKILL")]
+    pub(crate) skill: Option<String>,
+    /// Only records of this kind (`skill.sign`), or a prefix (`skill.` or `skill.*`).
+    #[arg(long, value_name = "KIND")]
+    pub(crate) kind: Option<String>,
+    /// Only records at or after this time: RFC 3339, a date, or an age like `2h`, `7d`.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Only the last N matching records.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub(crate) tail: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogsCommand {
+    /// Recompute the hash chain and check signed checkpoints; exit 1 naming the first bad record.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Create the encrypted store and its age identity.
+    Init,
+    /// Store a secret; the value is read from stdin or a hidden prompt, never from arguments.
+    Set {
+        /// The secret's name.
+        name: String,
+    },
+    /// Print a secret's value.
+    Get {
+        /// The secret's name.
+        name: String,
+    },
+    /// List secret names (never values).
+    List,
+    /// Delete a secret.
+    Delete {
+        /// The secret's name.
+        name: String,
+    },
+    /// Replace a secret's value and record the rotation.
+    Rotate {
+        /// The secret's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Print the active policy.
+    Show,
+    /// Replace the active policy with a template or a file, after validating it.
+    Use {
+        /// `strict`, `standard`, `permissive`, or a .rego file.
+        source: String,
+    },
+    /// Run a policy's test cases.
+    Test {
+        /// A cases.yaml file; default: the active template's cases.
+        cases: Option<PathBuf>,
+    },
+    /// Show which decisions change between two policies.
+    Diff {
+        /// First policy (template or file).
+        a: String,
+        /// Second policy (template or file).
+        b: String,
+    },
+    /// Evaluate the policy on one input document.
+    Eval {
+        /// Input JSON, or `-` for stdin.
+        #[arg(long, value_name = "JSON|-")]
+        input: String,
+        /// Evaluate this template instead of the active policy.
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "policy")]
+        template: Option<String>,
+        /// Evaluate this .rego file instead of the active policy.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApprovalsCommand {
+    /// List pending approval requests.
+    List,
+    /// Approve a request.
+    Approve {
+        /// The request id.
+        id: String,
+        /// Remember the grant ("always") instead of approving once.
+        #[arg(long)]
+        always: bool,
+    },
+    /// Deny a request.
+    Deny {
+        /// The request id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LockdownCommand {
+    /// Refuse every run until lockdown is lifted.
+    On {
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift the lockdown.
+    Off,
+    /// Show whether lockdown is on.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7777")]
+    pub(crate) listen: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SkillNameArg {
+    /// The skill's name.
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunIdArg {
+    /// The run id.
+    pub(crate) run: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NotifyCommand {
+    /// Send a test notification to every configured channel.
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    pub(crate) shell: Shell,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}

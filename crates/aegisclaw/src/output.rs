@@ -1,0 +1,90 @@
+//! The Printer: the only place that writes to stdout and stderr. Human text or `--json`,
+//! `--quiet`, and the `error:` / `caused by:` / `hint:` form of failures.
+#![expect(clippy::print_stderr, reason = "the one place that prints")]
+
+use serde::Serialize;
+use std::fmt::Display;
+use std::io::Write as _;
+
+/// How a command's output is shown.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Printer {
+    json: bool,
+    quiet: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(json: bool, quiet: bool) -> Self {
+        Self { json, quiet }
+    }
+
+    /// Whether `--json` was given.
+    pub(crate) fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// A progress or status line for humans (hidden by `--json` and `--quiet`).
+    pub(crate) fn status(&self, text: impl Display) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+    }
+
+    /// A line of the data the command exists to print (hidden only by `--json`).
+    pub(crate) fn data(&self, text: impl Display) {
+        if !self.json {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+    }
+
+    /// The `--json` document of a command (printed only with `--json`), one line of compact
+    /// JSON per document so `--follow` output is line-delimited.
+    pub(crate) fn json<T: Serialize + ?Sized>(&self, value: &T) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, value);
+            let _ = writeln!(out);
+            let _ = out.flush();
+        }
+    }
+
+    /// Flushes stdout (for `--follow`).
+    pub(crate) fn flush(&self) {
+        let _ = std::io::stdout().lock().flush();
+    }
+
+    /// A warning on stderr (never hidden: warnings are about safety).
+    pub(crate) fn warn(&self, text: impl Display) {
+        eprintln!("warning: {text}");
+    }
+
+    /// A plain line on stderr (usage messages, prompts).
+    pub(crate) fn stderr(&self, text: impl Display) {
+        eprintln!("{text}");
+    }
+
+    /// A hint on stderr, after an error or warning.
+    pub(crate) fn hint(&self, text: impl Display) {
+        if !self.json {
+            eprintln!("hint: {text}");
+        }
+    }
+
+    /// An error and its causes on stderr; with `--json` also as one JSON object on stderr.
+    pub(crate) fn error(&self, error: &anyhow::Error, exit_code: u8) {
+        let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+        if self.json {
+            let document = serde_json::json!({
+                "error": error.to_string(),
+                "caused_by": causes,
+                "exit_code": exit_code,
+            });
+            eprintln!("{document}");
+            return;
+        }
+        eprintln!("error: {error}");
+        for cause in causes {
+            eprintln!("  caused by: {cause}");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Golden tests of the CLI surface: help, init, scope explain, errors and exit codes.
+
+use super::common::TestEnv;
+use std::os::unix::fs::PermissionsExt as _;
+
+#[test]
+fn help_lists_every_word() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["--help"], @"
+    exit: 0
+    --- stdout
+    AegisClaw: a secure-by-default runtime for AI agents.
+
+    Agents ask AegisClaw to run skills: signed commands with declared scopes. AegisClaw checks the
+    signature, decides each scope by policy, runs the skill in a sandbox that grants exactly those
+    scopes, and records every step in a tamper-evident audit log.
+
+    Usage: aegisclaw [OPTIONS] <COMMAND>
+
+    Commands:
+      init         Create a home: config, policy, keys and an audit log
+      quickstart   Create a home if needed and run a sample skill through the whole envelope
+      doctor       Check that the home, policy, keys, audit log and sandbox are healthy
+      scope        Explain what scopes grant and how risky they are
+      skill        Keys, signing, verification and installed skills
+      sandbox      Run commands and skills in the sandbox
+      logs         Show the audit log, or verify its hash chain and checkpoints
+      secrets      Manage secrets in the encrypted store
+      policy       Show, change, test and evaluate the Rego policy
+      approvals    List and answer pending approval requests
+      lockdown     Emergency stop: refuse every run until lifted
+      serve        Serve the REST/WebSocket API and dashboard
+      posture      Score the security posture from what is enforced
+      simulate     Predict what a skill would do, without running it
+      xray         Inspect a run: resources, processes, connections
+      mcp-server   Serve AegisClaw as an MCP server on stdio
+      notify       Send notifications
+      completions  Print a shell completion script
+      help         Print this message or the help of the given subcommand(s)
+
+    Options:
+          --home <DIR>
+              Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw
+              
+              [env: AEGISCLAW_HOME]
+
+          --json
+              Print machine-readable JSON instead of text
+
+      -q, --quiet
+              Print only errors (and the data a command exists to print)
+
+      -h, --help
+              Print help (see a summary with '-h')
+
+      -V, --version
+              Print version
+
+    Exit codes: 0 success · 1 refused or a check failed · 2 usage or input error.
+    Home: $AEGISCLAW_HOME, default ~/.aegisclaw. Run `aegisclaw help <word>` for details.
+    --- stderr
+    ");
+}
+
+#[test]
+fn help_of_a_word_teaches_its_subcommands() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["help", "skill"], @"
+    exit: 0
+    --- stdout
+    Keys, signing, verification and installed skills
+
+    Usage: aegisclaw skill [OPTIONS] <COMMAND>
+
+    Commands:
+      list     List installed skills and whether each still verifies
+      show     Show one installed skill's manifest and verification status
+      keygen   Create this home's ed25519 signing key and trust it
+      sign     Fill a skill directory's file digests, publisher and signature
+      verify   Check a skill directory's signature, publisher trust and every file digest
+      install  Verify a skill directory and copy it into the home's skills/
+      trust    Manage trusted publisher keys in trust/
+      publish  Publish a skill to a registry
+      search   Search a registry for skills
+      rate     Rate a skill in a registry
+      help     Print this message or the help of the given subcommand(s)
+
+    Options:
+          --home <DIR>  Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw [env: AEGISCLAW_HOME]
+          --json        Print machine-readable JSON instead of text
+      -q, --quiet       Print only errors (and the data a command exists to print)
+      -h, --help        Print help
+      -V, --version     Print version
+    --- stderr
+    ");
+}
+
+#[test]
+fn init_defaults_creates_a_private_home() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["init", "--defaults"], @"
+    exit: 0
+    --- stdout
+    Created the AegisClaw home at [TEMP]/home
+      runtime native, policy template standard
+      wrote config.yaml
+      wrote policies/default.rego
+      wrote keys/signing.key
+      wrote keys/signing.pub
+      wrote keys/audit.key
+      wrote keys/audit.pub
+      wrote trust/[KEYID].pub
+      signing key [KEYID] (trusted), audit checkpoint key [KEYID]
+    Next: sign a skill with `aegisclaw skill sign <dir>` and check it with `aegisclaw skill verify <dir>`.
+    --- stderr
+    ");
+    let mut stack = vec![env.home()];
+    while let Some(dir) = stack.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", entry.path().display());
+            }
+        }
+    }
+    assert!(env.home().join("policies/default.rego").is_file());
+    assert!(env.home().join("audit/checkpoints.jsonl").is_file());
+}
+
+#[test]
+fn init_json_reports_what_it_wrote() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["init", "--defaults", "--json", "--policy", "strict"], @r#"
+    exit: 0
+    --- stdout
+    {"home":"[TEMP]/home","runtime":"native","policy":"strict","signing_key_id":"[KEYID]","audit_key_id":"[KEYID]","written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub"],"kept":[]}
+    --- stderr
+    "#);
+}
+
+#[test]
+fn init_refuses_to_overwrite_a_home() {
+    let env = TestEnv::initialised();
+    aegisclaw_snapshot!(env, &["init", "--defaults"], @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: an AegisClaw home already exists at `[TEMP]/home`; pass `--force` to rewrite its config and policy (keys and the audit log are kept)
+    ");
+}
+
+#[test]
+fn init_force_keeps_keys_and_audit_log() {
+    let env = TestEnv::initialised();
+    let key_before = std::fs::read(env.home().join("keys/signing.key")).unwrap();
+    aegisclaw_snapshot!(env, &["init", "--defaults", "--force", "--policy", "permissive"], @"
+    exit: 0
+    --- stdout
+    Rewrote the AegisClaw home at [TEMP]/home
+      runtime native, policy template permissive
+      wrote config.yaml
+      wrote policies/default.rego
+      kept  keys/signing.key
+      kept  keys/audit.key
+      kept  audit/audit.jsonl
+      signing key [KEYID] (trusted), audit checkpoint key [KEYID]
+    Next: sign a skill with `aegisclaw skill sign <dir>` and check it with `aegisclaw skill verify <dir>`.
+    --- stderr
+    ");
+    assert_eq!(
+        std::fs::read(env.home().join("keys/signing.key")).unwrap(),
+        key_before
+    );
+    env.cmd(&["logs", "verify"]).assert().success();
+}
+
+#[test]
+fn init_rejects_an_unknown_template() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["init", "--defaults", "--policy", "lax"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: unknown policy template `lax`: use `strict`, `standard` or `permissive`
+    ");
+}
+
+#[test]
+fn init_without_defaults_points_at_the_flag() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["init"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    not available yet: `aegisclaw init (interactive wizard)` arrives with the policy engine, init wizard, doctor, posture and completions (issue #4)
+    hint: pass `--defaults` (and `--runtime`, `--policy`) to initialise without questions
+    ");
+    assert!(!env.home().exists());
+}
+
+#[test]
+fn scope_explain_rates_sensitive_paths_critical() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["scope", "explain", "files.read:~/.ssh", "net.outbound:api.github.com:443", "shell.exec"], @"
+    exit: 0
+    --- stdout
+    files.read:[TEMP]/user/.ssh
+      kind    files.read
+      target  [TEMP]/user/.ssh
+      grants  read-only bind mount of `[TEMP]/user/.ssh`
+      risk    critical
+      why     sensitive path `~/.ssh`: ssh private keys
+
+    net.outbound:api.github.com:443
+      kind    net.outbound
+      target  api.github.com:443
+      grants  outbound connections to `api.github.com` on port 443, only through the egress proxy
+      risk    medium
+      why     net.outbound to one named host is medium risk
+
+    shell.exec
+      kind    shell.exec
+      target  any command
+      grants  may run any command
+      risk    high
+      why     shell.exec without a command allows any command
+    --- stderr
+    ");
+}
+
+#[test]
+fn scope_explain_json() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["scope", "explain", "--json", "files.write:/tmp/out", "net.outbound:169.254.169.254"], @r#"
+    exit: 0
+    --- stdout
+    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"outbound connections to `169.254.169.254` on any port, only through the egress proxy","risk":"critical","reasons":["not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack)"]}]
+    --- stderr
+    "#);
+}
+
+#[test]
+fn scope_explain_rejects_bad_scopes_with_exit_2() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["scope", "explain", "files.read:../etc"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: relative path in scope `files.read:../etc`: use an absolute path, `~/...`, or nothing for the working directory
+    ");
+    aegisclaw_snapshot!(env, &["scope", "explain", "disk.format:/dev/sda"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: unknown scope kind in `disk.format:/dev/sda`: use one of `files.read`, `files.write`, `shell.exec`, `net.outbound`, `net.internal`, `secrets.read`
+    ");
+    aegisclaw_snapshot!(env, &["scope", "explain", "net.outbound:*"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: bare `*` in scope `net.outbound:*` would allow every host: list hosts, or use `*.domain`
+    ");
+    aegisclaw_snapshot!(env, &["scope", "explain", "net.outbound:"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: empty host in scope `net.outbound:`
+    ");
+    aegisclaw_snapshot!(env, &["scope", "explain", "files.read:relative/path"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: relative path in scope `files.read:relative/path`: use an absolute path, `~/...`, or nothing for the working directory
+    ");
+}
+
+#[test]
+fn words_not_built_yet_say_so_and_exit_2() {
+    let env = TestEnv::initialised();
+    aegisclaw_snapshot!(env, &["serve"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    not available yet: `aegisclaw serve` arrives with the server and dashboard
+    ");
+    aegisclaw_snapshot!(env, &["sandbox", "run", "--", "/bin/true"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    not available yet: `aegisclaw sandbox` arrives with the run envelope on the native sandbox (issue #5)
+    ");
+    aegisclaw_snapshot!(env, &["policy", "show", "--json"], @r#"
+    exit: 2
+    --- stdout
+    {"arrives_with":"the policy engine, init wizard, doctor, posture and completions (issue #4)","command":"policy","error":"not available yet","exit_code":2}
+    --- stderr
+    "#);
+}
+
+#[test]
+fn commands_without_a_home_explain_how_to_make_one() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["skill", "list"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: cannot open the AegisClaw home `[TEMP]/home`: create one with `aegisclaw init --defaults`
+      caused by: no AegisClaw home at `[TEMP]/home`
+    ");
+}
+
+#[test]
+fn a_config_with_an_unknown_key_names_the_key_and_line() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("  runtime: native", "  runtime: native\n  runtim: docker"),
+    )
+    .unwrap();
+    aegisclaw_snapshot!(env, &["skill", "list"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: invalid config `[TEMP]/home/config.yaml`: line 5 column 3: unknown field `runtim`, expected one of runtime, limits
+     --> [TEMP]/home/config.yaml:5:3
+      |
+    3 | sandbox:
+    4 |   runtime: native
+    5 |   runtim: docker
+      |   ^ unknown field `runtim`, expected one of runtime, limits
+    6 |   limits:
+    7 |     memory_mb: 512
+      |
+    ");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = TestEnv::new();
+    let output = env.cmd(&["skill", "sign"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = env.cmd(&["frobnicate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

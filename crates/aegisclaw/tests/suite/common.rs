@@ -1,0 +1,107 @@
+//! Shared test environment: a temp home, the real binary, and output filters for snapshots.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// A fresh temporary home and user directory for one test.
+pub(crate) struct TestEnv {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("user")).unwrap();
+        Self { dir }
+    }
+
+    /// An env with `init --defaults` already run.
+    pub(crate) fn initialised() -> Self {
+        let env = Self::new();
+        env.cmd(&["init", "--defaults"]).assert().success();
+        env
+    }
+
+    pub(crate) fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// The real binary with this env's home, a fixed actor, no colour.
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("aegisclaw").unwrap();
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AEGISCLAW_HOME", self.home())
+            .env("AEGISCLAW_ACTOR", "tester")
+            .env("HOME", self.dir.path().join("user"))
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// Copies a fixture skill from `examples/skills/<name>` into the temp dir.
+    pub(crate) fn skill_copy(&self, name: &str, as_name: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/skills")
+            .join(name);
+        let target = self.dir.path().join(as_name);
+        copy_dir(&source, &target);
+        target
+    }
+
+    /// Runs the command and renders exit code, stdout and stderr for a snapshot.
+    pub(crate) fn run(&self, args: &[&str]) -> String {
+        let output = self.cmd(args).output().unwrap();
+        render(&output, self.dir.path())
+    }
+}
+
+fn copy_dir(source: &Path, target: &Path) {
+    std::fs::create_dir_all(target).unwrap();
+    for entry in std::fs::read_dir(source).unwrap() {
+        let entry = entry.unwrap();
+        let to = target.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// `exit: N`, then stdout and stderr, with the temp dir replaced by `[TEMP]`.
+pub(crate) fn render(output: &std::process::Output, temp: &Path) -> String {
+    let temp = temp.display().to_string();
+    let stdout = String::from_utf8_lossy(&output.stdout).replace(&temp, "[TEMP]");
+    let stderr = String::from_utf8_lossy(&output.stderr).replace(&temp, "[TEMP]");
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code().unwrap_or(-1),
+        stdout,
+        stderr
+    )
+}
+
+/// Snapshot filters for values that change every run.
+pub(crate) fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", "[TS]"),
+        (r"\b[0-9a-f]{64}\b", "[HASH]"),
+        (r"ed25519:[A-Za-z0-9+/]{86}==", "[SIG]"),
+        (r"ed25519:[A-Za-z0-9+/]{43}=", "[PUBKEY]"),
+        (r"\b[0-9a-f]{16}\b", "[KEYID]"),
+        (r"torn-\d+-\d+\.bin", "torn-[N].bin"),
+    ]
+}
+
+/// Runs `$env.run($args)` and compares with an inline snapshot, with the standard filters.
+macro_rules! aegisclaw_snapshot {
+    ($env:expr, $args:expr, @$snapshot:literal) => {{
+        let rendered = $env.run($args);
+        insta::with_settings!({ filters => $crate::suite::common::filters() }, {
+            insta::assert_snapshot!(rendered, @$snapshot);
+        });
+    }};
+}

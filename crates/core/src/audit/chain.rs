@@ -1,0 +1,479 @@
+//! The audit writer: appends hash-chained records under an exclusive lock on the log, recovers a
+//! torn tail, and writes signed checkpoints. Never rewrites a complete record; does not verify.
+
+use super::checkpoint::{self, Checkpoint};
+use super::record::{Event, GENESIS_HASH, Record, decode_hash};
+use super::{AuditError, io_error, parent_dir, require_parent, sync_parent};
+use crate::key::SigningKey;
+use crate::timestamp::Timestamp;
+use fs_err::os::unix::fs::OpenOptionsExt as _;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+/// Records between automatic checkpoints unless `set_checkpoint_every` says otherwise.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+
+/// An open audit log. Each append locks the file, reads the tail, writes, fsyncs and unlocks,
+/// so several writers (threads or processes) can share one log. Closing or dropping a writer
+/// that appended writes a signed checkpoint when it has a signer.
+#[derive(Debug)]
+pub struct AuditLog {
+    log_path: PathBuf,
+    checkpoints_path: PathBuf,
+    file: File,
+    signer: Option<SigningKey>,
+    checkpoint_every: u64,
+    /// Whether this writer appended records that no checkpoint covers yet.
+    unchecked: bool,
+    line: String,
+}
+
+impl AuditLog {
+    /// Opens (creating with mode 0600) the log at `log_path`. Checkpoints go to
+    /// `checkpoints_path` and are signed with `signer`; with `None`, none are written.
+    /// Both parent directories must already exist.
+    pub fn open(
+        log_path: &Path,
+        checkpoints_path: &Path,
+        signer: Option<SigningKey>,
+    ) -> Result<Self, AuditError> {
+        require_parent(log_path)?;
+        require_parent(checkpoints_path)?;
+        let existed = log_path.exists();
+        let file = open_private(log_path)?;
+        if !existed {
+            sync_parent(log_path)?;
+        }
+        Ok(Self {
+            log_path: log_path.to_path_buf(),
+            checkpoints_path: checkpoints_path.to_path_buf(),
+            file,
+            signer,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            unchecked: false,
+            line: String::with_capacity(512),
+        })
+    }
+
+    /// Sets how many records pass between automatic checkpoints (at least 1).
+    pub fn set_checkpoint_every(&mut self, every: u64) {
+        self.checkpoint_every = every.max(1);
+    }
+
+    /// The log file's path.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Appends one record; it is on disk (fsync) when this returns.
+    pub fn append(&mut self, event: Event) -> Result<Record, AuditError> {
+        let mut records = self.append_batch(vec![event])?;
+        // `append_batch` returns exactly one record per event.
+        Ok(records.swap_remove(0))
+    }
+
+    /// Appends `events` in order with one write and one fsync (group commit).
+    pub fn append_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, AuditError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(bad) = events.iter().find(|event| !event.data.is_object()) {
+            return Err(AuditError::DataNotObject {
+                kind: bad.kind.clone(),
+            });
+        }
+        self.locked(|log| log.commit(events))
+    }
+
+    /// Writes a signed checkpoint of the current last record. Returns `None` without a signer
+    /// or when the log is empty.
+    pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>, AuditError> {
+        if self.signer.is_none() {
+            return Ok(None);
+        }
+        self.locked(|log| {
+            let tail = read_tail(&log.file, &log.log_path)?;
+            if tail.seq == 0 {
+                return Ok(None);
+            }
+            log.write_checkpoint(tail.seq, &tail.hash)
+        })
+    }
+
+    /// Closes the log, first writing a checkpoint if this writer appended since the last one.
+    pub fn close(mut self) -> Result<(), AuditError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), AuditError> {
+        if self.unchecked {
+            self.unchecked = false;
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` while holding the exclusive lock on the log file.
+    fn locked<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        self.file.lock().map_err(io_error("lock", &self.log_path))?;
+        let result = work(self);
+        let unlocked = self
+            .file
+            .unlock()
+            .map_err(io_error("unlock", &self.log_path));
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    /// Under the lock: 1. read the tail; 2. recover a torn tail; 3. seal the records;
+    /// 4. write and fsync them; 5. checkpoint if an interval boundary was crossed.
+    fn commit(&mut self, events: Vec<Event>) -> Result<Vec<Record>, AuditError> {
+        let tail = read_tail(&self.file, &self.log_path)?;
+        let first_seq = tail.seq + 1;
+        let mut seq = tail.seq;
+        let mut prev = tail.hash;
+        self.line.clear();
+        if let Some(torn) = &tail.torn {
+            let recovered = self.recover(torn, tail.complete_len, tail.seq + 1)?;
+            let record = Record::seal(recovered, seq + 1, Timestamp::now(), &prev)?;
+            record.write_line(&mut self.line)?;
+            seq = record.seq;
+            prev = record.hash;
+        }
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let record = Record::seal(event, seq + 1, Timestamp::now(), &prev)?;
+            record.write_line(&mut self.line)?;
+            seq = record.seq;
+            prev.clone_from(&record.hash);
+            records.push(record);
+        }
+        (&self.file)
+            .write_all(self.line.as_bytes())
+            .map_err(io_error("append to", &self.log_path))?;
+        self.file
+            .sync_data()
+            .map_err(io_error("fsync", &self.log_path))?;
+        self.unchecked = true;
+        if (first_seq - 1) / self.checkpoint_every != seq / self.checkpoint_every {
+            self.write_checkpoint(seq, &prev)?;
+        }
+        Ok(records)
+    }
+
+    /// Moves the torn bytes after the last complete line to `torn-<seq>-<nanos>.bin`, truncates
+    /// the log to `complete_len`, and returns the `audit.recovered` event to record.
+    fn recover(&mut self, torn: &[u8], complete_len: u64, seq: u64) -> Result<Event, AuditError> {
+        let name = format!("torn-{seq}-{}.bin", Timestamp::now().unix_nanos());
+        let saved = parent_dir(&self.log_path).join(&name);
+        let mut file = fs_err::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&saved)
+            .map_err(io_error("create", &saved))?;
+        file.write_all(torn).map_err(io_error("write", &saved))?;
+        file.sync_all().map_err(io_error("fsync", &saved))?;
+        sync_parent(&saved)?;
+        self.file
+            .set_len(complete_len)
+            .map_err(io_error("truncate", &self.log_path))?;
+        let digest = hex::encode(Sha256::digest(torn));
+        let actor = format!("aegisclaw:pid-{}", std::process::id());
+        Ok(Event::new("audit.recovered", actor).data(json!({
+            "torn_bytes": torn.len(),
+            "saved_to": name,
+            "sha256": digest,
+        })))
+    }
+
+    /// Signs and appends a checkpoint of `seq`/`hash`; `None` without a signer.
+    fn write_checkpoint(&mut self, seq: u64, hash: &str) -> Result<Option<Checkpoint>, AuditError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let checkpoint = Checkpoint::sign(seq, hash, Timestamp::now(), signer)?;
+        checkpoint::append(&self.checkpoints_path, &checkpoint)?;
+        self.unchecked = false;
+        Ok(Some(checkpoint))
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        // Best effort: `close` reports this error; a drop cannot.
+        let _ = self.finish();
+    }
+}
+
+/// Opens `path` for reading and appending, creating it with mode 0600.
+pub(super) fn open_private(path: &Path) -> Result<File, AuditError> {
+    fs_err::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map(fs_err::File::into_file)
+        .map_err(io_error("open", path))
+}
+
+/// The end of the log as the writer needs it.
+#[derive(Debug, PartialEq)]
+struct Tail {
+    /// Seq of the last complete record (0 for an empty log).
+    seq: u64,
+    /// Its hash (`GENESIS_HASH` for an empty log).
+    hash: String,
+    /// Length of the file up to and including the last newline.
+    complete_len: u64,
+    /// Bytes after the last newline, if any.
+    torn: Option<Vec<u8>>,
+}
+
+fn read_tail(file: &File, path: &Path) -> Result<Tail, AuditError> {
+    let raw = read_tail_bytes(file, path)?;
+    let (seq, hash) = match raw.last_line.as_deref() {
+        None => (0, GENESIS_HASH.to_string()),
+        Some(line) => parse_tail_line(line).map_err(|detail| AuditError::CorruptTail {
+            path: path.to_path_buf(),
+            detail,
+        })?,
+    };
+    Ok(Tail {
+        seq,
+        hash,
+        complete_len: raw.complete_len,
+        torn: raw.torn,
+    })
+}
+
+fn parse_tail_line(line: &[u8]) -> Result<(u64, String), String> {
+    let value: Value =
+        serde_json::from_slice(line).map_err(|error| format!("not JSON: {error}"))?;
+    let seq = value
+        .get("seq")
+        .and_then(Value::as_u64)
+        .filter(|seq| *seq > 0)
+        .ok_or("no positive integer `seq`")?;
+    let hash = value
+        .get("hash")
+        .and_then(Value::as_str)
+        .filter(|hash| decode_hash(hash).is_some())
+        .ok_or("no 64-hex-digit `hash`")?;
+    Ok((seq, hash.to_string()))
+}
+
+/// The last complete line of a file and whatever follows it, read backwards from the end.
+#[derive(Debug, PartialEq)]
+pub(super) struct TailBytes {
+    /// The last line that ends with a newline, without the newline.
+    pub(super) last_line: Option<Vec<u8>>,
+    /// Length up to and including that newline.
+    pub(super) complete_len: u64,
+    /// Bytes after the last newline, if any.
+    pub(super) torn: Option<Vec<u8>>,
+}
+
+/// Reads backwards from the end of `file` in growing chunks until it holds the last complete
+/// line, so appends cost the same however long the log is.
+pub(super) fn read_tail_bytes(file: &File, path: &Path) -> Result<TailBytes, AuditError> {
+    let len = file
+        .metadata()
+        .map_err(io_error("read metadata of", path))?
+        .len();
+    let mut start = len;
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut step: u64 = 4096;
+    loop {
+        let last_newline = buffer.iter().rposition(|byte| *byte == b'\n');
+        let line_start =
+            last_newline.and_then(|end| buffer[..end].iter().rposition(|b| *b == b'\n'));
+        if start == 0 || line_start.is_some() {
+            let torn = match last_newline {
+                Some(end) => buffer[end + 1..].to_vec(),
+                None => buffer.clone(),
+            };
+            let last_line = last_newline.map(|end| {
+                let from = line_start.map_or(0, |newline| newline + 1);
+                buffer[from..end].to_vec()
+            });
+            let complete_len = last_newline.map_or(start, |end| start + end as u64 + 1);
+            return Ok(TailBytes {
+                last_line,
+                complete_len,
+                torn: (!torn.is_empty()).then_some(torn),
+            });
+        }
+        let from = start.saturating_sub(step);
+        let mut chunk = vec![0u8; (start - from) as usize];
+        file.read_exact_at(&mut chunk, from)
+            .map_err(io_error("read", path))?;
+        chunk.extend_from_slice(&buffer);
+        buffer = chunk;
+        start = from;
+        step = step.saturating_mul(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::verify::verify;
+    use crate::key::SigningKey;
+    use serde_json::json;
+
+    fn paths(dir: &Path) -> (PathBuf, PathBuf) {
+        (dir.join("audit.jsonl"), dir.join("checkpoints.jsonl"))
+    }
+
+    #[test]
+    fn appends_chain_and_checkpoint_on_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let key = SigningKey::from_seed([3; 32]);
+        let mut log = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        let first = log.append(Event::new("a.one", "cli:alice")).unwrap();
+        let batch = log
+            .append_batch(vec![
+                Event::new("a.two", "cli:alice"),
+                Event::new("a.three", "x"),
+            ])
+            .unwrap();
+        assert_eq!((first.seq, first.prev.as_str()), (1, GENESIS_HASH));
+        assert_eq!(batch[0].prev, first.hash);
+        assert_eq!((batch[1].seq, &batch[1].prev), (3, &batch[0].hash));
+        log.close().unwrap();
+        let report = verify(&log_path, &checkpoints, &[key.public()]).unwrap();
+        assert_eq!(
+            (report.records, report.last_seq, report.checkpoints),
+            (3, 3, 1)
+        );
+        assert_eq!(report.last_hash, batch[1].hash);
+        assert_eq!(report.problem, None);
+        let mode = fs_err::metadata(&log_path).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn recovers_a_torn_tail_before_the_next_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let mut log = AuditLog::open(&log_path, &checkpoints, None).unwrap();
+        log.append(Event::new("a", "x")).unwrap();
+        let mut file = fs_err::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        file.write_all(b"{\"actor\":\"x\",\"da").unwrap();
+        let record = log.append(Event::new("b", "x")).unwrap();
+        assert_eq!(record.seq, 3);
+        let lines: Vec<Record> = fs_err::read_to_string(&log_path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let recovered = &lines[1];
+        assert_eq!(
+            (recovered.seq, recovered.kind.as_str()),
+            (2, "audit.recovered")
+        );
+        let saved_to = recovered.data["saved_to"].as_str().unwrap();
+        assert!(saved_to.starts_with("torn-2-") && saved_to.ends_with(".bin"));
+        assert_eq!(
+            fs_err::read(dir.path().join(saved_to)).unwrap(),
+            b"{\"actor\":\"x\",\"da"
+        );
+        assert_eq!(recovered.data["torn_bytes"], json!(16));
+        assert_eq!(
+            recovered.data["sha256"],
+            json!(hex::encode(Sha256::digest(b"{\"actor\":\"x\",\"da")))
+        );
+        assert_eq!(verify(&log_path, &checkpoints, &[]).unwrap().problem, None);
+    }
+
+    #[test]
+    fn tail_reader_handles_long_lines_and_no_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let long = "y".repeat(20_000);
+        fs_err::write(&path, format!("a\n{long}\ntorn")).unwrap();
+        let file = open_private(&path).unwrap();
+        let tail = read_tail_bytes(&file, &path).unwrap();
+        assert_eq!(tail.last_line.as_deref(), Some(long.as_bytes()));
+        assert_eq!(tail.complete_len, 2 + 20_001);
+        assert_eq!(tail.torn.as_deref(), Some(&b"torn"[..]));
+        fs_err::write(&path, "only torn").unwrap();
+        let tail = read_tail_bytes(&file, &path).unwrap();
+        assert_eq!((tail.last_line, tail.complete_len), (None, 0));
+        fs_err::write(&path, "").unwrap();
+        let tail = read_tail_bytes(&file, &path).unwrap();
+        assert_eq!(
+            tail,
+            TailBytes {
+                last_line: None,
+                complete_len: 0,
+                torn: None
+            }
+        );
+    }
+
+    #[test]
+    fn missing_directory_and_corrupt_tail_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let nowhere = dir.path().join("nope/audit.jsonl");
+        let error = AuditLog::open(&nowhere, &nowhere, None).unwrap_err();
+        assert!(
+            error.to_string().contains("nope` does not exist"),
+            "{error}"
+        );
+        let (log_path, checkpoints) = paths(dir.path());
+        fs_err::write(&log_path, "not json\n").unwrap();
+        let mut log = AuditLog::open(&log_path, &checkpoints, None).unwrap();
+        let error = log.append(Event::new("a", "x")).unwrap_err();
+        assert!(error.to_string().starts_with("last record of `"), "{error}");
+    }
+
+    #[test]
+    fn checkpoints_every_interval_and_none_without_signer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let key = SigningKey::from_seed([5; 32]);
+        let mut log = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        log.set_checkpoint_every(4);
+        let events = (0..9)
+            .map(|n| Event::new("n", "x").data(json!({ "n": n })))
+            .collect();
+        log.append_batch(events).unwrap();
+        log.append(Event::new("n", "x")).unwrap();
+        std::mem::forget(log); // no checkpoint on drop: count only the interval ones
+        let text = fs_err::read_to_string(&checkpoints).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            1,
+            "one batch crossing 4 and 8 writes one: {text}"
+        );
+        let report = verify(&log_path, &checkpoints, &[key.public()]).unwrap();
+        assert_eq!(
+            (report.last_checkpoint_seq, report.problem),
+            (Some(9), None)
+        );
+        let bare = dir.path().join("bare.jsonl");
+        let mut log = AuditLog::open(&bare, &dir.path().join("bare-cp.jsonl"), None).unwrap();
+        log.append(Event::new("n", "x")).unwrap();
+        assert_eq!(log.checkpoint().unwrap(), None);
+        drop(log);
+        assert!(!dir.path().join("bare-cp.jsonl").exists());
+    }
+}

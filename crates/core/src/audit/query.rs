@@ -1,0 +1,278 @@
+//! Reading the log for `logs`: a filter, a streaming reader, and a follower for `--follow`.
+//! Reads only complete lines and never checks the chain (that is `verify`'s job).
+
+use super::record::Record;
+use super::{AuditError, io_error};
+use crate::timestamp::Timestamp;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, ErrorKind};
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+/// Which records `logs` shows. Empty fields match everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Exact skill name.
+    pub skill: Option<String>,
+    /// Exact kind, or a prefix when it ends in `.` (`policy.`) or `*` (`policy.*`, `pol*`).
+    pub kind: Option<String>,
+    /// Only records at or after this time.
+    pub since: Option<Timestamp>,
+}
+
+impl Filter {
+    /// Whether `record` passes the filter.
+    pub fn matches(&self, record: &Record) -> bool {
+        if let Some(skill) = &self.skill
+            && record.skill.as_deref() != Some(skill.as_str())
+        {
+            return false;
+        }
+        if let Some(kind) = &self.kind {
+            let matched = if let Some(prefix) = kind.strip_suffix('*') {
+                record.kind.starts_with(prefix)
+            } else if kind.ends_with('.') {
+                record.kind.starts_with(kind.as_str())
+            } else {
+                record.kind == *kind
+            };
+            if !matched {
+                return false;
+            }
+        }
+        self.since.is_none_or(|since| record.ts >= since)
+    }
+}
+
+/// Parses one complete line (without its newline) that starts at byte `offset`.
+fn parse_line(path: &Path, offset: u64, line: &[u8]) -> Result<Record, AuditError> {
+    serde_json::from_slice(line).map_err(|error| AuditError::MalformedRecord {
+        path: path.to_path_buf(),
+        offset,
+        detail: error.to_string(),
+    })
+}
+
+/// Opens `path` for reading; `None` if it does not exist.
+fn open_if_exists(path: &Path) -> Result<Option<File>, AuditError> {
+    match fs_err::File::open(path) {
+        Ok(file) => Ok(Some(file.into_file())),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(io_error("open", path)(error)),
+    }
+}
+
+/// Streams the records of the log at `log_path` that pass `filter`, oldest first. A missing
+/// log is empty, and a torn last line (a write in progress or cut short) is skipped.
+pub fn read_records(log_path: &Path, filter: &Filter) -> Result<Records, AuditError> {
+    Ok(Records {
+        path: log_path.to_path_buf(),
+        filter: filter.clone(),
+        reader: open_if_exists(log_path)?.map(|file| BufReader::with_capacity(1 << 16, file)),
+        offset: 0,
+        line: Vec::with_capacity(1024),
+    })
+}
+
+/// Iterator returned by [`read_records`]. After a malformed line it reports the error and
+/// goes on with the next line.
+#[derive(Debug)]
+pub struct Records {
+    path: PathBuf,
+    filter: Filter,
+    reader: Option<BufReader<File>>,
+    offset: u64,
+    line: Vec<u8>,
+}
+
+impl Iterator for Records {
+    type Item = Result<Record, AuditError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let reader = self.reader.as_mut()?;
+        loop {
+            self.line.clear();
+            let read = match reader.read_until(b'\n', &mut self.line) {
+                Ok(read) => read,
+                Err(error) => {
+                    self.reader = None;
+                    return Some(Err(io_error("read", &self.path)(error)));
+                }
+            };
+            let start = self.offset;
+            self.offset += read as u64;
+            let content = self.line.strip_suffix(b"\n")?;
+            match parse_line(&self.path, start, content) {
+                Ok(record) if self.filter.matches(&record) => return Some(Ok(record)),
+                Ok(_) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+/// Follows a growing log for `logs --follow`: each [`Follower::poll`] returns the complete
+/// lines appended since the last one. Remembers its byte offset; a partial line waits.
+#[derive(Debug)]
+pub struct Follower {
+    path: PathBuf,
+    filter: Filter,
+    offset: u64,
+    file: Option<File>,
+}
+
+impl Follower {
+    /// Follows from the start of the log, so the first poll returns every record.
+    pub fn from_start(log_path: &Path, filter: Filter) -> Self {
+        Self {
+            path: log_path.to_path_buf(),
+            filter,
+            offset: 0,
+            file: None,
+        }
+    }
+
+    /// Follows from the end of the last complete line now in the log.
+    pub fn from_end(log_path: &Path, filter: Filter) -> Result<Self, AuditError> {
+        let mut follower = Self::from_start(log_path, filter);
+        if let Some(file) = open_if_exists(log_path)? {
+            follower.offset = super::chain::read_tail_bytes(&file, log_path)?.complete_len;
+            follower.file = Some(file);
+        }
+        Ok(follower)
+    }
+
+    /// Byte offset of the next unread line.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Returns the records (passing the filter) in complete lines appended since the last poll.
+    pub fn poll(&mut self) -> Result<Vec<Record>, AuditError> {
+        if self.file.is_none() {
+            self.file = open_if_exists(&self.path)?;
+        }
+        let Some(file) = &self.file else {
+            return Ok(Vec::new());
+        };
+        let len = file
+            .metadata()
+            .map_err(io_error("read metadata of", &self.path))?
+            .len();
+        if len < self.offset {
+            return Err(AuditError::Shrunk {
+                path: self.path.clone(),
+                offset: self.offset,
+                len,
+            });
+        }
+        let mut bytes = vec![0u8; (len - self.offset) as usize];
+        file.read_exact_at(&mut bytes, self.offset)
+            .map_err(io_error("read", &self.path))?;
+        let complete = bytes
+            .iter()
+            .rposition(|byte| *byte == b'\n')
+            .map_or(0, |end| end + 1);
+        let mut records = Vec::new();
+        let mut start = self.offset;
+        for line in bytes[..complete].split_inclusive(|byte| *byte == b'\n') {
+            let content = line.strip_suffix(b"\n").unwrap_or(line);
+            let record = parse_line(&self.path, start, content)?;
+            start += line.len() as u64;
+            if self.filter.matches(&record) {
+                records.push(record);
+            }
+        }
+        self.offset += complete as u64;
+        Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditLog, Event};
+    use std::io::Write as _;
+
+    fn kinds(records: impl IntoIterator<Item = Result<Record, AuditError>>) -> Vec<String> {
+        records
+            .into_iter()
+            .map(|record| record.unwrap().kind)
+            .collect()
+    }
+
+    #[test]
+    fn filters_by_skill_kind_prefix_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("audit.jsonl");
+        assert_eq!(
+            read_records(&log_path, &Filter::default()).unwrap().count(),
+            0
+        );
+        let mut log = AuditLog::open(&log_path, &dir.path().join("cp"), None).unwrap();
+        let start = Timestamp::now();
+        log.append_batch(vec![
+            Event::new("policy.decision", "x").skill("web"),
+            Event::new("policy.reload", "x"),
+            Event::new("skill.run", "x").skill("web"),
+            Event::new("policyx", "x"),
+        ])
+        .unwrap();
+        let all = |filter: Filter| kinds(read_records(&log_path, &filter).unwrap());
+        let kind = |text: &str| Filter {
+            kind: Some(text.into()),
+            ..Filter::default()
+        };
+        assert_eq!(all(kind("policy.")), ["policy.decision", "policy.reload"]);
+        assert_eq!(
+            all(kind("policy*")),
+            ["policy.decision", "policy.reload", "policyx"]
+        );
+        assert_eq!(all(kind("skill.run")), ["skill.run"]);
+        let web = Filter {
+            skill: Some("web".into()),
+            ..Filter::default()
+        };
+        assert_eq!(all(web), ["policy.decision", "skill.run"]);
+        let later = Filter {
+            since: Some(Timestamp::from_unix_nanos(
+                start.unix_nanos() + 3_600_000_000_000,
+            )),
+            ..Filter::default()
+        };
+        assert_eq!(all(later).len(), 0);
+    }
+
+    #[test]
+    fn follower_returns_only_new_complete_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("audit.jsonl");
+        let mut follower = Follower::from_start(&log_path, Filter::default());
+        assert!(follower.poll().unwrap().is_empty());
+        let mut log = AuditLog::open(&log_path, &dir.path().join("cp"), None).unwrap();
+        log.append(Event::new("one", "x")).unwrap();
+        let mut late = Follower::from_end(&log_path, Filter::default()).unwrap();
+        assert_eq!(kinds(follower.poll().unwrap().into_iter().map(Ok)), ["one"]);
+        let mut raw = fs_err::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        raw.write_all(b"{\"partial").unwrap();
+        assert!(follower.poll().unwrap().is_empty());
+        log.append(Event::new("two", "x")).unwrap();
+        assert_eq!(
+            kinds(follower.poll().unwrap().into_iter().map(Ok)),
+            ["audit.recovered", "two"]
+        );
+        assert_eq!(
+            kinds(late.poll().unwrap().into_iter().map(Ok)),
+            ["audit.recovered", "two"]
+        );
+        assert_eq!(
+            follower.offset(),
+            fs_err::metadata(&log_path).unwrap().len()
+        );
+        fs_err::write(&log_path, "").unwrap();
+        assert!(matches!(follower.poll(), Err(AuditError::Shrunk { .. })));
+    }
+}

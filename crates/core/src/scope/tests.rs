@@ -1,0 +1,270 @@
+use super::*;
+use pretty_assertions::assert_eq;
+
+fn context() -> ScopeContext {
+    ScopeContext {
+        user_home: Some(PathBuf::from("/home/alice")),
+        aegisclaw_home: Some(PathBuf::from("/home/alice/.aegisclaw")),
+    }
+}
+
+fn ok(text: &str) -> (String, Risk) {
+    let scope = Scope::parse(text, &context()).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let rating = scope.rating(&context());
+    assert!(!rating.reasons.is_empty(), "{text}");
+    (scope.to_string(), rating.risk)
+}
+
+fn err(text: &str) -> String {
+    let error = Scope::parse(text, &context()).expect_err(text).to_string();
+    if !text.is_empty() && !text.contains(char::is_whitespace) {
+        assert!(error.contains(text), "{error} should contain {text}");
+    }
+    error
+}
+
+#[test]
+fn valid_scopes_normalise_and_rate() {
+    let cases: &[(&str, &str, Risk)] = &[
+        ("files.read", "files.read", Risk::Low),
+        ("files.read:", "files.read", Risk::Low),
+        ("files.read:/tmp/input", "files.read:/tmp/input", Risk::Low),
+        (
+            "files.read:/tmp//input/./x/",
+            "files.read:/tmp/input/x",
+            Risk::Low,
+        ),
+        (
+            "files.write:/tmp/output",
+            "files.write:/tmp/output",
+            Risk::Medium,
+        ),
+        (
+            "files.read:~/projects/x",
+            "files.read:/home/alice/projects/x",
+            Risk::Low,
+        ),
+        (
+            "files.read:~/.ssh",
+            "files.read:/home/alice/.ssh",
+            Risk::Critical,
+        ),
+        (
+            "files.read:~/.ssh/id_ed25519",
+            "files.read:/home/alice/.ssh/id_ed25519",
+            Risk::Critical,
+        ),
+        ("files.read:~", "files.read:/home/alice", Risk::Critical),
+        ("files.read:/home", "files.read:/home", Risk::Critical),
+        ("files.read:/", "files.read:/", Risk::Critical),
+        ("files.read:/etc", "files.read:/etc", Risk::Critical),
+        (
+            "files.read:/etc/passwd",
+            "files.read:/etc/passwd",
+            Risk::Critical,
+        ),
+        (
+            "files.write:/var/run/docker.sock",
+            "files.write:/var/run/docker.sock",
+            Risk::Critical,
+        ),
+        ("files.read:/var", "files.read:/var", Risk::Critical),
+        (
+            "files.read:/proc/self",
+            "files.read:/proc/self",
+            Risk::Critical,
+        ),
+        (
+            "files.read:/home/alice/.aegisclaw/keys",
+            "files.read:/home/alice/.aegisclaw/keys",
+            Risk::Critical,
+        ),
+        ("files.read:/etcetera", "files.read:/etcetera", Risk::Low),
+        ("files.read:/tmpfoo", "files.read:/tmpfoo", Risk::Low),
+        ("shell.exec", "shell.exec", Risk::High),
+        ("shell.exec:git", "shell.exec:git", Risk::Medium),
+        (
+            "shell.exec:/usr/bin/git",
+            "shell.exec:/usr/bin/git",
+            Risk::Medium,
+        ),
+        (
+            "net.outbound:api.github.com",
+            "net.outbound:api.github.com",
+            Risk::Medium,
+        ),
+        (
+            "net.outbound:API.GitHub.com.",
+            "net.outbound:api.github.com",
+            Risk::Medium,
+        ),
+        (
+            "net.outbound:api.github.com:443",
+            "net.outbound:api.github.com:443",
+            Risk::Medium,
+        ),
+        (
+            "net.outbound:*.github.com",
+            "net.outbound:*.github.com",
+            Risk::High,
+        ),
+        (
+            "net.outbound:1.1.1.1:53",
+            "net.outbound:1.1.1.1:53",
+            Risk::Medium,
+        ),
+        (
+            "net.outbound:169.254.169.254",
+            "net.outbound:169.254.169.254",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:127.0.0.1:8080",
+            "net.outbound:127.0.0.1:8080",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:10.0.0.1",
+            "net.outbound:10.0.0.1",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:[::1]:80",
+            "net.outbound:[::1]:80",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:::ffff:127.0.0.1",
+            "net.outbound:[::ffff:127.0.0.1]",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:[fd00:ec2::254]",
+            "net.outbound:[fd00:ec2::254]",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:localhost",
+            "net.outbound:localhost",
+            Risk::Critical,
+        ),
+        (
+            "net.outbound:metadata.google.internal",
+            "net.outbound:metadata.google.internal",
+            Risk::Critical,
+        ),
+        ("net.internal:redis", "net.internal:redis", Risk::Low),
+        (
+            "secrets.read:OPENAI_API_KEY",
+            "secrets.read:OPENAI_API_KEY",
+            Risk::High,
+        ),
+    ];
+    for (input, normal, risk) in cases {
+        assert_eq!(ok(input), (normal.to_string(), *risk), "{input}");
+    }
+}
+
+#[test]
+fn bad_scopes_name_the_text() {
+    let cases: &[(&str, &str)] = &[
+        ("", "empty scope"),
+        ("files.read :/tmp", "whitespace"),
+        ("disk.format:/dev/sda", "unknown scope kind"),
+        ("Files.Read:/tmp", "unknown scope kind"),
+        ("files.read:relative/path", "relative path"),
+        ("files.read:../etc", "relative path"),
+        ("files.read:/tmp/../etc", "`..` segment"),
+        ("files.write:/a/b/..", "`..` segment"),
+        ("files.read:~bob/x", "only `~`"),
+        ("net.outbound:", "empty host"),
+        ("net.outbound::443", "empty host"),
+        ("net.outbound:*", "bare `*`"),
+        ("net.outbound:*:443", "bare `*`"),
+        ("net.outbound:*.com", "too broad"),
+        ("net.outbound:api.github.com:0", "invalid port"),
+        ("net.outbound:api.github.com:70000", "invalid port"),
+        ("net.outbound:api.github.com:https", "invalid port"),
+        ("net.outbound:exa_mple.com", "invalid host"),
+        ("net.outbound:-bad.com", "invalid host"),
+        ("net.outbound:2130706433", "numeric host"),
+        ("net.outbound:127.1", "numeric host"),
+        ("net.outbound:0x7f.0.0.1", "hexadecimal"),
+        ("net.outbound:a.*.com", "invalid host"),
+        ("net.outbound:[::1", "invalid host"),
+        ("net.internal:", "needs a service name"),
+        ("net.internal:Redis", "invalid service name"),
+        ("secrets.read:", "needs a secret name"),
+        ("secrets.read:1KEY", "invalid secret name"),
+        ("secrets.read:KEY-NAME", "invalid secret name"),
+        ("shell.exec:rm -rf", "whitespace"),
+        ("shell.exec:../bin/sh", "invalid command"),
+        ("shell.exec:-rf", "invalid command"),
+        ("shell.exec:/usr/../bin/sh", "`..` segment"),
+    ];
+    for (input, expected) in cases {
+        let message = err(input);
+        assert!(message.contains(expected), "{input}: {message}");
+    }
+}
+
+#[test]
+fn tilde_needs_a_home() {
+    let error = Scope::parse("files.read:~/x", &ScopeContext::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot expand `~` in scope `files.read:~/x`: the home directory is not known"
+    );
+}
+
+#[test]
+fn explanations_say_what_is_granted_and_why() {
+    let scope = Scope::parse("files.read:~/.ssh", &context()).unwrap();
+    assert_eq!(
+        scope.explain(&context()),
+        Explanation {
+            scope: "files.read:/home/alice/.ssh".into(),
+            input: "files.read:~/.ssh".into(),
+            kind: ScopeKind::FilesRead,
+            target: "/home/alice/.ssh".into(),
+            meaning: "read-only bind mount of `/home/alice/.ssh`".into(),
+            risk: Risk::Critical,
+            reasons: vec!["sensitive path `~/.ssh`: ssh private keys".into()],
+        }
+    );
+    let home = Scope::parse("files.read:/home", &context())
+        .unwrap()
+        .rating(&context());
+    assert_eq!(home.reasons.len(), 4, "{:?}", home.reasons);
+    assert!(home.reasons[0].contains("contains sensitive path `~`"));
+}
+
+#[test]
+fn sensitive_table_parses_and_every_entry_has_a_reason() {
+    let table = SENSITIVE_PATHS.as_ref().unwrap();
+    assert!(table.len() >= 15);
+    for entry in table {
+        assert!(!entry.reason.trim().is_empty(), "{}", entry.path);
+        assert!(
+            entry.path.starts_with('/')
+                || entry.path.starts_with('~')
+                || entry.path == "$AEGISCLAW_HOME",
+            "{}",
+            entry.path
+        );
+    }
+}
+
+#[test]
+fn kinds_round_trip_through_text_and_serde() {
+    for kind in ScopeKind::ALL {
+        assert_eq!(kind.as_str().parse::<ScopeKind>(), Ok(kind));
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(serde_json::from_str::<ScopeKind>(&json).unwrap(), kind);
+    }
+    assert_eq!(
+        serde_json::to_string(&Risk::Critical).unwrap(),
+        "\"critical\""
+    );
+    assert!(Risk::Low < Risk::Medium && Risk::High < Risk::Critical);
+}

@@ -1,0 +1,3 @@
+//! Linux-only code of the sandbox crate.
+
+pub(crate) mod hardening;
