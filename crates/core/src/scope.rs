@@ -1,26 +1,50 @@
 //! Parses scopes (`kind[:target]`, DESIGN §3), normalises their targets and rates their risk
-//! with reasons. Does not consult policy and does no I/O (no DNS, no symlink resolution).
+//! with reasons from reviewed data. Does not consult policy and does no I/O (no DNS, no symlink
+//! resolution: the runtime resolves paths before it binds them).
+//!
+//! Decisions beyond DESIGN §3, each tested:
+//! - Whitespace, control and invisible (zero-width, bidi) characters are refused anywhere, so
+//!   a path with a space cannot be scoped; scope its parent directory instead.
+//! - `shell.exec:<command>` is a bare name (`[A-Za-z0-9._+-]`, not starting with `.` or `-`)
+//!   looked up on the sandbox's `PATH`, or an absolute, normalised path to one file.
+//! - `net.outbound:*` is refused, as is `*.tld` (one label); `*.domain` matches subdomains of
+//!   `domain`, not `domain` itself. Names whose last label is numeric (`127.1`) are refused.
+//!   Private, loopback and metadata addresses and names parse, and rate critical.
 
-pub mod address;
+mod net;
+mod parse;
+mod risk;
+
+pub use net::non_public_reason;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::LazyLock;
 
-/// Errors parsing a scope. Every message contains the whole offending scope text.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Errors parsing a scope. Every message about a scope contains its whole text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum ScopeError {
     /// The scope text is empty.
     #[error("empty scope")]
     Empty,
-    /// Whitespace or a control character.
-    #[error("scope `{text}` contains whitespace or a control character")]
+    /// The scope text is longer than any real scope.
+    #[error("scope of {length} bytes is longer than the limit of {limit}")]
+    TooLong {
+        /// The text's length in bytes.
+        length: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Whitespace, a control character, or an invisible (zero-width or bidi) character.
+    #[error("scope `{text}` contains whitespace or a control or invisible character ({character})")]
     InvalidCharacter {
-        /// The scope text (control characters escaped).
+        /// The scope text, with such characters escaped.
         text: String,
+        /// The first offending character as `U+XXXX`.
+        character: String,
     },
     /// The part before `:` is not a known kind.
     #[error("unknown scope kind in `{text}`: use one of {}", ScopeKind::names())]
@@ -36,13 +60,13 @@ pub enum ScopeError {
         /// The scope text.
         text: String,
     },
-    /// A `files.*` path with a `..` segment.
+    /// A path with a `..` segment.
     #[error("`..` segment in scope `{text}`: write the path without it")]
     ParentSegment {
         /// The scope text.
         text: String,
     },
-    /// `~` used but no home directory is known, or `~user`.
+    /// `~` used but no usable home directory is known, or `~user`.
     #[error("cannot expand `~` in scope `{text}`: {problem}")]
     Tilde {
         /// The scope text.
@@ -50,7 +74,7 @@ pub enum ScopeError {
         /// Why.
         problem: &'static str,
     },
-    /// `net.outbound:` with nothing after it.
+    /// `net.outbound` with no host.
     #[error("empty host in scope `{text}`")]
     EmptyHost {
         /// The scope text.
@@ -76,7 +100,7 @@ pub enum ScopeError {
         /// What is wrong.
         problem: &'static str,
     },
-    /// A port that is not 1–65535.
+    /// A port that is not 1 to 65535 in decimal.
     #[error("invalid port in scope `{text}`: use 1 to 65535")]
     InvalidPort {
         /// The scope text.
@@ -90,7 +114,7 @@ pub enum ScopeError {
         /// What kind of target.
         what: &'static str,
     },
-    /// A command, service or secret name with characters outside its grammar.
+    /// A command, service or secret name outside its grammar.
     #[error("invalid {what} in scope `{text}`: {grammar}")]
     InvalidName {
         /// The scope text.
@@ -100,28 +124,51 @@ pub enum ScopeError {
         /// The allowed form.
         grammar: &'static str,
     },
-    /// The embedded sensitive-path table is broken (a build defect, caught by tests).
-    #[error("embedded sensitive-path table is invalid: {problem}")]
+    /// An embedded risk table does not load (a build defect that unit tests catch).
+    #[error("embedded scope risk table is invalid: {problem}")]
     Table {
-        /// The parser's message.
+        /// Which file and what is wrong.
         problem: String,
     },
 }
 
-/// The kinds of scope (DESIGN §3).
+impl ScopeError {
+    /// A suggestion for the user, if one helps (printed as a `hint:` line).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ScopeError::UnknownKind { text } => {
+                let kind = text.split_once(':').map_or(text.as_str(), |(kind, _)| kind);
+                let lower = kind.to_ascii_lowercase();
+                let suggestion = match lower.as_str() {
+                    "http.request" | "email.send" => Some(ScopeKind::NetOutbound),
+                    "secrets.access" => Some(ScopeKind::SecretsRead),
+                    other => other.parse::<ScopeKind>().ok(),
+                };
+                suggestion.map(|kind| format!("did you mean `{kind}`?"))
+            }
+            ScopeError::BareWildcard { .. } | ScopeError::BroadWildcard { .. } => {
+                Some("list each host, or use `*.example.com` for one domain's subdomains".into())
+            }
+            ScopeError::Tilde { .. } => Some("write the absolute path instead of `~`".into()),
+            _ => None,
+        }
+    }
+}
+
+/// The kinds of scope (DESIGN §3). Serialised as the dotted name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ScopeKind {
-    /// Read-only access to a path.
+    /// `files.read`: a read-only bind mount of a path.
     FilesRead,
-    /// Read-write access to a path.
+    /// `files.write`: a read-write bind mount of a path.
     FilesWrite,
-    /// Running a command (any, or one named).
+    /// `shell.exec`: running a command (any, or one named).
     ShellExec,
-    /// Outbound connections through the egress proxy.
+    /// `net.outbound`: outbound connections through the egress proxy.
     NetOutbound,
-    /// A service on the skill's private network.
+    /// `net.internal`: a service on the skill's private network.
     NetInternal,
-    /// A secret injected for the run.
+    /// `secrets.read`: a secret injected for the run.
     SecretsRead,
 }
 
@@ -136,7 +183,7 @@ impl ScopeKind {
         ScopeKind::SecretsRead,
     ];
 
-    /// The dotted name.
+    /// The dotted name (`files.read`).
     pub fn as_str(self) -> &'static str {
         match self {
             ScopeKind::FilesRead => "files.read",
@@ -188,22 +235,22 @@ impl<'de> Deserialize<'de> for ScopeKind {
     }
 }
 
-/// How risky a scope is, ordered from least to most.
+/// How risky a scope is, ordered from least to most. Serialised lower-case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
-    /// Low.
+    /// Cannot change or leak much.
     Low,
-    /// Medium.
+    /// Can change or send what it names.
     Medium,
-    /// High.
+    /// Broad, or hands the skill something valuable.
     High,
-    /// Critical.
+    /// Exposes the host, its credentials or its network.
     Critical,
 }
 
 impl Risk {
-    /// The lowercase name used in policy input.
+    /// The lower-case name used in policy input (`scope_risk`).
     pub fn as_str(self) -> &'static str {
         match self {
             Risk::Low => "low",
@@ -220,16 +267,16 @@ impl fmt::Display for Risk {
     }
 }
 
-/// What parsing and rating need from outside: where `~` and the AegisClaw home are.
+/// What parsing and rating need from outside; the CLI fills it, tests pass paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScopeContext {
-    /// The user's home directory, for `~`.
+    /// The user's home directory: `~` expands to it, and it and its key stores are sensitive.
     pub user_home: Option<PathBuf>,
-    /// The AegisClaw home, which is always sensitive.
+    /// The AegisClaw home, which is always sensitive (`~/.aegisclaw` is, either way).
     pub aegisclaw_home: Option<PathBuf>,
 }
 
-/// A host pattern of a `net.outbound` scope.
+/// The host part of a `net.outbound` scope.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Host {
     /// A DNS name, lower-cased, without a trailing dot.
@@ -251,24 +298,45 @@ impl fmt::Display for Host {
     }
 }
 
-/// What a scope applies to.
+/// The target of a `net.outbound` scope: a host, optionally restricted to one port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HostPattern {
+    /// The host, name, wildcard or IP literal.
+    pub host: Host,
+    /// The port, or `None` for any port.
+    pub port: Option<u16>,
+}
+
+impl HostPattern {
+    /// Whether this is a `*.domain` pattern.
+    pub fn is_wildcard(&self) -> bool {
+        matches!(self.host, Host::Wildcard(_))
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            None => write!(f, "{}", self.host),
+            Some(port) => write!(f, "{}:{port}", self.host),
+        }
+    }
+}
+
+/// What a scope applies to, normalised. Displays as the scope's target text (empty for
+/// `WorkDir` and `AnyCommand`), which is the policy input's `scope_target`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// `files.*` with no path: the run's working directory.
     WorkDir,
-    /// An absolute, normalised path.
+    /// An absolute, lexically normalised path (`~` expanded).
     Path(PathBuf),
     /// `shell.exec` without a command: any command.
     AnyCommand,
-    /// `shell.exec:<command>`.
+    /// `shell.exec:<command>`: a bare name or an absolute path.
     Command(String),
     /// `net.outbound:<host>[:port]`.
-    Host {
-        /// The host pattern.
-        host: Host,
-        /// The port, if restricted.
-        port: Option<u16>,
-    },
+    Host(HostPattern),
     /// `net.internal:<service>`.
     Service(String),
     /// `secrets.read:<name>`.
@@ -283,33 +351,46 @@ impl fmt::Display for Target {
             Target::Command(name) | Target::Service(name) | Target::Secret(name) => {
                 f.write_str(name)
             }
-            Target::Host { host, port: None } => write!(f, "{host}"),
-            Target::Host {
-                host,
-                port: Some(port),
-            } => write!(f, "{host}:{port}"),
+            Target::Host(pattern) => write!(f, "{pattern}"),
         }
     }
 }
 
-/// A parsed, normalised scope.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A parsed, normalised scope. Equality and hashing ignore the raw text: `files.read:/a/` and
+/// `files.read:/a` are the same scope.
+#[derive(Clone, Debug)]
 pub struct Scope {
     kind: ScopeKind,
     target: Target,
     raw: String,
 }
 
-/// A scope's risk and the reasons for it (never empty).
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.target == other.target
+    }
+}
+
+impl Eq for Scope {}
+
+impl Hash for Scope {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.target.hash(state);
+    }
+}
+
+/// A scope's risk and the reasons for it: never empty, the ones that raised it first and the
+/// kind's default last.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Rating {
-    /// The risk.
+    /// The highest risk any reason gives.
     pub risk: Risk,
     /// Why, most important first.
     pub reasons: Vec<String>,
 }
 
-/// What `aegisclaw scope explain` prints for one scope.
+/// What `aegisclaw scope explain` prints for one scope (`--json` serialises it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     /// The normalised scope.
@@ -318,13 +399,13 @@ pub struct Explanation {
     pub input: String,
     /// The kind.
     pub kind: ScopeKind,
-    /// The target, described for humans.
+    /// The target, described for humans ("the run's working directory", "any command").
     pub target: String,
     /// What the scope grants inside the sandbox.
     pub meaning: String,
     /// The risk.
     pub risk: Risk,
-    /// Why.
+    /// Why, most important first.
     pub reasons: Vec<String>,
 }
 
@@ -337,42 +418,17 @@ impl fmt::Display for Scope {
     }
 }
 
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl Scope {
-    /// Parses `kind[:target]`, splitting at the first `:`.
+    /// Parses `kind[:target]`, splitting at the first `:`, and normalises the target. The
+    /// context supplies the home directory that `~` expands to.
     pub fn parse(text: &str, context: &ScopeContext) -> Result<Self, ScopeError> {
-        if text.is_empty() {
-            return Err(ScopeError::Empty);
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ScopeError::InvalidCharacter {
-                text: text.escape_default().to_string(),
-            });
-        }
-        let (kind_text, target_text) = text.split_once(':').unwrap_or((text, ""));
-        let kind: ScopeKind = kind_text.parse().map_err(|_| ScopeError::UnknownKind {
-            text: text.to_string(),
-        })?;
-        let target = match kind {
-            ScopeKind::FilesRead | ScopeKind::FilesWrite => parse_path(text, target_text, context)?,
-            ScopeKind::ShellExec => parse_command(text, target_text)?,
-            ScopeKind::NetOutbound => parse_host(text, target_text)?,
-            ScopeKind::NetInternal => Target::Service(parse_name(
-                text,
-                target_text,
-                "service name",
-                "lower-case letters, digits and `-`, starting with a letter or digit, at most 63",
-                |c, first| c.is_ascii_lowercase() || c.is_ascii_digit() || (!first && c == '-'),
-                63,
-            )?),
-            ScopeKind::SecretsRead => Target::Secret(parse_name(
-                text,
-                target_text,
-                "secret name",
-                "letters, digits and `_`, not starting with a digit, at most 128",
-                |c, first| c.is_ascii_alphabetic() || c == '_' || (!first && c.is_ascii_digit()),
-                128,
-            )?),
-        };
+        let (kind, target) = parse::parse(text, context)?;
         Ok(Self {
             kind,
             target,
@@ -395,74 +451,44 @@ impl Scope {
         &self.raw
     }
 
-    /// The risk and why.
+    /// The risk and why, from `data/scope-risk.yaml` and `data/sensitive-paths.yaml`. A path
+    /// is critical if it is, is inside, or contains a sensitive path. Fails closed: if the
+    /// embedded tables were broken, the rating is critical with that error as its reason.
     pub fn rating(&self, context: &ScopeContext) -> Rating {
-        let default = |risk: Risk, why: &str| Rating {
-            risk,
-            reasons: vec![format!("{} {why}", self.kind)],
-        };
-        match (&self.kind, &self.target) {
-            (ScopeKind::FilesRead | ScopeKind::FilesWrite, target) => {
-                let base = if self.kind == ScopeKind::FilesRead {
-                    default(Risk::Low, "is low risk by default")
-                } else {
-                    default(Risk::Medium, "is medium risk by default")
-                };
-                let Target::Path(path) = target else {
-                    return base;
-                };
-                match sensitive_reasons(path, context) {
-                    Ok(reasons) if reasons.is_empty() => base,
-                    Ok(reasons) => Rating {
-                        risk: Risk::Critical,
-                        reasons,
-                    },
-                    Err(error) => Rating {
-                        risk: Risk::Critical,
-                        reasons: vec![error.to_string()],
-                    },
-                }
-            }
-            (_, Target::AnyCommand) => default(Risk::High, "without a command allows any command"),
-            (_, Target::Command(_)) => default(Risk::Medium, "of one named command is medium risk"),
-            (_, Target::Host { host, .. }) => host_rating(self.kind, host),
-            (_, Target::Service(_)) => default(Risk::Low, "reaches only the skill's own services"),
-            (_, Target::Secret(_)) => default(Risk::High, "hands a secret value to the skill"),
-            (_, Target::WorkDir | Target::Path(_)) => default(Risk::Medium, "is medium risk"),
-        }
+        risk::rate(self.kind, &self.target, context)
     }
 
-    /// The explanation `scope explain` prints.
+    /// The explanation `aegisclaw scope explain` prints.
     pub fn explain(&self, context: &ScopeContext) -> Explanation {
         let rating = self.rating(context);
+        let mount = |what: String| match self.kind {
+            ScopeKind::FilesRead => format!("read-only bind mount of {what}"),
+            _ => format!("read-write bind mount of {what}"),
+        };
         let (target, meaning) = match &self.target {
             Target::WorkDir => (
                 "the run's working directory".to_string(),
-                self.mount_meaning("the run's working directory"),
+                mount("the run's working directory".to_string()),
             ),
             Target::Path(path) => (
                 path.display().to_string(),
-                self.mount_meaning(&format!("`{}`", path.display())),
+                mount(format!("`{}`", path.display())),
             ),
             Target::AnyCommand => ("any command".to_string(), "may run any command".to_string()),
             Target::Command(name) => (name.clone(), format!("may run `{name}`")),
-            Target::Host {
-                host: Host::Wildcard(domain),
-                port,
-            } => (
-                self.target.to_string(),
-                format!(
-                    "outbound connections to any subdomain of `{domain}`{}, only through the egress proxy",
-                    port_words(*port)
-                ),
-            ),
-            Target::Host { host, port } => (
-                self.target.to_string(),
-                format!(
-                    "outbound connections to `{host}`{}, only through the egress proxy",
-                    port_words(*port)
-                ),
-            ),
+            Target::Host(pattern) => {
+                let port = pattern
+                    .port
+                    .map_or_else(|| "any port".to_string(), |port| format!("port {port}"));
+                let whom = match &pattern.host {
+                    Host::Wildcard(domain) => format!("any subdomain of `{domain}`"),
+                    host => format!("`{host}`"),
+                };
+                (
+                    pattern.to_string(),
+                    format!("may connect to {whom} on {port}, only through the egress proxy"),
+                )
+            }
             Target::Service(name) => (
                 name.clone(),
                 format!("may reach service `{name}` on the skill's private network"),
@@ -482,340 +508,6 @@ impl Scope {
             reasons: rating.reasons,
         }
     }
-
-    fn mount_meaning(&self, what: &str) -> String {
-        if self.kind == ScopeKind::FilesRead {
-            format!("read-only bind mount of {what}")
-        } else {
-            format!("read-write bind mount of {what}")
-        }
-    }
-}
-
-fn port_words(port: Option<u16>) -> String {
-    port.map_or_else(
-        || " on any port".to_string(),
-        |port| format!(" on port {port}"),
-    )
-}
-
-fn host_rating(kind: ScopeKind, host: &Host) -> Rating {
-    let critical = |why: String| Rating {
-        risk: Risk::Critical,
-        reasons: vec![why],
-    };
-    match host {
-        Host::Ip(ip) => match address::non_public_reason(*ip) {
-            Some(why) => critical(format!("not a public address: {why}")),
-            None => Rating {
-                risk: Risk::Medium,
-                reasons: vec![format!("{kind} to one public address is medium risk")],
-            },
-        },
-        Host::Name(name) | Host::Wildcard(name) if is_local_name(name) => {
-            critical(format!("`{name}` names this machine or a metadata service"))
-        }
-        Host::Wildcard(domain) => Rating {
-            risk: Risk::High,
-            reasons: vec![format!("any subdomain of `{domain}` is reachable")],
-        },
-        Host::Name(_) => Rating {
-            risk: Risk::Medium,
-            reasons: vec![format!("{kind} to one named host is medium risk")],
-        },
-    }
-}
-
-fn is_local_name(name: &str) -> bool {
-    const LOCAL: &[&str] = &[
-        "localhost",
-        "metadata.google.internal",
-        "metadata",
-        "instance-data",
-    ];
-    LOCAL.contains(&name)
-        || name.ends_with(".localhost")
-        || name.ends_with(".internal")
-        || name.ends_with(".local")
-}
-
-fn parse_path(text: &str, target: &str, context: &ScopeContext) -> Result<Target, ScopeError> {
-    if target.is_empty() {
-        return Ok(Target::WorkDir);
-    }
-    let expanded: PathBuf = if target == "~" || target.starts_with("~/") {
-        let home = context.user_home.as_ref().ok_or(ScopeError::Tilde {
-            text: text.to_string(),
-            problem: "the home directory is not known",
-        })?;
-        home.join(target.trim_start_matches('~').trim_start_matches('/'))
-    } else if target.starts_with('~') {
-        return Err(ScopeError::Tilde {
-            text: text.to_string(),
-            problem: "only `~` and `~/...` are supported",
-        });
-    } else {
-        PathBuf::from(target)
-    };
-    if !expanded.is_absolute() {
-        return Err(ScopeError::RelativePath {
-            text: text.to_string(),
-        });
-    }
-    let mut normal = PathBuf::from("/");
-    for part in expanded.to_string_lossy().split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                return Err(ScopeError::ParentSegment {
-                    text: text.to_string(),
-                });
-            }
-            part => normal.push(part),
-        }
-    }
-    Ok(Target::Path(normal))
-}
-
-fn parse_command(text: &str, target: &str) -> Result<Target, ScopeError> {
-    if target.is_empty() {
-        return Ok(Target::AnyCommand);
-    }
-    if target.starts_with('/') {
-        if target.split('/').any(|part| part == "..") {
-            return Err(ScopeError::ParentSegment {
-                text: text.to_string(),
-            });
-        }
-        return Ok(Target::Command(target.to_string()));
-    }
-    let name = parse_name(
-        text,
-        target,
-        "command",
-        "a command name (letters, digits, `.`, `_`, `+`, `-`) or an absolute path",
-        |c, _| c.is_ascii_alphanumeric() || "._+-".contains(c),
-        255,
-    )?;
-    if name.starts_with('.') || name.starts_with('-') {
-        return Err(ScopeError::InvalidName {
-            text: text.to_string(),
-            what: "command",
-            grammar: "a command name may not start with `.` or `-`",
-        });
-    }
-    Ok(Target::Command(name))
-}
-
-fn parse_name(
-    text: &str,
-    target: &str,
-    what: &'static str,
-    grammar: &'static str,
-    allowed: impl Fn(char, bool) -> bool,
-    max: usize,
-) -> Result<String, ScopeError> {
-    if target.is_empty() {
-        return Err(ScopeError::MissingTarget {
-            text: text.to_string(),
-            what,
-        });
-    }
-    let valid = target.len() <= max
-        && target
-            .chars()
-            .enumerate()
-            .all(|(index, c)| allowed(c, index == 0));
-    if !valid {
-        return Err(ScopeError::InvalidName {
-            text: text.to_string(),
-            what,
-            grammar,
-        });
-    }
-    Ok(target.to_string())
-}
-
-fn parse_host(text: &str, target: &str) -> Result<Target, ScopeError> {
-    let invalid = |problem| ScopeError::InvalidHost {
-        text: text.to_string(),
-        problem,
-    };
-    if target.is_empty() || (target.starts_with(':') && target.matches(':').count() == 1) {
-        return Err(ScopeError::EmptyHost {
-            text: text.to_string(),
-        });
-    }
-    if target == "*" || target.starts_with("*:") {
-        return Err(ScopeError::BareWildcard {
-            text: text.to_string(),
-        });
-    }
-    // Split off the port: `[v6]:port`, `host:port`; a bare v6 literal has no port.
-    let (host_text, port_text) = if let Some(rest) = target.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or_else(|| invalid("`[` without a closing `]`"))?;
-        match after {
-            "" => (inside, None),
-            _ => (
-                inside,
-                Some(
-                    after
-                        .strip_prefix(':')
-                        .ok_or_else(|| invalid("text after `]`"))?,
-                ),
-            ),
-        }
-    } else if target.matches(':').count() > 1 {
-        (target, None)
-    } else {
-        match target.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (target, None),
-        }
-    };
-    let port = match port_text {
-        None => None,
-        Some(port) => {
-            let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-            let number = port.parse::<u16>().ok().filter(|port| digits && *port != 0);
-            Some(number.ok_or(ScopeError::InvalidPort {
-                text: text.to_string(),
-            })?)
-        }
-    };
-    if host_text.is_empty() {
-        return Err(ScopeError::EmptyHost {
-            text: text.to_string(),
-        });
-    }
-    if let Ok(ip) = host_text.parse::<IpAddr>() {
-        return Ok(Target::Host {
-            host: Host::Ip(ip),
-            port,
-        });
-    }
-    if host_text.contains(':') {
-        return Err(invalid("an IPv6 address that does not parse"));
-    }
-    let lower = host_text.trim_end_matches('.').to_ascii_lowercase();
-    let (wildcard, name) = match lower.strip_prefix("*.") {
-        Some(domain) => (true, domain.to_string()),
-        None => (false, lower),
-    };
-    validate_dns_name(&name).map_err(invalid)?;
-    if wildcard {
-        if name.split('.').count() < 2 {
-            return Err(ScopeError::BroadWildcard {
-                text: text.to_string(),
-            });
-        }
-        return Ok(Target::Host {
-            host: Host::Wildcard(name),
-            port,
-        });
-    }
-    Ok(Target::Host {
-        host: Host::Name(name),
-        port,
-    })
-}
-
-fn validate_dns_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name.len() > 253 {
-        return Err("a host name must have 1 to 253 characters");
-    }
-    if name.contains('*') {
-        return Err("`*` is only allowed as a leading `*.`");
-    }
-    for label in name.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err("every label must have 1 to 63 characters");
-        }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err("a host name may contain only letters, digits, `-` and `.`");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("a label may not start or end with `-`");
-        }
-    }
-    // Numeric-only names (`2130706433`, `127.1`, `0x7f.1` is caught above) are alternative IP
-    // encodings that resolvers accept: refuse them rather than guess what they reach.
-    if name
-        .split('.')
-        .all(|label| label.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err("a numeric host that is not a dotted IPv4 address");
-    }
-    if name.split('.').any(|label| label.starts_with("0x")) {
-        return Err("a hexadecimal label (an alternative IP encoding)");
-    }
-    Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SensitivePath {
-    path: String,
-    subtree: bool,
-    reason: String,
-}
-
-static SENSITIVE_PATHS: LazyLock<Result<Vec<SensitivePath>, String>> = LazyLock::new(|| {
-    serde_saphyr::from_str(include_str!("../data/sensitive-paths.yaml")).map_err(|e| e.to_string())
-});
-
-/// Why `path` is sensitive: empty when it is not.
-fn sensitive_reasons(path: &Path, context: &ScopeContext) -> Result<Vec<String>, ScopeError> {
-    let table = SENSITIVE_PATHS
-        .as_ref()
-        .map_err(|problem| ScopeError::Table {
-            problem: problem.clone(),
-        })?;
-    let mut direct = Vec::new();
-    let mut contained = Vec::new();
-    for entry in table {
-        let (base, shown) = match entry.path.as_str() {
-            "$AEGISCLAW_HOME" => match &context.aegisclaw_home {
-                Some(home) => (home.clone(), "the AegisClaw home".to_string()),
-                None => continue,
-            },
-            "~" => match &context.user_home {
-                Some(home) => (home.clone(), "`~`".to_string()),
-                None => continue,
-            },
-            text if text.starts_with("~/") => match &context.user_home {
-                Some(home) => (home.join(&text[2..]), format!("`{text}`")),
-                None => continue,
-            },
-            text => (PathBuf::from(text), format!("`{text}`")),
-        };
-        if path == base || (entry.subtree && path.starts_with(&base)) {
-            direct.push(format!("sensitive path {shown}: {}", entry.reason));
-        } else if base.starts_with(path) {
-            contained.push(format!(
-                "contains sensitive path {shown} (`{}`): {}",
-                base.display(),
-                entry.reason
-            ));
-        }
-    }
-    // A path that is itself sensitive says so; one that merely contains sensitive paths
-    // names the first three and counts the rest.
-    if !direct.is_empty() {
-        return Ok(direct);
-    }
-    const SHOWN: usize = 3;
-    if contained.len() > SHOWN {
-        let more = contained.len() - SHOWN;
-        contained.truncate(SHOWN);
-        contained.push(format!("and {more} more sensitive paths inside it"));
-    }
-    Ok(contained)
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Dispatch from the clap tree to one module per CLI word, and what those modules share:
 //! resolving the home and opening an engine context for the acting user.
 
+mod doctor;
 mod init;
 mod logs;
+mod policy;
+mod posture;
 mod scope;
 mod skill;
 mod unavailable;
@@ -56,9 +59,9 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Sandbox(_) => not_available(printer, "sandbox", Area::Envelope),
         Command::Secrets(_) => not_available(printer, "secrets", Area::Envelope),
         Command::Lockdown(_) => not_available(printer, "lockdown", Area::Envelope),
-        Command::Doctor => not_available(printer, "doctor", Area::PolicyAndDoctor),
-        Command::Policy(_) => not_available(printer, "policy", Area::PolicyAndDoctor),
-        Command::Posture => not_available(printer, "posture", Area::PolicyAndDoctor),
+        Command::Doctor => doctor::run(&globals, printer),
+        Command::Policy(command) => policy::run(&globals, command, printer),
+        Command::Posture => posture::run(&globals, printer),
         Command::Completions(_) => not_available(printer, "completions", Area::PolicyAndDoctor),
         Command::Approvals(_) => {
             not_available(printer, "approvals", Area::ApprovalsAndNotifications)

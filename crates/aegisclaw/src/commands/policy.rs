@@ -1,0 +1,10 @@
+//! `aegisclaw policy`: being built (issue #4).
+
+use super::Globals;
+use super::unavailable::{Area, not_available};
+use crate::exit::Exit;
+use crate::output::Printer;
+
+pub(crate) fn run(_globals: &Globals, _command: crate::cli::PolicyCommand, printer: &Printer) -> anyhow::Result<Exit> {
+    not_available(printer, "policy", Area::PolicyAndDoctor)
+}
