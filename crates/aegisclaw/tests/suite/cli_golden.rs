@@ -214,21 +214,22 @@ fn scope_explain_rates_sensitive_paths_critical() {
       target  [TEMP]/user/.ssh
       grants  read-only bind mount of `[TEMP]/user/.ssh`
       risk    critical
-      why     sensitive path `~/.ssh`: ssh private keys
+      why     sensitive path `~/.ssh` (`[TEMP]/user/.ssh`): ssh private keys
+      why     files.read is low risk by default; a read-only mount cannot change the host
 
     net.outbound:api.github.com:443
       kind    net.outbound
       target  api.github.com:443
-      grants  outbound connections to `api.github.com` on port 443, only through the egress proxy
+      grants  may connect to `api.github.com` on port 443, only through the egress proxy
       risk    medium
-      why     net.outbound to one named host is medium risk
+      why     net.outbound is medium risk by default; data can leave through the egress proxy
 
     shell.exec
       kind    shell.exec
       target  any command
       grants  may run any command
       risk    high
-      why     shell.exec without a command allows any command
+      why     shell.exec without a command is high risk; the skill may run any program
     --- stderr
     ");
 }
@@ -239,7 +240,7 @@ fn scope_explain_json() {
     aegisclaw_snapshot!(env, &["scope", "explain", "--json", "files.write:/tmp/out", "net.outbound:169.254.169.254"], @r#"
     exit: 0
     --- stdout
-    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"outbound connections to `169.254.169.254` on any port, only through the egress proxy","risk":"critical","reasons":["not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack)"]}]
+    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default; the skill can change or delete what is mounted"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on any port, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
     --- stderr
     "#);
 }
