@@ -2,7 +2,7 @@
 //! commands module does the work.
 
 use aegisclaw_core::env;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -82,19 +82,39 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without `--defaults`, the wizard asks every question a flag does not answer. \
+Scripts and CI use `--defaults` with any of the flags."
+)]
 pub(crate) struct InitArgs {
-    /// Answer every question with its default (non-interactive).
+    /// Ask nothing: every answer not given by a flag takes its default.
     #[arg(long)]
     pub(crate) defaults: bool,
-    /// Replace an existing home's config and policy; keys and the audit log are kept.
+    /// Replace an existing home's config and policy; keys, secrets and the audit log are kept.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Sandbox runtime.
-    #[arg(long, value_name = "RUNTIME", default_value = "native")]
-    pub(crate) runtime: String,
-    /// Policy template.
-    #[arg(long, value_name = "TEMPLATE", default_value = "standard")]
-    pub(crate) policy: String,
+    /// Sandbox runtime (default `native`).
+    #[arg(long, value_name = "RUNTIME")]
+    pub(crate) runtime: Option<String>,
+    /// Policy template: `strict`, `standard` (default) or `permissive`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) policy: Option<String>,
+    /// Secret store: `age` (default, encrypted in the home) or `none`.
+    #[arg(long, value_name = "BACKEND")]
+    pub(crate) secrets: Option<SecretsChoice>,
+    /// Protect the secret store's key with a passphrase, read from a hidden prompt, or from
+    /// `AEGISCLAW_SECRETS_PASSPHRASE` when set (never from an argument).
+    #[arg(long)]
+    pub(crate) passphrase: bool,
+}
+
+/// Whether `init` creates the encrypted secret store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SecretsChoice {
+    /// The age-encrypted store in `secrets/`.
+    Age,
+    /// No secret store.
+    None,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,30 +259,50 @@ pub(crate) enum LogsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Values are never taken from arguments: `set` and `rotate` read all of \
+stdin (one trailing newline removed) when it is not a terminal, else a hidden prompt. A \
+passphrase-protected store asks for its passphrase in a terminal, or reads \
+AEGISCLAW_SECRETS_PASSPHRASE (meant for CI)."
+)]
 pub(crate) enum SecretsCommand {
     /// Create the encrypted store and its age identity.
-    Init,
+    Init {
+        /// Protect the identity with a passphrase: asked twice in a terminal, else one line of
+        /// stdin, or `AEGISCLAW_SECRETS_PASSPHRASE` when set (never an argument).
+        #[arg(long)]
+        passphrase: bool,
+    },
     /// Store a secret; the value is read from stdin or a hidden prompt, never from arguments.
     Set {
-        /// The secret's name.
+        /// The secret's name (letters, digits and `_`, not starting with a digit).
         name: String,
+        /// Never used: a value given as an argument is refused, because argv shows in `ps`.
+        #[arg(hide = true, num_args = 0.., allow_hyphen_values = true)]
+        stray: Vec<String>,
     },
-    /// Print a secret's value.
+    /// Show that a secret exists and when it was last updated; print its value with `--reveal`.
     Get {
         /// The secret's name.
         name: String,
+        /// Print the value itself on stdout.
+        #[arg(long)]
+        reveal: bool,
     },
-    /// List secret names (never values).
+    /// List secret names and when each was last updated (never values).
     List,
     /// Delete a secret.
     Delete {
         /// The secret's name.
         name: String,
     },
-    /// Replace a secret's value and record the rotation.
+    /// Replace an existing secret's value (read like `set`) and record the rotation.
     Rotate {
         /// The secret's name.
         name: String,
+        /// Never used: a value given as an argument is refused, because argv shows in `ps`.
+        #[arg(hide = true, num_args = 0.., allow_hyphen_values = true)]
+        stray: Vec<String>,
     },
 }
 
@@ -360,16 +400,10 @@ pub(crate) enum NotifyCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Bash: `source <(aegisclaw completions bash)`; \
+zsh: `aegisclaw completions zsh > \"${fpath[1]}/_aegisclaw\"`; \
+fish: `aegisclaw completions fish > ~/.config/fish/completions/aegisclaw.fish`.")]
 pub(crate) struct CompletionsArgs {
-    /// The shell.
-    pub(crate) shell: Shell,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
-    Elvish,
+    /// The shell to write the script for.
+    pub(crate) shell: clap_complete::Shell,
 }

@@ -4,8 +4,10 @@
 
 mod cli;
 mod commands;
+mod environment;
 mod exit;
 mod output;
+mod wizard;
 
 use clap::Parser as _;
 use std::process::ExitCode;

@@ -48,6 +48,13 @@ impl Printer {
         }
     }
 
+    /// Raw bytes on stdout (generated scripts), regardless of `--json` and `--quiet`.
+    pub(crate) fn raw(&self, bytes: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    }
+
     /// Flushes stdout (for `--follow`).
     pub(crate) fn flush(&self) {
         let _ = std::io::stdout().lock().flush();

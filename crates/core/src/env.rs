@@ -7,6 +7,13 @@ use std::ffi::OsString;
 pub const AEGISCLAW_HOME: &str = "AEGISCLAW_HOME";
 /// Who is acting, recorded as the audit `actor` (`cli:<name>`). Default: the login user name.
 pub const AEGISCLAW_ACTOR: &str = "AEGISCLAW_ACTOR";
+/// Endpoint of the OpenClaw agent gateway (`http://host:port`); overrides the `endpoint` of
+/// `adapters/openclaw.yaml`. `doctor` checks that it accepts TCP connections.
+pub const OPENCLAW_ENDPOINT: &str = "OPENCLAW_ENDPOINT";
+/// Passphrase of a passphrase-protected secret store (`secrets/identity`), for CI and scripts
+/// that have no terminal to prompt in. An environment variable is less exposed than an argument
+/// (it is not in `ps` output), but prefer the hidden prompt wherever a terminal exists.
+pub const AEGISCLAW_SECRETS_PASSPHRASE: &str = "AEGISCLAW_SECRETS_PASSPHRASE";
 /// Standard: disables colour in human output when set to any value.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Standard: the user's home directory, used to find `~/.aegisclaw` and expand `~` in scopes.
@@ -25,6 +32,14 @@ pub const ALL: &[(&str, &str)] = &[
     (
         AEGISCLAW_ACTOR,
         "who is acting, recorded as the audit actor `cli:<name>`",
+    ),
+    (
+        OPENCLAW_ENDPOINT,
+        "OpenClaw gateway endpoint; overrides `adapters/openclaw.yaml`",
+    ),
+    (
+        AEGISCLAW_SECRETS_PASSPHRASE,
+        "passphrase of a protected secret store, for CI without a terminal",
     ),
     (NO_COLOR, "disable colour in human output"),
 ];

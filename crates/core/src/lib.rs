@@ -11,6 +11,7 @@ pub mod home;
 pub mod key;
 pub mod policy;
 pub mod scope;
+pub mod secrets;
 pub mod skill;
 pub mod timestamp;
 pub mod trust;

@@ -3,5 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod context;
+pub mod doctor;
+pub mod posture;
 
 pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

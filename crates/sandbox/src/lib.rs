@@ -1,9 +1,11 @@
 //! AegisClaw's sandbox: the only crate allowed `unsafe`, and the only one that makes Linux
-//! security syscalls. Today it owns pre-main process hardening; the native runtime follows.
+//! security syscalls. Today it owns pre-main process hardening and the layer probes; the native
+//! runtime follows.
 #![warn(missing_docs)]
 
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod probe;
 
 /// Errors from hardening the AegisClaw process itself.
 #[derive(Debug, thiserror::Error)]

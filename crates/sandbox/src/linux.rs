@@ -1,3 +1,4 @@
 //! Linux-only code of the sandbox crate.
 
 pub(crate) mod hardening;
+pub(crate) mod probe;

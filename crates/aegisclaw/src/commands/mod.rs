@@ -1,12 +1,14 @@
 //! Dispatch from the clap tree to one module per CLI word, and what those modules share:
 //! resolving the home and opening an engine context for the acting user.
 
+mod completions;
 mod doctor;
 mod init;
 mod logs;
 mod policy;
 mod posture;
 mod scope;
+mod secrets;
 mod skill;
 mod unavailable;
 
@@ -57,12 +59,12 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Logs(args) => logs::run(&globals, args, printer),
         Command::Quickstart => not_available(printer, "quickstart", Area::Envelope),
         Command::Sandbox(_) => not_available(printer, "sandbox", Area::Envelope),
-        Command::Secrets(_) => not_available(printer, "secrets", Area::Envelope),
+        Command::Secrets(command) => secrets::run(&globals, command, printer),
         Command::Lockdown(_) => not_available(printer, "lockdown", Area::Envelope),
         Command::Doctor => doctor::run(&globals, printer),
         Command::Policy(command) => policy::run(&globals, command, printer),
         Command::Posture => posture::run(&globals, printer),
-        Command::Completions(_) => not_available(printer, "completions", Area::PolicyAndDoctor),
+        Command::Completions(args) => completions::run(args, printer),
         Command::Approvals(_) => {
             not_available(printer, "approvals", Area::ApprovalsAndNotifications)
         }

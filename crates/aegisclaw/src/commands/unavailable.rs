@@ -9,8 +9,6 @@ use crate::output::Printer;
 pub(crate) enum Area {
     /// The run envelope on the native sandbox (issue #5).
     Envelope,
-    /// Policy engine, init wizard, doctor, posture, completions (issue #4).
-    PolicyAndDoctor,
     /// Approvals broker, secret backends, notifications.
     ApprovalsAndNotifications,
     /// Server and dashboard.
@@ -25,9 +23,6 @@ impl Area {
     fn describe(self) -> &'static str {
         match self {
             Area::Envelope => "the run envelope on the native sandbox (issue #5)",
-            Area::PolicyAndDoctor => {
-                "the policy engine, init wizard, doctor, posture and completions (issue #4)"
-            }
             Area::ApprovalsAndNotifications => {
                 "the approvals broker, secret backends and notifications"
             }

@@ -26,7 +26,7 @@ fn every_cli_action_is_recorded() {
     aegisclaw_snapshot!(env, &["logs"], @r#"
     exit: 0
     --- stdout
-    [TS]  #1     home.init          cli:tester  {"kept":[],"policy_template":"standard","runtime":"native","written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub"]}
+    [TS]  #1     home.init          cli:tester  {"kept":[],"policy_template":"standard","runtime":"native","secrets":{"backend":"age","passphrase_protected":false},"written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub","secrets/identity","secrets/store.age"]}
     [TS]  #2     trust.add          cli:tester  reason="the home's own signing key"  {"key_id":"[KEYID]","newly_added":true}
     [TS]  #3     skill.sign         cli:tester  skill=word-count  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]","version":"1.0.0"}
     [TS]  #4     skill.verify       cli:tester  skill=word-count  decision=pass  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]"}

@@ -110,8 +110,11 @@ fn init_defaults_creates_a_private_home() {
       wrote keys/audit.key
       wrote keys/audit.pub
       wrote trust/[KEYID].pub
+      wrote secrets/identity
+      wrote secrets/store.age
       signing key [KEYID] (trusted), audit checkpoint key [KEYID]
-    Next: sign a skill with `aegisclaw skill sign <dir>` and check it with `aegisclaw skill verify <dir>`.
+      secret store: age
+    Next: add your first secret with `aegisclaw secrets set OPENAI_API_KEY` (the value is read from stdin or a hidden prompt).
     --- stderr
     ");
     let mut stack = vec![env.home()];
@@ -133,14 +136,40 @@ fn init_defaults_creates_a_private_home() {
 }
 
 #[test]
-fn init_json_reports_what_it_wrote() {
+fn init_json_reports_what_it_wrote_and_the_environment() {
     let env = TestEnv::new();
-    aegisclaw_snapshot!(env, &["init", "--defaults", "--json", "--policy", "strict"], @r#"
-    exit: 0
-    --- stdout
-    {"home":"[TEMP]/home","runtime":"native","policy":"strict","signing_key_id":"[KEYID]","audit_key_id":"[KEYID]","written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub"],"kept":[]}
-    --- stderr
-    "#);
+    let output = env
+        .cmd(&[
+            "init",
+            "--defaults",
+            "--json",
+            "--policy",
+            "strict",
+            "--secrets",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["policy"], "strict");
+    assert_eq!(report["runtime"], "native");
+    assert_eq!(report["secrets"], serde_json::Value::Null);
+    assert_eq!(
+        report["written"],
+        serde_json::json!([
+            "config.yaml",
+            "policies/default.rego",
+            "keys/signing.key",
+            "keys/signing.pub",
+            "keys/audit.key",
+            "keys/audit.pub",
+            format!("trust/{}.pub", report["signing_key_id"].as_str().unwrap()),
+        ])
+    );
+    let probes = &report["environment"]["probes"];
+    assert_eq!(probes["user_namespaces"]["available"], true);
+    assert!(report["environment"]["runtimes"]["docker"].is_object());
 }
 
 #[test]
@@ -150,7 +179,7 @@ fn init_refuses_to_overwrite_a_home() {
     exit: 1
     --- stdout
     --- stderr
-    error: an AegisClaw home already exists at `[TEMP]/home`; pass `--force` to rewrite its config and policy (keys and the audit log are kept)
+    error: an AegisClaw home already exists at `[TEMP]/home`; pass `--force` to rewrite its config and policy (keys, secrets and the audit log are kept)
     ");
 }
 
@@ -167,9 +196,11 @@ fn init_force_keeps_keys_and_audit_log() {
       wrote policies/default.rego
       kept  keys/signing.key
       kept  keys/audit.key
+      kept  secrets/identity
       kept  audit/audit.jsonl
       signing key [KEYID] (trusted), audit checkpoint key [KEYID]
-    Next: sign a skill with `aegisclaw skill sign <dir>` and check it with `aegisclaw skill verify <dir>`.
+      secret store: age
+    Next: add your first secret with `aegisclaw secrets set OPENAI_API_KEY` (the value is read from stdin or a hidden prompt).
     --- stderr
     ");
     assert_eq!(
@@ -197,8 +228,7 @@ fn init_without_defaults_points_at_the_flag() {
     exit: 2
     --- stdout
     --- stderr
-    not available yet: `aegisclaw init (interactive wizard)` arrives with the policy engine, init wizard, doctor, posture and completions (issue #4)
-    hint: pass `--defaults` (and `--runtime`, `--policy`) to initialise without questions
+    error: init needs a terminal for its questions: pass `--defaults` (with `--runtime`, `--policy`, `--secrets`) to initialise without them
     ");
     assert!(!env.home().exists());
 }
@@ -295,10 +325,10 @@ fn words_not_built_yet_say_so_and_exit_2() {
     --- stderr
     not available yet: `aegisclaw sandbox` arrives with the run envelope on the native sandbox (issue #5)
     ");
-    aegisclaw_snapshot!(env, &["policy", "show", "--json"], @r#"
+    aegisclaw_snapshot!(env, &["approvals", "list", "--json"], @r#"
     exit: 2
     --- stdout
-    {"arrives_with":"the policy engine, init wizard, doctor, posture and completions (issue #4)","command":"policy","error":"not available yet","exit_code":2}
+    {"arrives_with":"the approvals broker, secret backends and notifications","command":"approvals","error":"not available yet","exit_code":2}
     --- stderr
     "#);
 }

@@ -2,4 +2,10 @@
 mod common;
 mod audit_flow;
 mod cli_golden;
+mod completions;
+mod doctor;
+mod init_wizard;
+
+mod policy;
+mod secrets;
 mod skill_flow;

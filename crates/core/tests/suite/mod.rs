@@ -1,3 +1,4 @@
 mod audit;
+mod policy;
 mod scope;
 mod skill;

@@ -4,6 +4,7 @@ package aegisclaw.policy
 
 default allow := true
 
+# Critical scopes (sensitive paths, metadata or private addresses, `*` egress) wait for a human.
 deny if {
 	input.scope_risk == "critical"
 	input.approval != true

@@ -1,0 +1,5 @@
+//! Engine integration tests, one module per area.
+
+mod common;
+mod doctor;
+mod posture;
