@@ -100,7 +100,12 @@ pub(crate) fn run(globals: &Globals, args: InitArgs, printer: &Printer) -> anyho
             encrypt: args.secrets.map(|choice| choice == SecretsChoice::Age),
             passphrase,
         };
-        wizard::ask(&choices, preset)?
+        let answers = wizard::ask(&choices, preset)?;
+        // The seed's fourth question; there is nothing to configure until notifications land.
+        printer.status(
+            "Notifications: skipped (webhook, Slack and email arrive with the notifications work)",
+        );
+        answers
     };
     if answers.runtime == RuntimeKind::Native && !environment.native_usable() {
         bail!(

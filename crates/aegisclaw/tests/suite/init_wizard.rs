@@ -46,6 +46,7 @@ fn wizard_asks_each_question_and_writes_the_answers() {
     answer(&mut session, "passphrase?", &["y", ENTER]);
     answer(&mut session, "Passphrase:", &["correct horse", ENTER]);
     answer(&mut session, "Passphrase again:", &["correct horse", ENTER]);
+    session.exp_string("Notifications: skipped").unwrap();
     session.exp_string("Created the AegisClaw home").unwrap();
     session.exp_string("passphrase-protected").unwrap();
     session.exp_eof().unwrap();
