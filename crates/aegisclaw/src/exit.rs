@@ -35,15 +35,3 @@ pub(crate) fn code_for(error: &anyhow::Error) -> Exit {
         Exit::Usage
     }
 }
-
-/// An error and all its causes on one line, for audit record reasons.
-pub(crate) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

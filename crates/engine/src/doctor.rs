@@ -342,8 +342,8 @@ pub static CHECKS: &[Check] = &[
     },
 ];
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes on one line (for audit reasons and one-line reports).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -4,7 +4,8 @@
 use super::Globals;
 use super::unavailable::{Area, not_available};
 use crate::cli::{SkillCommand, TrustCommand};
-use crate::exit::{Exit, Refusal, chain_text};
+use crate::exit::{Exit, Refusal};
+use aegisclaw_engine::doctor::error_chain;
 use crate::output::Printer;
 use aegisclaw_core::home;
 use aegisclaw_core::key::{PublicKey, SigningKey};
@@ -180,7 +181,7 @@ fn verify(context: &mut Context, dir: &Path, printer: &Printer) -> anyhow::Resul
             let mut event = context
                 .event("skill.verify")
                 .decision("fail")
-                .reason(chain_text(&error))
+                .reason(error_chain(&error))
                 .data(json!({"dir": dir.display().to_string(), "problems": problems}));
             if let Some(name) = &name {
                 event = event.skill(name);
@@ -189,7 +190,7 @@ fn verify(context: &mut Context, dir: &Path, printer: &Printer) -> anyhow::Resul
             printer.json(&json!({
                 "verified": false,
                 "skill": name,
-                "error": chain_text(&error),
+                "error": error_chain(&error),
                 "problems": problems,
             }));
             for problem in problems.iter().skip(1) {
@@ -231,7 +232,7 @@ fn install(
                 context
                     .event("skill.install")
                     .decision("refused")
-                    .reason(chain_text(&error))
+                    .reason(error_chain(&error))
                     .data(json!({"dir": dir.display().to_string()})),
             )?;
             return Err(anyhow::Error::new(error).context(Refusal("skill not installed".into())));
