@@ -80,15 +80,25 @@ impl Context {
 
     /// Appends `event` to the audit log; it is durable when this returns.
     pub fn record(&mut self, event: Event) -> Result<Record, ContextError> {
-        let log = match &mut self.audit {
+        Ok(self.log()?.append(event)?)
+    }
+
+    /// Appends `events` in order with one fsync (group commit); all are durable when this
+    /// returns.
+    pub fn record_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, ContextError> {
+        Ok(self.log()?.append_batch(events)?)
+    }
+
+    fn log(&mut self) -> Result<&mut AuditLog, ContextError> {
+        let log = match self.audit.take() {
             Some(log) => log,
             None => {
                 let mut log = open_audit(&self.home)?;
                 log.set_checkpoint_every(self.config.checkpoint_every);
-                self.audit.insert(log)
+                log
             }
         };
-        Ok(log.append(event)?)
+        Ok(self.audit.insert(log))
     }
 
     /// The trusted publisher keys of this home.

@@ -2,6 +2,7 @@
 //! a home for a given actor and records audited actions; the run envelope of DESIGN §1 follows.
 #![forbid(unsafe_code)]
 
+pub mod approval;
 pub mod context;
 pub mod doctor;
 pub mod posture;
