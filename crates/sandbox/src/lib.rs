@@ -1,11 +1,13 @@
 //! AegisClaw's sandbox: the only crate allowed `unsafe`, and the only one that makes Linux
-//! security syscalls. Today it owns pre-main process hardening and the layer probes; the native
-//! runtime follows.
+//! security syscalls. Owns pre-main process hardening, the layer probes, and the native
+//! runtime (`plan` builds a sandbox as data, `runtime` applies it).
 #![warn(missing_docs)]
 
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod plan;
 pub mod probe;
+pub mod runtime;
 
 /// Errors from hardening the AegisClaw process itself.
 #[derive(Debug, thiserror::Error)]

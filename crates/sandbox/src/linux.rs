@@ -1,4 +1,8 @@
 //! Linux-only code of the sandbox crate.
 
+pub(crate) mod cgroups;
+pub(crate) mod facts;
 pub(crate) mod hardening;
+pub(crate) mod launch;
 pub(crate) mod probe;
+pub(crate) mod seccomp;

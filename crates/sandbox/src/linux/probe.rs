@@ -473,5 +473,5 @@ fn seccomp() -> (Layer, Layer) {
     (no_new_privs, seccomp)
 }
 
-mod cgroup;
+pub(crate) mod cgroup;
 use cgroup::cgroups;

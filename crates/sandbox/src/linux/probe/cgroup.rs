@@ -36,17 +36,17 @@ const LIMITS: [(&str, &str, &str); 3] = [
 
 /// A mounted cgroup hierarchy.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct CgroupMount {
+pub(crate) struct CgroupMount {
     /// `cgroup2` rather than a v1 `cgroup`.
-    pub(super) unified: bool,
+    pub(crate) unified: bool,
     /// Where it is mounted.
-    pub(super) path: PathBuf,
+    pub(crate) path: PathBuf,
     /// v1: the controllers of this hierarchy; v2: empty (read from `cgroup.controllers`).
-    pub(super) controllers: Vec<String>,
+    pub(crate) controllers: Vec<String>,
 }
 
 /// The cgroup mounts listed in mountinfo text, in order.
-pub(super) fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
+pub(crate) fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
     let mut mounts = Vec::new();
     for line in mountinfo.lines() {
         let Some((left, right)) = line.split_once(" - ") else {

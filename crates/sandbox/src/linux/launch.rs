@@ -1,0 +1,700 @@
+//! Applies a [`SandboxPlan`]: everything the child needs is built in [`Prepared::new`]
+//! (strings, mount actions, Landlock attributes, the seccomp BPF), then:
+//! 1. parent: create the run's cgroups and write the limits;
+//! 2. parent: raw `clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)`; the child is pid 1 of its
+//!    pid namespace, so SIGKILL to it kills the whole tree;
+//! 3. child: `PR_SET_DUMPABLE 1` (pre-main hardening made /proc/self root-owned), write
+//!    setgroups/uid_map/gid_map (caller → 0), wait for the parent to attach the cgroups;
+//! 4. child: `/` rprivate, a staging tmpfs on the private `/tmp`, `pivot_root` so the host
+//!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` from the
+//!    plan's mount ops (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so
+//!    sub-mounts are read-only too and locked flags are kept), `pivot_root(".", ".")` + lazy
+//!    unmount, root read-only, hostname, loopback up;
+//! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
+//!    locked, bounding/ambient/effective caps emptied, `no_new_privs`, `landlock_restrict_self`,
+//!    every fd but stdio close-on-exec, seccomp, `execve` with the plan's env only;
+//! 6. parent: EOF on the close-on-exec report pipe means exec happened; a report is a typed
+//!    [`SandboxError`] naming the layer. Wait with a pidfd until the wall-clock limit, then
+//!    SIGKILL; reap; remove the cgroups.
+use crate::linux::cgroups::RunCgroup;
+use crate::plan::{
+    FsAccess, LandlockScope, MountFlags, MountOp, Network, PathKind, Resource, SandboxPlan,
+};
+use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError, Stdin, StdioSetup};
+use std::ffi::{CString, c_char};
+use std::fs::File;
+use std::io::{self, Read as _, Write as _};
+use std::mem::size_of;
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// The new root inside the staging tmpfs (mounted on the child's private `/tmp`), and the
+/// host root after the first `pivot_root`.
+const NEW: &str = "/new";
+const OLD: &str = "/old";
+
+// linux/landlock.h
+const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+const LANDLOCK_ACCESS_NET_BIND_TCP: u64 = 1 << 0;
+const LANDLOCK_ACCESS_NET_CONNECT_TCP: u64 = 1 << 1;
+const LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
+const LANDLOCK_SCOPE_SIGNAL: u64 = 1 << 1;
+// linux/mount.h
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+// linux/capability.h, linux/securebits.h
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// NOROOT, NO_SETUID_FIXUP, KEEP_CAPS, NO_CAP_AMBIENT_RAISE, each with its lock bit.
+const SECUREBITS_LOCKED_DOWN: libc::c_ulong = 0xff;
+
+#[repr(C)]
+struct RulesetAttr {
+    handled_access_fs: u64,
+    handled_access_net: u64,
+    scoped: u64,
+}
+
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The steps the child reports failures for; the index into [`STAGE_NAMES`].
+#[derive(Clone, Copy)]
+#[repr(u32)]
+enum Stage {
+    UserNamespace = 0,
+    Sync,
+    Propagation,
+    Staging,
+    Mount,
+    PivotRoot,
+    RootReadOnly,
+    Hostname,
+    Loopback,
+    Rlimit,
+    Workdir,
+    Landlock,
+    Capabilities,
+    NoNewPrivs,
+    Seccomp,
+    Stdio,
+    Exec,
+}
+
+const STAGE_NAMES: [&str; 17] = [
+    "user namespace",
+    "parent sync",
+    "mount propagation",
+    "new root",
+    "mount",
+    "pivot_root",
+    "read-only root",
+    "uts hostname",
+    "network loopback",
+    "rlimit",
+    "working directory",
+    "landlock",
+    "capabilities",
+    "no_new_privs",
+    "seccomp",
+    "stdio",
+    "exec",
+];
+
+/// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
+type Report = [i32; 3];
+
+/// One syscall-level step of building the new root.
+enum Action {
+    /// `mkdir`, `EEXIST` ignored.
+    Mkdir(CString),
+    /// Create an empty file as a mount point, `EEXIST` ignored.
+    Touch(CString),
+    Symlink {
+        points_to: CString,
+        link: CString,
+    },
+    /// `mount(source, target, fstype, flags, data)`.
+    Mount {
+        source: CString,
+        target: CString,
+        fstype: CString,
+        flags: libc::c_ulong,
+        data: CString,
+    },
+    /// `mount(source, target, MS_BIND|MS_REC)`.
+    Bind {
+        source: CString,
+        target: CString,
+    },
+    /// `mount_setattr(target, AT_RECURSIVE, attr_set)`.
+    SetAttr {
+        target: CString,
+        attr_set: u64,
+    },
+}
+
+/// Every string, struct and program the child uses, built before the fork.
+pub(crate) struct Prepared {
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    program: Vec<CString>,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+    /// (index of the plan's mount op, action).
+    actions: Vec<(usize, Action)>,
+    hostname: Vec<u8>,
+    loopback: bool,
+    rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
+    workdir: CString,
+    ruleset: RulesetAttr,
+    rules: Vec<(CString, u64)>,
+    seccomp: crate::linux::seccomp::Programs,
+    plan: SandboxPlan,
+    mount_names: Vec<String>,
+}
+
+fn cstring(text: impl AsRef<[u8]>) -> Result<CString, SandboxError> {
+    CString::new(text.as_ref()).map_err(|_| SandboxError::NulByte {
+        text: String::from_utf8_lossy(text.as_ref()).into_owned(),
+    })
+}
+
+fn path_under(prefix: &str, path: &Path) -> Vec<u8> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    let inner = path.as_os_str().as_bytes();
+    if !inner.starts_with(b"/") {
+        bytes.push(b'/');
+    }
+    bytes.extend_from_slice(inner);
+    bytes
+}
+
+/// `mkdir` for every component of `path` (inside the new root) up to and including it.
+fn mkdirs(
+    actions: &mut Vec<(usize, Action)>,
+    index: usize,
+    path: &Path,
+) -> Result<(), SandboxError> {
+    let mut current = std::path::PathBuf::from("/");
+    for component in path.components().skip(1) {
+        current.push(component);
+        actions.push((index, Action::Mkdir(cstring(path_under(NEW, &current))?)));
+    }
+    Ok(())
+}
+
+fn attr_bits(flags: MountFlags) -> u64 {
+    let mut bits = 0;
+    if flags.read_only {
+        bits |= MOUNT_ATTR_RDONLY;
+    }
+    if flags.nosuid {
+        bits |= MOUNT_ATTR_NOSUID;
+    }
+    if flags.nodev {
+        bits |= MOUNT_ATTR_NODEV;
+    }
+    if flags.noexec {
+        bits |= MOUNT_ATTR_NOEXEC;
+    }
+    bits
+}
+
+fn ms_bits(flags: MountFlags) -> libc::c_ulong {
+    let mut bits = 0;
+    if flags.read_only {
+        bits |= libc::MS_RDONLY;
+    }
+    if flags.nosuid {
+        bits |= libc::MS_NOSUID;
+    }
+    if flags.nodev {
+        bits |= libc::MS_NODEV;
+    }
+    if flags.noexec {
+        bits |= libc::MS_NOEXEC;
+    }
+    bits
+}
+
+fn fs_bits(access: &std::collections::BTreeSet<FsAccess>) -> u64 {
+    access.iter().map(|right| 1u64 << (*right as u32)).sum()
+}
+
+impl Prepared {
+    pub(crate) fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
+        let mut actions = Vec::new();
+        let mut mount_names = Vec::new();
+        for (index, op) in plan.mounts.iter().enumerate() {
+            match op {
+                MountOp::Bind {
+                    source,
+                    target,
+                    kind,
+                    flags,
+                } => {
+                    mount_names.push(target.display().to_string());
+                    match kind {
+                        PathKind::Dir => mkdirs(&mut actions, index, target)?,
+                        PathKind::File => {
+                            if let Some(parent) = target.parent() {
+                                mkdirs(&mut actions, index, parent)?;
+                            }
+                            actions.push((index, Action::Touch(cstring(path_under(NEW, target))?)));
+                        }
+                    }
+                    let target = cstring(path_under(NEW, target))?;
+                    actions.push((
+                        index,
+                        Action::Bind {
+                            source: cstring(path_under(OLD, source))?,
+                            target: target.clone(),
+                        },
+                    ));
+                    actions.push((
+                        index,
+                        Action::SetAttr {
+                            target,
+                            attr_set: attr_bits(*flags),
+                        },
+                    ));
+                }
+                MountOp::Tmpfs {
+                    target,
+                    flags,
+                    size_mb,
+                } => {
+                    mount_names.push(target.display().to_string());
+                    mkdirs(&mut actions, index, target)?;
+                    let mode = if target == Path::new("/tmp") {
+                        "1777"
+                    } else {
+                        "0755"
+                    };
+                    actions.push((
+                        index,
+                        Action::Mount {
+                            source: cstring("tmpfs")?,
+                            target: cstring(path_under(NEW, target))?,
+                            fstype: cstring("tmpfs")?,
+                            flags: ms_bits(*flags),
+                            data: cstring(format!("size={size_mb}m,mode={mode}"))?,
+                        },
+                    ));
+                }
+                MountOp::Proc { target, flags } => {
+                    mount_names.push(target.display().to_string());
+                    mkdirs(&mut actions, index, target)?;
+                    actions.push((
+                        index,
+                        Action::Mount {
+                            source: cstring("proc")?,
+                            target: cstring(path_under(NEW, target))?,
+                            fstype: cstring("proc")?,
+                            flags: ms_bits(*flags),
+                            data: cstring("")?,
+                        },
+                    ));
+                }
+                MountOp::Symlink { points_to, link } => {
+                    mount_names.push(link.display().to_string());
+                    if let Some(parent) = link.parent() {
+                        mkdirs(&mut actions, index, parent)?;
+                    }
+                    actions.push((
+                        index,
+                        Action::Symlink {
+                            points_to: cstring(points_to.as_os_str().as_bytes())?,
+                            link: cstring(path_under(NEW, link))?,
+                        },
+                    ));
+                }
+            }
+        }
+        let landlock = &plan.landlock;
+        let mut scoped = 0;
+        for scope in &landlock.scopes {
+            scoped |= match scope {
+                LandlockScope::AbstractUnixSocket => LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
+                LandlockScope::Signal => LANDLOCK_SCOPE_SIGNAL,
+            };
+        }
+        let ruleset = RulesetAttr {
+            handled_access_fs: fs_bits(&landlock.handled),
+            handled_access_net: if landlock.deny_tcp {
+                LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP
+            } else {
+                0
+            },
+            scoped,
+        };
+        let rules = landlock
+            .rules
+            .iter()
+            .map(|rule| {
+                Ok((
+                    cstring(rule.path.as_os_str().as_bytes())?,
+                    fs_bits(&rule.access),
+                ))
+            })
+            .collect::<Result<Vec<_>, SandboxError>>()?;
+        let seccomp = crate::linux::seccomp::compile(&plan.seccomp).map_err(|error| {
+            SandboxError::Seccomp {
+                detail: error.to_string(),
+            }
+        })?;
+        Ok(Self {
+            argv: plan.argv.iter().map(cstring).collect::<Result<_, _>>()?,
+            env: plan
+                .env
+                .iter()
+                .map(|(name, value)| cstring(format!("{name}={value}")))
+                .collect::<Result<_, _>>()?,
+            program: plan
+                .program
+                .iter()
+                .map(|path| cstring(path.as_os_str().as_bytes()))
+                .collect::<Result<_, _>>()?,
+            uid_map: format!("0 {} 1\n", plan.uid).into_bytes(),
+            gid_map: format!("0 {} 1\n", plan.gid).into_bytes(),
+            actions,
+            hostname: plan.hostname.as_bytes().to_vec(),
+            loopback: plan.network == Network::Loopback,
+            rlimits: plan
+                .rlimits
+                .iter()
+                .map(|limit| {
+                    let resource = match limit.resource {
+                        Resource::Core => libc::RLIMIT_CORE,
+                        Resource::Nofile => libc::RLIMIT_NOFILE,
+                        Resource::AddressSpace => libc::RLIMIT_AS,
+                    };
+                    (resource, limit.value)
+                })
+                .collect(),
+            workdir: cstring(plan.workdir.as_os_str().as_bytes())?,
+            ruleset,
+            rules,
+            seccomp,
+            plan: plan.clone(),
+            mount_names,
+        })
+    }
+
+    /// Clones the child, puts it in its cgroups, lets it run, and waits until it has exec'd.
+    pub(crate) fn spawn(&self, io: StdioSetup) -> Result<(Running, File, File), SandboxError> {
+        let parent_error = |layer: &'static str| {
+            move |source: io::Error| SandboxError::Layer {
+                layer,
+                detail: String::new(),
+                source,
+            }
+        };
+        let (stdout_read, stdout_write) = pipe().map_err(parent_error("stdio"))?;
+        let (stderr_read, stderr_write) = pipe().map_err(parent_error("stdio"))?;
+        let (report_read, report_write) = pipe().map_err(parent_error("stdio"))?;
+        let (sync_read, sync_write) = pipe().map_err(parent_error("stdio"))?;
+        let stdin = match io.stdin {
+            Stdin::Null => Some(OwnedFd::from(
+                fs_err::File::open("/dev/null")
+                    .map_err(parent_error("stdio"))?
+                    .into_parts()
+                    .0,
+            )),
+            Stdin::Inherit => None,
+        };
+        let cgroup = match &self.plan.cgroup {
+            Some(plan) => Some(RunCgroup::create(plan)?),
+            None => None,
+        };
+        // Pointer arrays for execve, built before the fork (they allocate).
+        let argv: Vec<*const c_char> = self
+            .argv
+            .iter()
+            .map(|arg| arg.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let envp: Vec<*const c_char> = self
+            .env
+            .iter()
+            .map(|var| var.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let fds = ChildFds {
+            stdin: stdin.as_ref().map(|fd| fd.as_raw_fd()),
+            stdout: stdout_write.as_raw_fd(),
+            stderr: stderr_write.as_raw_fd(),
+            report: report_write.as_raw_fd(),
+            sync_read: sync_read.as_raw_fd(),
+            sync_write: sync_write.as_raw_fd(),
+        };
+        let flags = libc::CLONE_NEWUSER
+            | libc::CLONE_NEWNS
+            | libc::CLONE_NEWPID
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWUTS;
+        // SAFETY: a raw clone without CLONE_VM and with a null stack behaves like fork: the
+        // child gets a copy-on-write copy of this process. It runs only `child`, which makes
+        // raw async-signal-safe syscalls on memory prepared above and never returns (it execs
+        // or `_exit`s), so it never touches a lock another thread of the parent held.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                libc::c_ulong::try_from(flags | libc::SIGCHLD).unwrap_or_default(),
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if pid < 0 {
+            let source = io::Error::last_os_error();
+            if let Some(cgroup) = cgroup {
+                cgroup.remove();
+            }
+            return Err(SandboxError::Layer {
+                layer: "clone namespaces",
+                detail: String::new(),
+                source,
+            });
+        }
+        if pid == 0 {
+            child(self, &fds, &argv, &envp);
+        }
+        let pid = libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX);
+        drop((stdout_write, stderr_write, report_write, sync_read, stdin));
+        let running = Running {
+            pid,
+            reaped: false,
+            cgroup,
+            started: Instant::now(),
+            plan_timeout: self.plan.timeout,
+            enforcement: Enforcement::of(&self.plan),
+        };
+        // The child waits for this byte: it must be in its cgroups before it runs anything.
+        if let Some(cgroup) = &running.cgroup
+            && let Err(error) = cgroup.attach(pid)
+        {
+            return Err(running.abort(error));
+        }
+        let mut sync_write = File::from(sync_write);
+        if let Err(source) = sync_write.write_all(b"g") {
+            return Err(running.abort(SandboxError::Layer {
+                layer: "parent sync",
+                detail: String::new(),
+                source,
+            }));
+        }
+        drop(sync_write);
+        // EOF: the child exec'd (the pipe is close-on-exec). A report: it failed.
+        let mut bytes = Vec::with_capacity(size_of::<Report>());
+        let read = File::from(report_read)
+            .take(size_of::<Report>() as u64)
+            .read_to_end(&mut bytes);
+        if let Err(source) = read {
+            return Err(running.abort(SandboxError::Layer {
+                layer: "parent sync",
+                detail: String::new(),
+                source,
+            }));
+        }
+        if bytes.len() == size_of::<Report>() {
+            let word = |index: usize| {
+                let mut raw = [0u8; 4];
+                raw.copy_from_slice(&bytes[index * 4..index * 4 + 4]);
+                i32::from_ne_bytes(raw)
+            };
+            let (stage, index, errno) = (word(0), word(1), word(2));
+            let stage = usize::try_from(stage).unwrap_or(usize::MAX);
+            let layer = STAGE_NAMES.get(stage).copied().unwrap_or("unknown");
+            let index = usize::try_from(index).unwrap_or(usize::MAX);
+            let detail = if stage == Stage::Mount as usize {
+                self.mount_names.get(index).cloned().unwrap_or_default()
+            } else if stage == Stage::Landlock as usize {
+                self.plan
+                    .landlock
+                    .rules
+                    .get(index)
+                    .map(|rule| rule.path.display().to_string())
+                    .unwrap_or_default()
+            } else if stage == Stage::Exec as usize {
+                self.plan.argv.first().cloned().unwrap_or_default()
+            } else {
+                String::new()
+            };
+            return Err(running.abort(SandboxError::Layer {
+                layer,
+                detail,
+                source: io::Error::from_raw_os_error(errno),
+            }));
+        }
+        Ok((running, File::from(stdout_read), File::from(stderr_read)))
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    // SAFETY: `fds` is a writable array of two c_ints, which is what pipe2 fills.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+struct ChildFds {
+    stdin: Option<RawFd>,
+    stdout: RawFd,
+    stderr: RawFd,
+    report: RawFd,
+    sync_read: RawFd,
+    sync_write: RawFd,
+}
+
+/// A spawned child: reaped (and its cgroups removed) by `wait`, or killed on drop.
+pub(crate) struct Running {
+    pid: libc::pid_t,
+    reaped: bool,
+    cgroup: Option<RunCgroup>,
+    started: Instant,
+    plan_timeout: std::time::Duration,
+    enforcement: Enforcement,
+}
+
+impl Running {
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Kills and reaps the child after a failed setup; returns `error`.
+    fn abort(mut self, error: SandboxError) -> SandboxError {
+        self.kill();
+        let _ = self.reap();
+        error
+    }
+
+    fn kill(&self) {
+        if !self.reaped {
+            // SAFETY: kill takes integers; `pid` is our unreaped child, so the pid cannot have
+            // been reused. SIGKILL to the pid namespace's init kills every process inside.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+    }
+
+    fn reap(&mut self) -> io::Result<libc::c_int> {
+        let mut status = 0;
+        loop {
+            // SAFETY: `status` is a writable c_int; `pid` is our child.
+            let result = unsafe { libc::waitpid(self.pid, &raw mut status, 0) };
+            if result == self.pid {
+                break;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+        self.reaped = true;
+        if let Some(cgroup) = self.cgroup.take() {
+            cgroup.remove();
+        }
+        Ok(status)
+    }
+
+    /// Waits up to the plan's wall-clock limit (measured from spawn), then kills the whole
+    /// pid namespace.
+    pub(crate) fn wait(mut self) -> Result<RunOutcome, SandboxError> {
+        let wait_error = |source: io::Error| SandboxError::Layer {
+            layer: "wait",
+            detail: String::new(),
+            source,
+        };
+        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped child.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
+        if pidfd < 0 {
+            return Err(wait_error(io::Error::last_os_error()));
+        }
+        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
+        let mut timed_out = false;
+        loop {
+            let left = self.plan_timeout.saturating_sub(self.started.elapsed());
+            if left.is_zero() {
+                timed_out = true;
+                self.kill();
+                break;
+            }
+            let mut poll = libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let millis = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+            // SAFETY: `poll` is one valid pollfd, and its count is 1.
+            let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+            if ready > 0 {
+                break;
+            }
+            if ready < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(wait_error(error));
+                }
+            }
+        }
+        let status = self.reap().map_err(wait_error)?;
+        let exit = if libc::WIFSIGNALED(status) {
+            ExitStatus::Signal(libc::WTERMSIG(status))
+        } else {
+            ExitStatus::Code(libc::WEXITSTATUS(status))
+        };
+        Ok(RunOutcome {
+            exit,
+            timed_out,
+            enforcement: self.enforcement.clone(),
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.kill();
+            let _ = self.reap();
+        }
+    }
+}
+
+mod child;
+use child::child;

@@ -1,0 +1,838 @@
+//! The native sandbox as data: a pure [`plan`] turns a [`RunSpec`] and measured [`HostFacts`]
+//! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp deny table, rlimits, cgroup limits).
+//! Makes no syscalls; `crate::runtime` applies a plan. (STYLE rule 12)
+
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+mod seccomp;
+pub use seccomp::{CloneFlag, DenyErrno, SeccompDeny, seccomp_deny_table};
+
+/// What the engine asks the native runtime to run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunSpec {
+    /// The command and its arguments; a program without `/` is found through the `PATH` of
+    /// [`RunSpec::env`] inside the sandbox.
+    pub argv: Vec<String>,
+    /// The only environment the child sees: nothing is inherited.
+    pub env: Vec<(String, String)>,
+    /// Host path of the working directory; it must be covered by one of [`RunSpec::mounts`]
+    /// and appears at the same path inside.
+    pub workdir: PathBuf,
+    /// Host paths bound at the same path inside (from `files.read` / `files.write` scopes).
+    pub mounts: Vec<Mount>,
+    /// Network access.
+    pub network: Network,
+    /// Resource limits.
+    pub limits: Limits,
+    /// The hostname inside the UTS namespace.
+    pub hostname: String,
+}
+
+/// One host path made visible inside the sandbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    /// Absolute host path (resolved with `canonicalize` by [`HostFacts`]).
+    pub host: PathBuf,
+    /// `files.read` (true) or `files.write` (false).
+    pub read_only: bool,
+}
+
+/// Network access of a run. Both give a fresh network namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// No interface up; all TCP refused by Landlock where the kernel supports it.
+    None,
+    /// Only the loopback interface, brought up (the egress proxy attaches here later).
+    Loopback,
+}
+
+/// Resource limits of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Limits {
+    /// Memory limit in MiB (cgroup; `RLIMIT_AS` when no cgroup memory controller is writable).
+    pub memory_mb: u64,
+    /// Maximum number of processes and threads (cgroup pids controller).
+    pub pids: u64,
+    /// CPU share in cores (cgroup CPU quota), e.g. `1.0`.
+    pub cpus: f64,
+    /// Wall-clock limit: the whole process tree is killed after it.
+    pub timeout_s: u64,
+    /// Maximum open files (`RLIMIT_NOFILE`).
+    pub nofile: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mb: 512,
+            pids: 256,
+            cpus: 1.0,
+            timeout_s: 300,
+            nofile: 1024,
+        }
+    }
+}
+
+/// What kind of filesystem object a host path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathKind {
+    /// A directory: bound onto a directory.
+    Dir,
+    /// Anything else (a file, a device): bound onto an empty file.
+    File,
+}
+
+/// A host path after `canonicalize`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResolvedPath {
+    /// The canonical path.
+    pub path: PathBuf,
+    /// Directory or file.
+    pub kind: PathKind,
+}
+
+/// A top-level host directory of the `/usr` family (`/bin`, `/lib`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemDir {
+    /// The path, e.g. `/bin`.
+    pub path: PathBuf,
+    /// Its symlink target when it is a symlink (merged `/usr`: `usr/bin`); `None` when it is a
+    /// real directory, which is then bound read-only like `/usr`.
+    pub symlink: Option<PathBuf>,
+}
+
+/// Which cgroup hierarchy can take a run's limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupFacts {
+    /// v1: one writable parent directory per controller (`None` when that controller is not).
+    V1 {
+        /// e.g. `/sys/fs/cgroup/memory/aegisclaw`.
+        memory: Option<PathBuf>,
+        /// e.g. `/sys/fs/cgroup/pids/aegisclaw`.
+        pids: Option<PathBuf>,
+        /// e.g. `/sys/fs/cgroup/cpu/aegisclaw`.
+        cpu: Option<PathBuf>,
+    },
+    /// v2: a writable parent with memory, pids and cpu enabled for its children.
+    V2 {
+        /// e.g. `/sys/fs/cgroup/aegisclaw`.
+        parent: PathBuf,
+    },
+}
+
+/// Everything the plan needs from the host, measured once by `HostFacts::detect` (Linux) or
+/// written by hand in tests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostFacts {
+    /// The Landlock ABI the kernel reports; `None` without Landlock.
+    pub landlock_abi: Option<u32>,
+    /// Where cgroup limits can be set; `None` when no hierarchy is writable.
+    pub cgroup: Option<CgroupFacts>,
+    /// The caller's uid, mapped to 0 inside.
+    pub uid: u32,
+    /// The caller's gid, mapped to 0 inside.
+    pub gid: u32,
+    /// `/bin`, `/lib`, `/lib64`, `/sbin`… as found on the host (only the ones that exist).
+    pub system_dirs: Vec<SystemDir>,
+    /// `RunSpec::workdir` and every `RunSpec::mounts` host path, canonicalized, in spec order
+    /// (workdir first); `None` where the path does not exist.
+    pub resolved: Vec<Option<ResolvedPath>>,
+}
+
+/// A Linux namespace the child is created in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    /// `CLONE_NEWUSER`.
+    User,
+    /// `CLONE_NEWNS`.
+    Mount,
+    /// `CLONE_NEWPID`.
+    Pid,
+    /// `CLONE_NEWNET`.
+    Net,
+    /// `CLONE_NEWIPC`.
+    Ipc,
+    /// `CLONE_NEWUTS`.
+    Uts,
+}
+
+impl Namespace {
+    /// The namespaces of every native run.
+    pub const ALL: [Namespace; 6] = [
+        Namespace::User,
+        Namespace::Mount,
+        Namespace::Pid,
+        Namespace::Net,
+        Namespace::Ipc,
+        Namespace::Uts,
+    ];
+
+    /// Its name in audit records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespace::User => "user",
+            Namespace::Mount => "mount",
+            Namespace::Pid => "pid",
+            Namespace::Net => "net",
+            Namespace::Ipc => "ipc",
+            Namespace::Uts => "uts",
+        }
+    }
+}
+
+/// Mount flags the plan sets (`MS_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MountFlags {
+    /// `MS_RDONLY`.
+    pub read_only: bool,
+    /// `MS_NOSUID`.
+    pub nosuid: bool,
+    /// `MS_NODEV`.
+    pub nodev: bool,
+    /// `MS_NOEXEC`.
+    pub noexec: bool,
+}
+
+impl MountFlags {
+    /// Read-only, no setuid, no devices (`/usr` and `files.read` binds).
+    pub const READ_ONLY: MountFlags = MountFlags {
+        read_only: true,
+        nosuid: true,
+        nodev: true,
+        noexec: false,
+    };
+    /// Writable, no setuid, no devices (`files.write` binds).
+    pub const READ_WRITE: MountFlags = MountFlags {
+        read_only: false,
+        nosuid: true,
+        nodev: true,
+        noexec: false,
+    };
+    /// Device nodes: no setuid, no exec (`/dev/null`…).
+    pub const DEVICE: MountFlags = MountFlags {
+        read_only: false,
+        nosuid: true,
+        nodev: false,
+        noexec: true,
+    };
+    /// Scratch space and `/proc`: writable, nothing special.
+    pub const SCRATCH: MountFlags = MountFlags {
+        read_only: false,
+        nosuid: true,
+        nodev: true,
+        noexec: true,
+    };
+}
+
+/// One step of building the new root. Targets are paths inside the sandbox; sources are host
+/// paths. Applied in order onto a fresh tmpfs, before `pivot_root`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum MountOp {
+    /// Bind a host path (directories recursively) and remount it with `flags`.
+    Bind {
+        /// Host path.
+        source: PathBuf,
+        /// Path inside.
+        target: PathBuf,
+        /// Directory or file (the mount point created to match).
+        kind: PathKind,
+        /// Flags of the remount.
+        flags: MountFlags,
+    },
+    /// A fresh tmpfs.
+    Tmpfs {
+        /// Path inside.
+        target: PathBuf,
+        /// Mount flags.
+        flags: MountFlags,
+        /// Size limit in MiB.
+        size_mb: u64,
+    },
+    /// A fresh procfs for the new pid namespace.
+    Proc {
+        /// Path inside.
+        target: PathBuf,
+        /// Mount flags.
+        flags: MountFlags,
+    },
+    /// A symlink.
+    Symlink {
+        /// Where it points.
+        points_to: PathBuf,
+        /// The link inside.
+        link: PathBuf,
+    },
+}
+
+/// A Landlock filesystem access right (linux/landlock.h `LANDLOCK_ACCESS_FS_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[expect(
+    missing_docs,
+    reason = "each variant is the Landlock right of the same name"
+)]
+pub enum FsAccess {
+    Execute,
+    WriteFile,
+    ReadFile,
+    ReadDir,
+    RemoveDir,
+    RemoveFile,
+    MakeChar,
+    MakeDir,
+    MakeReg,
+    MakeSock,
+    MakeFifo,
+    MakeBlock,
+    MakeSym,
+    Refer,
+    Truncate,
+    IoctlDev,
+}
+
+impl FsAccess {
+    /// Every right, in bit order.
+    pub const ALL: [FsAccess; 16] = [
+        FsAccess::Execute,
+        FsAccess::WriteFile,
+        FsAccess::ReadFile,
+        FsAccess::ReadDir,
+        FsAccess::RemoveDir,
+        FsAccess::RemoveFile,
+        FsAccess::MakeChar,
+        FsAccess::MakeDir,
+        FsAccess::MakeReg,
+        FsAccess::MakeSock,
+        FsAccess::MakeFifo,
+        FsAccess::MakeBlock,
+        FsAccess::MakeSym,
+        FsAccess::Refer,
+        FsAccess::Truncate,
+        FsAccess::IoctlDev,
+    ];
+
+    /// The first Landlock ABI that knows this right.
+    pub fn min_abi(self) -> u32 {
+        match self {
+            FsAccess::Refer => 2,
+            FsAccess::Truncate => 3,
+            FsAccess::IoctlDev => 5,
+            _ => 1,
+        }
+    }
+
+    /// Whether the right applies to files (Landlock refuses directory-only rights on a file).
+    pub fn applies_to_files(self) -> bool {
+        matches!(
+            self,
+            FsAccess::Execute
+                | FsAccess::WriteFile
+                | FsAccess::ReadFile
+                | FsAccess::Truncate
+                | FsAccess::IoctlDev
+        )
+    }
+}
+
+/// A Landlock scope (ABI 6): IPC the sandbox may not reach outside its domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LandlockScope {
+    /// Connecting to abstract unix sockets created outside.
+    AbstractUnixSocket,
+    /// Sending signals to processes outside.
+    Signal,
+}
+
+/// One Landlock path-beneath rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LandlockRule {
+    /// Path inside the sandbox (opened after `pivot_root`).
+    pub path: PathBuf,
+    /// Rights granted beneath it (already limited to the ABI's handled rights).
+    pub access: BTreeSet<FsAccess>,
+}
+
+/// The Landlock ruleset: handled rights, rules, and what else it restricts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LandlockPlan {
+    /// The ABI the ruleset is written for (the kernel's).
+    pub abi: u32,
+    /// Every filesystem right this ABI knows: all are denied unless a rule grants them.
+    pub handled: BTreeSet<FsAccess>,
+    /// The rules, matching the mounts.
+    pub rules: Vec<LandlockRule>,
+    /// ABI ≥ 4 and no network: TCP bind and connect are handled with no port allowed.
+    pub deny_tcp: bool,
+    /// ABI ≥ 6: scoped IPC.
+    pub scopes: Vec<LandlockScope>,
+}
+
+/// A resource limit set with `setrlimit` before exec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// `RLIMIT_CORE`.
+    Core,
+    /// `RLIMIT_NOFILE`.
+    Nofile,
+    /// `RLIMIT_AS` (only when no cgroup memory controller is writable).
+    AddressSpace,
+}
+
+/// One rlimit (soft = hard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Rlimit {
+    /// Which limit.
+    pub resource: Resource,
+    /// The value.
+    pub value: u64,
+}
+
+/// Cgroup limits for the run; a per-run directory is created under each parent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupPlan {
+    /// The hierarchy and its parent directories.
+    pub facts: CgroupFacts,
+    /// `memory.limit_in_bytes` / `memory.max`.
+    pub memory_bytes: u64,
+    /// `pids.max`.
+    pub pids_max: u64,
+    /// CPU quota per period, in µs.
+    pub cpu_quota_us: u64,
+    /// CPU period, in µs.
+    pub cpu_period_us: u64,
+}
+
+/// Everything the apply step does, as data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SandboxPlan {
+    /// The command.
+    pub argv: Vec<String>,
+    /// Paths inside the sandbox to try for `argv[0]`, in order.
+    pub program: Vec<PathBuf>,
+    /// The complete environment.
+    pub env: Vec<(String, String)>,
+    /// The child's cwd inside (the same path as on the host).
+    pub workdir: PathBuf,
+    /// Hostname in the UTS namespace.
+    pub hostname: String,
+    /// Namespaces created.
+    pub namespaces: Vec<Namespace>,
+    /// Host uid mapped to 0 inside.
+    pub uid: u32,
+    /// Host gid mapped to 0 inside.
+    pub gid: u32,
+    /// The new root, in order; the root itself is a tmpfs remounted read-only at the end.
+    pub mounts: Vec<MountOp>,
+    /// Network access.
+    pub network: Network,
+    /// The Landlock ruleset.
+    pub landlock: LandlockPlan,
+    /// The seccomp deny table.
+    pub seccomp: Vec<SeccompDeny>,
+    /// rlimits.
+    pub rlimits: Vec<Rlimit>,
+    /// Cgroup limits; `None` when no hierarchy is writable (`doctor` warns).
+    pub cgroup: Option<CgroupPlan>,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+}
+
+/// Why a run spec cannot become a plan.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// `argv` is empty.
+    #[error("empty command")]
+    EmptyCommand,
+    /// A path is not absolute or has `..`.
+    #[error("path `{path}` must be absolute without `..`")]
+    BadPath {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path does not exist on the host.
+    #[error("path `{path}` does not exist")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path would cover what the sandbox itself provides.
+    #[error("path `{path}` cannot be mounted into the sandbox: it overlaps `{reserved}`")]
+    Reserved {
+        /// The path.
+        path: PathBuf,
+        /// The sandbox path it overlaps.
+        reserved: &'static str,
+    },
+    /// The workdir is not covered by any mount.
+    #[error("working directory `{path}` is not covered by a `files.read` or `files.write` scope")]
+    WorkdirNotMounted {
+        /// The workdir.
+        path: PathBuf,
+    },
+    /// Landlock is required and missing.
+    #[error("Landlock is unavailable on this kernel; the native sandbox refuses to run without it")]
+    LandlockUnavailable,
+    /// A string has a NUL byte.
+    #[error("`{text}` contains a NUL byte")]
+    NulByte {
+        /// The text (lossy).
+        text: String,
+    },
+    /// The embedded seccomp table is broken.
+    #[error("seccomp table: {detail}")]
+    SeccompTable {
+        /// What is wrong.
+        detail: String,
+    },
+    /// `HostFacts::resolved` does not match the spec.
+    #[error("host facts do not match the run spec")]
+    FactsMismatch,
+}
+
+/// Size of the private `/tmp`.
+const TMP_SIZE_MB: u64 = 256;
+/// `PATH` used to find `argv[0]` when the spec's env has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Device nodes bound from the host: the harmless ones.
+const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+/// Paths the sandbox provides itself; a scope may not cover or sit inside them.
+const RESERVED: [&str; 3] = ["/proc", "/dev", "/usr"];
+/// CPU period for the quota.
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// Builds the plan. Pure: reads nothing but its arguments.
+pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError> {
+    // 1. Landlock is not optional.
+    let abi = match facts.landlock_abi {
+        Some(abi) if abi >= 1 => abi,
+        _ => return Err(PlanError::LandlockUnavailable),
+    };
+    // 2. The command and environment.
+    let Some(program) = spec.argv.first() else {
+        return Err(PlanError::EmptyCommand);
+    };
+    for text in spec
+        .argv
+        .iter()
+        .chain(spec.env.iter().flat_map(|(k, v)| [k, v]))
+        .chain([&spec.hostname])
+    {
+        if text.contains('\0') {
+            return Err(PlanError::NulByte { text: text.clone() });
+        }
+    }
+    let program = program_candidates(program, &spec.env);
+    // 3. Resolved host paths: the workdir, then each mount.
+    if facts.resolved.len() != spec.mounts.len() + 1 {
+        return Err(PlanError::FactsMismatch);
+    }
+    let mut binds: Vec<(ResolvedPath, bool)> = Vec::new();
+    for (mount, resolved) in spec.mounts.iter().zip(&facts.resolved[1..]) {
+        check_path(&mount.host)?;
+        let Some(resolved) = resolved else {
+            return Err(PlanError::Missing {
+                path: mount.host.clone(),
+            });
+        };
+        check_reserved(&resolved.path)?;
+        binds.push((resolved.clone(), mount.read_only));
+    }
+    check_path(&spec.workdir)?;
+    let Some(workdir) = &facts.resolved[0] else {
+        return Err(PlanError::Missing {
+            path: spec.workdir.clone(),
+        });
+    };
+    if !binds
+        .iter()
+        .any(|(bind, _)| workdir.path.starts_with(&bind.path))
+    {
+        return Err(PlanError::WorkdirNotMounted {
+            path: spec.workdir.clone(),
+        });
+    }
+    // Parents before children, so a nested bind lands on top of its parent's; a path given
+    // twice keeps its most restrictive mode.
+    binds.sort_by(|a, b| {
+        (a.0.path.components().count(), &a.0.path, !a.1).cmp(&(
+            b.0.path.components().count(),
+            &b.0.path,
+            !b.1,
+        ))
+    });
+    binds.dedup_by(|later, earlier| later.0.path == earlier.0.path);
+    // 4. The new root.
+    let mut mounts = vec![MountOp::Bind {
+        source: PathBuf::from("/usr"),
+        target: PathBuf::from("/usr"),
+        kind: PathKind::Dir,
+        flags: MountFlags::READ_ONLY,
+    }];
+    for dir in &facts.system_dirs {
+        mounts.push(match &dir.symlink {
+            Some(points_to) => MountOp::Symlink {
+                points_to: points_to.clone(),
+                link: dir.path.clone(),
+            },
+            None => MountOp::Bind {
+                source: dir.path.clone(),
+                target: dir.path.clone(),
+                kind: PathKind::Dir,
+                flags: MountFlags::READ_ONLY,
+            },
+        });
+    }
+    mounts.push(MountOp::Tmpfs {
+        target: PathBuf::from("/dev"),
+        flags: MountFlags {
+            nodev: false,
+            ..MountFlags::SCRATCH
+        },
+        size_mb: 1,
+    });
+    for device in DEVICES {
+        let path = Path::new("/dev").join(device);
+        mounts.push(MountOp::Bind {
+            source: path.clone(),
+            target: path,
+            kind: PathKind::File,
+            flags: MountFlags::DEVICE,
+        });
+    }
+    for (link, points_to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        mounts.push(MountOp::Symlink {
+            points_to: PathBuf::from(points_to),
+            link: Path::new("/dev").join(link),
+        });
+    }
+    mounts.push(MountOp::Tmpfs {
+        target: PathBuf::from("/tmp"),
+        flags: MountFlags::SCRATCH,
+        size_mb: TMP_SIZE_MB,
+    });
+    mounts.push(MountOp::Proc {
+        target: PathBuf::from("/proc"),
+        flags: MountFlags::SCRATCH,
+    });
+    for (bind, read_only) in &binds {
+        mounts.push(MountOp::Bind {
+            source: bind.path.clone(),
+            target: bind.path.clone(),
+            kind: bind.kind,
+            flags: if *read_only {
+                MountFlags::READ_ONLY
+            } else {
+                MountFlags::READ_WRITE
+            },
+        });
+    }
+    // 5. Landlock rules matching the mounts.
+    let landlock = landlock_plan(abi, spec.network, &binds);
+    // 6. Seccomp, rlimits, cgroups.
+    let seccomp = seccomp_deny_table()?;
+    let memory_bytes = spec.limits.memory_mb.saturating_mul(1024 * 1024);
+    let cgroup = facts.cgroup.clone().map(|facts| CgroupPlan {
+        facts,
+        memory_bytes,
+        pids_max: spec.limits.pids,
+        cpu_quota_us: cpu_quota_us(spec.limits.cpus),
+        cpu_period_us: CPU_PERIOD_US,
+    });
+    let mut rlimits = vec![
+        Rlimit {
+            resource: Resource::Core,
+            value: 0,
+        },
+        Rlimit {
+            resource: Resource::Nofile,
+            value: spec.limits.nofile,
+        },
+    ];
+    let memory_in_cgroup = matches!(
+        &facts.cgroup,
+        Some(
+            CgroupFacts::V2 { .. }
+                | CgroupFacts::V1 {
+                    memory: Some(_),
+                    ..
+                }
+        )
+    );
+    if !memory_in_cgroup {
+        rlimits.push(Rlimit {
+            resource: Resource::AddressSpace,
+            value: memory_bytes,
+        });
+    }
+    Ok(SandboxPlan {
+        argv: spec.argv.clone(),
+        program,
+        env: spec.env.clone(),
+        workdir: workdir.path.clone(),
+        hostname: spec.hostname.clone(),
+        namespaces: Namespace::ALL.to_vec(),
+        uid: facts.uid,
+        gid: facts.gid,
+        mounts,
+        network: spec.network,
+        landlock,
+        seccomp,
+        rlimits,
+        cgroup,
+        timeout: Duration::from_secs(spec.limits.timeout_s),
+    })
+}
+
+/// `cpus` cores as a quota per [`CPU_PERIOD_US`]; at least 1 ms.
+fn cpu_quota_us(cpus: f64) -> u64 {
+    let quota = (cpus * CPU_PERIOD_US as f64).round();
+    if quota.is_finite() && quota >= 1000.0 {
+        quota as u64
+    } else {
+        1000
+    }
+}
+
+/// `argv[0]` as-is when it has a `/`, else each `PATH` entry joined with it.
+fn program_candidates(program: &str, env: &[(String, String)]) -> Vec<PathBuf> {
+    if program.contains('/') {
+        return vec![PathBuf::from(program)];
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map_or(DEFAULT_PATH, |(_, value)| value.as_str());
+    path.split(':')
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| Path::new(dir).join(program))
+        .collect()
+}
+
+fn check_path(path: &Path) -> Result<(), PlanError> {
+    let bad = !path.is_absolute()
+        || path
+            .components()
+            .any(|component| matches!(component, Component::ParentDir));
+    if bad {
+        return Err(PlanError::BadPath {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn check_reserved(path: &Path) -> Result<(), PlanError> {
+    if path == Path::new("/") {
+        return Err(PlanError::Reserved {
+            path: path.to_path_buf(),
+            reserved: "/",
+        });
+    }
+    for reserved in RESERVED {
+        let reserved_path = Path::new(reserved);
+        if path.starts_with(reserved_path) || reserved_path.starts_with(path) {
+            return Err(PlanError::Reserved {
+                path: path.to_path_buf(),
+                reserved,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn landlock_plan(abi: u32, network: Network, binds: &[(ResolvedPath, bool)]) -> LandlockPlan {
+    use FsAccess::*;
+    let handled: BTreeSet<FsAccess> = FsAccess::ALL
+        .into_iter()
+        .filter(|access| access.min_abi() <= abi)
+        .collect();
+    let set = |rights: &[FsAccess], kind: PathKind| -> BTreeSet<FsAccess> {
+        rights
+            .iter()
+            .copied()
+            .filter(|access| handled.contains(access))
+            .filter(|access| kind == PathKind::Dir || access.applies_to_files())
+            .collect()
+    };
+    let read_exec = [ReadFile, ReadDir, Execute];
+    let read_write = [
+        ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeSock, MakeFifo,
+        MakeSym, Refer, Truncate,
+    ];
+    let mut rules = vec![
+        // Listing the root shows only what the plan mounted.
+        LandlockRule {
+            path: PathBuf::from("/"),
+            access: set(&[ReadDir], PathKind::Dir),
+        },
+        LandlockRule {
+            path: PathBuf::from("/usr"),
+            access: set(&read_exec, PathKind::Dir),
+        },
+        LandlockRule {
+            path: PathBuf::from("/proc"),
+            access: set(&[ReadFile, ReadDir], PathKind::Dir),
+        },
+        LandlockRule {
+            path: PathBuf::from("/tmp"),
+            access: set(&read_write, PathKind::Dir),
+        },
+    ];
+    for device in DEVICES {
+        let writable = matches!(device, "null" | "zero" | "full");
+        let rights: &[FsAccess] = if writable {
+            &[ReadFile, WriteFile, Truncate, IoctlDev]
+        } else {
+            &[ReadFile, IoctlDev]
+        };
+        rules.push(LandlockRule {
+            path: Path::new("/dev").join(device),
+            access: set(rights, PathKind::File),
+        });
+    }
+    for (bind, read_only) in binds {
+        let access = if *read_only {
+            set(&read_exec, bind.kind)
+        } else {
+            let mut rights = read_write.to_vec();
+            rights.push(Execute);
+            set(&rights, bind.kind)
+        };
+        rules.push(LandlockRule {
+            path: bind.path.clone(),
+            access,
+        });
+    }
+    LandlockPlan {
+        abi,
+        handled,
+        rules,
+        // Loopback keeps TCP so the egress proxy can listen inside; the fresh network
+        // namespace is the boundary there.
+        deny_tcp: abi >= 4 && network == Network::None,
+        scopes: if abi >= 6 {
+            vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

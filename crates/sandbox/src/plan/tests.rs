@@ -1,0 +1,388 @@
+use super::*;
+use pretty_assertions::assert_eq;
+
+fn spec() -> RunSpec {
+    RunSpec {
+        argv: vec!["python3".into(), "main.py".into()],
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        workdir: PathBuf::from("/home/alice/project"),
+        mounts: vec![
+            Mount {
+                host: PathBuf::from("/home/alice/project"),
+                read_only: false,
+            },
+            Mount {
+                host: PathBuf::from("/home/alice/data.csv"),
+                read_only: true,
+            },
+        ],
+        network: Network::None,
+        limits: Limits {
+            memory_mb: 64,
+            pids: 32,
+            cpus: 0.5,
+            timeout_s: 10,
+            nofile: 256,
+        },
+        hostname: "aegisclaw".into(),
+    }
+}
+
+fn facts(abi: u32) -> HostFacts {
+    HostFacts {
+        landlock_abi: Some(abi),
+        cgroup: Some(CgroupFacts::V1 {
+            memory: Some(PathBuf::from("/sys/fs/cgroup/memory/aegisclaw")),
+            pids: Some(PathBuf::from("/sys/fs/cgroup/pids/aegisclaw")),
+            cpu: Some(PathBuf::from("/sys/fs/cgroup/cpu/aegisclaw")),
+        }),
+        uid: 1000,
+        gid: 1000,
+        system_dirs: vec![
+            SystemDir {
+                path: PathBuf::from("/bin"),
+                symlink: Some(PathBuf::from("usr/bin")),
+            },
+            SystemDir {
+                path: PathBuf::from("/lib64"),
+                symlink: None,
+            },
+        ],
+        resolved: vec![
+            Some(ResolvedPath {
+                path: PathBuf::from("/home/alice/project"),
+                kind: PathKind::Dir,
+            }),
+            Some(ResolvedPath {
+                path: PathBuf::from("/home/alice/project"),
+                kind: PathKind::Dir,
+            }),
+            Some(ResolvedPath {
+                path: PathBuf::from("/data/alice.csv"),
+                kind: PathKind::File,
+            }),
+        ],
+    }
+}
+
+fn access(rights: &[FsAccess]) -> BTreeSet<FsAccess> {
+    rights.iter().copied().collect()
+}
+
+#[test]
+fn whole_plan_for_abi_7_with_v1_cgroups() {
+    use FsAccess::*;
+    let plan = plan(&spec(), &facts(7)).unwrap();
+    let read_write = [
+        ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeSock, MakeFifo,
+        MakeSym, Refer, Truncate,
+    ];
+    let mut read_write_exec = read_write.to_vec();
+    read_write_exec.push(Execute);
+    let device = |name: &str, kind| MountOp::Bind {
+        source: PathBuf::from(format!("/dev/{name}")),
+        target: PathBuf::from(format!("/dev/{name}")),
+        kind,
+        flags: MountFlags::DEVICE,
+    };
+    let dev_rule = |name: &str, rights: &[FsAccess]| LandlockRule {
+        path: PathBuf::from(format!("/dev/{name}")),
+        access: access(rights),
+    };
+    let link = |name: &str, to: &str| MountOp::Symlink {
+        points_to: PathBuf::from(to),
+        link: PathBuf::from(format!("/dev/{name}")),
+    };
+    let expected = SandboxPlan {
+        argv: vec!["python3".into(), "main.py".into()],
+        program: vec![
+            PathBuf::from("/usr/bin/python3"),
+            PathBuf::from("/bin/python3"),
+        ],
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        workdir: PathBuf::from("/home/alice/project"),
+        hostname: "aegisclaw".into(),
+        namespaces: Namespace::ALL.to_vec(),
+        uid: 1000,
+        gid: 1000,
+        mounts: vec![
+            MountOp::Bind {
+                source: PathBuf::from("/usr"),
+                target: PathBuf::from("/usr"),
+                kind: PathKind::Dir,
+                flags: MountFlags::READ_ONLY,
+            },
+            MountOp::Symlink {
+                points_to: PathBuf::from("usr/bin"),
+                link: PathBuf::from("/bin"),
+            },
+            MountOp::Bind {
+                source: PathBuf::from("/lib64"),
+                target: PathBuf::from("/lib64"),
+                kind: PathKind::Dir,
+                flags: MountFlags::READ_ONLY,
+            },
+            MountOp::Tmpfs {
+                target: PathBuf::from("/dev"),
+                flags: MountFlags {
+                    read_only: false,
+                    nosuid: true,
+                    nodev: false,
+                    noexec: true,
+                },
+                size_mb: 1,
+            },
+            device("null", PathKind::File),
+            device("zero", PathKind::File),
+            device("full", PathKind::File),
+            device("random", PathKind::File),
+            device("urandom", PathKind::File),
+            link("fd", "/proc/self/fd"),
+            link("stdin", "/proc/self/fd/0"),
+            link("stdout", "/proc/self/fd/1"),
+            link("stderr", "/proc/self/fd/2"),
+            MountOp::Tmpfs {
+                target: PathBuf::from("/tmp"),
+                flags: MountFlags::SCRATCH,
+                size_mb: 256,
+            },
+            MountOp::Proc {
+                target: PathBuf::from("/proc"),
+                flags: MountFlags::SCRATCH,
+            },
+            MountOp::Bind {
+                source: PathBuf::from("/data/alice.csv"),
+                target: PathBuf::from("/data/alice.csv"),
+                kind: PathKind::File,
+                flags: MountFlags::READ_ONLY,
+            },
+            MountOp::Bind {
+                source: PathBuf::from("/home/alice/project"),
+                target: PathBuf::from("/home/alice/project"),
+                kind: PathKind::Dir,
+                flags: MountFlags::READ_WRITE,
+            },
+        ],
+        network: Network::None,
+        landlock: LandlockPlan {
+            abi: 7,
+            handled: FsAccess::ALL.into_iter().collect(),
+            rules: vec![
+                LandlockRule {
+                    path: PathBuf::from("/"),
+                    access: access(&[ReadDir]),
+                },
+                LandlockRule {
+                    path: PathBuf::from("/usr"),
+                    access: access(&[ReadFile, ReadDir, Execute]),
+                },
+                LandlockRule {
+                    path: PathBuf::from("/proc"),
+                    access: access(&[ReadFile, ReadDir]),
+                },
+                LandlockRule {
+                    path: PathBuf::from("/tmp"),
+                    access: access(&read_write),
+                },
+                dev_rule("null", &[ReadFile, WriteFile, Truncate, IoctlDev]),
+                dev_rule("zero", &[ReadFile, WriteFile, Truncate, IoctlDev]),
+                dev_rule("full", &[ReadFile, WriteFile, Truncate, IoctlDev]),
+                dev_rule("random", &[ReadFile, IoctlDev]),
+                dev_rule("urandom", &[ReadFile, IoctlDev]),
+                LandlockRule {
+                    path: PathBuf::from("/data/alice.csv"),
+                    access: access(&[ReadFile, Execute]),
+                },
+                LandlockRule {
+                    path: PathBuf::from("/home/alice/project"),
+                    access: access(&read_write_exec),
+                },
+            ],
+            deny_tcp: true,
+            scopes: vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal],
+        },
+        seccomp: seccomp_deny_table().unwrap(),
+        rlimits: vec![
+            Rlimit {
+                resource: Resource::Core,
+                value: 0,
+            },
+            Rlimit {
+                resource: Resource::Nofile,
+                value: 256,
+            },
+        ],
+        cgroup: Some(CgroupPlan {
+            facts: facts(7).cgroup.unwrap(),
+            memory_bytes: 64 * 1024 * 1024,
+            pids_max: 32,
+            cpu_quota_us: 50_000,
+            cpu_period_us: 100_000,
+        }),
+        timeout: Duration::from_secs(10),
+    };
+    assert_eq!(plan, expected);
+}
+
+#[test]
+fn old_abi_handles_fewer_rights_and_no_network_or_scopes() {
+    let mut facts = facts(1);
+    facts.cgroup = None;
+    let plan = plan(&spec(), &facts).unwrap();
+    assert_eq!(
+        plan.landlock.handled,
+        FsAccess::ALL[..13].iter().copied().collect()
+    );
+    assert!(!plan.landlock.deny_tcp);
+    assert_eq!(plan.landlock.scopes, []);
+    assert!(
+        plan.landlock
+            .rules
+            .iter()
+            .all(|rule| rule.access.is_subset(&plan.landlock.handled))
+    );
+    // Without a cgroup memory controller the address space is capped instead.
+    assert_eq!(plan.cgroup, None);
+    assert_eq!(
+        plan.rlimits.last(),
+        Some(&Rlimit {
+            resource: Resource::AddressSpace,
+            value: 64 * 1024 * 1024
+        })
+    );
+}
+
+#[test]
+fn without_landlock_the_run_is_refused() {
+    let mut facts = facts(7);
+    facts.landlock_abi = None;
+    assert_eq!(plan(&spec(), &facts), Err(PlanError::LandlockUnavailable));
+}
+
+#[test]
+fn loopback_keeps_tcp() {
+    let mut spec = spec();
+    spec.network = Network::Loopback;
+    let plan = plan(&spec, &facts(7)).unwrap();
+    assert!(!plan.landlock.deny_tcp);
+}
+
+#[test]
+fn bad_specs_are_refused() {
+    let mut missing = facts(7);
+    missing.resolved[2] = None;
+    assert_eq!(
+        plan(&spec(), &missing),
+        Err(PlanError::Missing {
+            path: PathBuf::from("/home/alice/data.csv")
+        })
+    );
+    let mut relative = spec();
+    relative.mounts[1].host = PathBuf::from("data.csv");
+    assert_eq!(
+        plan(&relative, &facts(7)),
+        Err(PlanError::BadPath {
+            path: PathBuf::from("data.csv")
+        })
+    );
+    let mut reserved = facts(7);
+    reserved.resolved[2] = Some(ResolvedPath {
+        path: PathBuf::from("/proc/1"),
+        kind: PathKind::Dir,
+    });
+    assert_eq!(
+        plan(&spec(), &reserved),
+        Err(PlanError::Reserved {
+            path: PathBuf::from("/proc/1"),
+            reserved: "/proc"
+        })
+    );
+    let mut root = facts(7);
+    root.resolved[2] = Some(ResolvedPath {
+        path: PathBuf::from("/"),
+        kind: PathKind::Dir,
+    });
+    assert!(matches!(
+        plan(&spec(), &root),
+        Err(PlanError::Reserved { .. })
+    ));
+    let mut unmounted = spec();
+    unmounted.workdir = PathBuf::from("/srv");
+    let mut unmounted_facts = facts(7);
+    unmounted_facts.resolved[0] = Some(ResolvedPath {
+        path: PathBuf::from("/srv"),
+        kind: PathKind::Dir,
+    });
+    assert_eq!(
+        plan(&unmounted, &unmounted_facts),
+        Err(PlanError::WorkdirNotMounted {
+            path: PathBuf::from("/srv")
+        })
+    );
+    let mut empty = spec();
+    empty.argv.clear();
+    assert_eq!(plan(&empty, &facts(7)), Err(PlanError::EmptyCommand));
+}
+
+#[test]
+fn nested_binds_come_after_their_parent_and_duplicates_keep_read_only() {
+    let mut spec = spec();
+    spec.mounts = vec![
+        Mount {
+            host: PathBuf::from("/home/alice/project/secrets"),
+            read_only: true,
+        },
+        Mount {
+            host: PathBuf::from("/home/alice/project"),
+            read_only: false,
+        },
+        Mount {
+            host: PathBuf::from("/home/alice/project"),
+            read_only: true,
+        },
+    ];
+    let mut facts = facts(7);
+    facts.resolved = std::iter::once("/home/alice/project")
+        .chain(spec.mounts.iter().map(|m| m.host.to_str().unwrap()))
+        .map(|path| {
+            Some(ResolvedPath {
+                path: PathBuf::from(path),
+                kind: PathKind::Dir,
+            })
+        })
+        .collect();
+    let plan = plan(&spec, &facts).unwrap();
+    let binds: Vec<(PathBuf, bool)> = plan
+        .mounts
+        .iter()
+        .filter_map(|op| match op {
+            MountOp::Bind { target, flags, .. } if target.starts_with("/home") => {
+                Some((target.clone(), flags.read_only))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        binds,
+        [
+            (PathBuf::from("/home/alice/project"), true),
+            (PathBuf::from("/home/alice/project/secrets"), true),
+        ]
+    );
+}
+
+#[test]
+fn program_with_a_slash_is_used_as_is() {
+    assert_eq!(
+        program_candidates("./run.sh", &[]),
+        [PathBuf::from("./run.sh")]
+    );
+    assert_eq!(
+        program_candidates("ls", &[]),
+        [
+            PathBuf::from("/usr/local/bin/ls"),
+            PathBuf::from("/usr/bin/ls"),
+            PathBuf::from("/bin/ls")
+        ]
+    );
+}

@@ -1,0 +1,296 @@
+//! The native runtime's interface: prepare a [`SandboxPlan`] once ([`Launcher`]), spawn it as
+//! many times as needed, wait with the plan's wall-clock limit. The syscalls live in
+//! `crate::linux::launch`; other platforms get [`SandboxError::Unsupported`], never a run.
+
+use crate::plan::{HostFacts, RunSpec, SandboxPlan};
+use serde::Serialize;
+use std::fs::File;
+use std::io::Read as _;
+
+/// Where the child's stdin comes from. stdout and stderr are always pipes the caller reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdin {
+    /// `/dev/null`.
+    Null,
+    /// The caller's stdin.
+    Inherit,
+}
+
+/// The child's standard streams.
+#[derive(Clone, Copy, Debug)]
+pub struct StdioSetup {
+    /// stdin.
+    pub stdin: Stdin,
+}
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// Exited with 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+/// The layers that were in force, for the run's audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Enforcement {
+    /// Namespaces the child ran in.
+    pub namespaces: Vec<&'static str>,
+    /// The Landlock ABI of the ruleset.
+    pub landlock_abi: u32,
+    /// TCP bind/connect refused by Landlock.
+    pub landlock_tcp_denied: bool,
+    /// Landlock IPC scopes (signals, abstract unix sockets).
+    pub landlock_scoped: bool,
+    /// Entries of the seccomp deny table.
+    pub seccomp_denies: usize,
+    /// The cgroup hierarchy that held the limits (`v1` or `v2`), if any.
+    pub cgroup: Option<String>,
+    /// `PR_SET_NO_NEW_PRIVS` was set.
+    pub no_new_privs: bool,
+    /// Every capability dropped (effective, permitted, inheritable, ambient, bounding).
+    pub capabilities_dropped: bool,
+}
+
+impl Enforcement {
+    /// What a plan enforces when it runs (every layer is applied or the run is refused).
+    pub fn of(plan: &SandboxPlan) -> Self {
+        Self {
+            namespaces: plan.namespaces.iter().map(|ns| ns.as_str()).collect(),
+            landlock_abi: plan.landlock.abi,
+            landlock_tcp_denied: plan.landlock.deny_tcp,
+            landlock_scoped: !plan.landlock.scopes.is_empty(),
+            seccomp_denies: plan.seccomp.len(),
+            cgroup: plan.cgroup.as_ref().map(|cgroup| match cgroup.facts {
+                crate::plan::CgroupFacts::V1 { .. } => "v1".to_string(),
+                crate::plan::CgroupFacts::V2 { .. } => "v2".to_string(),
+            }),
+            no_new_privs: true,
+            capabilities_dropped: true,
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub exit: ExitStatus,
+    /// The wall-clock limit killed it.
+    pub timed_out: bool,
+    /// What was enforced.
+    pub enforcement: Enforcement,
+}
+
+/// A finished run with its output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutput {
+    /// How it ended and under what.
+    pub outcome: RunOutcome,
+    /// Everything it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// A sandbox layer could not be applied: the run is refused, never weakened.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A layer failed, in the parent or in the child before exec.
+    #[error("cannot apply sandbox layer `{layer}`{}: {source}", detail_suffix(.detail))]
+    Layer {
+        /// The layer (`user namespace`, `mount`, `pivot_root`, `landlock`, `seccomp`,
+        /// `cgroup memory`, `exec`, …).
+        layer: &'static str,
+        /// What it was applied to (a path), or empty.
+        detail: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The seccomp table could not be compiled.
+    #[error("cannot compile the seccomp filter: {detail}")]
+    Seccomp {
+        /// Why.
+        detail: String,
+    },
+    /// A string of the plan has a NUL byte.
+    #[error("`{text}` contains a NUL byte")]
+    NulByte {
+        /// The text (lossy).
+        text: String,
+    },
+    /// This platform has no native sandbox.
+    #[error("the native sandbox is only implemented on Linux")]
+    Unsupported,
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" (`{detail}`)")
+    }
+}
+
+impl SandboxError {
+    /// The layer named in the audit record.
+    pub fn layer(&self) -> &'static str {
+        match self {
+            SandboxError::Layer { layer, .. } => layer,
+            SandboxError::Seccomp { .. } => "seccomp",
+            SandboxError::NulByte { .. } => "plan",
+            SandboxError::Unsupported => "platform",
+        }
+    }
+}
+
+/// Measures the host for [`crate::plan::plan`]: Landlock ABI, cgroups, ids, `/usr` layout and
+/// the spec's canonical paths. Creates the `aegisclaw` parent cgroups where it can.
+pub fn host_facts(spec: &RunSpec) -> HostFacts {
+    #[cfg(target_os = "linux")]
+    {
+        crate::linux::facts::detect(spec)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        HostFacts {
+            landlock_abi: None,
+            cgroup: None,
+            uid: 0,
+            gid: 0,
+            system_dirs: Vec::new(),
+            resolved: vec![None; spec.mounts.len() + 1],
+        }
+    }
+}
+
+/// A plan prepared for spawning: paths, environment and the seccomp BPF built once. Keep one
+/// per profile and spawn from it.
+pub struct Launcher {
+    #[cfg(target_os = "linux")]
+    inner: crate::linux::launch::Prepared,
+}
+
+impl std::fmt::Debug for Launcher {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Launcher").finish_non_exhaustive()
+    }
+}
+
+/// A sandboxed process that is running.
+pub struct RunningChild {
+    /// Its pid (in the caller's pid namespace; pid 1 inside).
+    pub pid: i32,
+    /// Its stdout.
+    pub stdout: File,
+    /// Its stderr.
+    pub stderr: File,
+    #[cfg(target_os = "linux")]
+    inner: crate::linux::launch::Running,
+}
+
+impl std::fmt::Debug for RunningChild {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RunningChild")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Launcher {
+    /// Prepares `plan`: compiles seccomp, builds every path and string the child needs.
+    pub fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            Ok(Self {
+                inner: crate::linux::launch::Prepared::new(plan)?,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = plan;
+            Err(SandboxError::Unsupported)
+        }
+    }
+
+    /// Starts the child; returns once it has exec'd (or with the layer that failed).
+    pub fn spawn(&self, io: StdioSetup) -> Result<RunningChild, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            let (running, stdout, stderr) = self.inner.spawn(io)?;
+            Ok(RunningChild {
+                pid: running.pid(),
+                stdout,
+                stderr,
+                inner: running,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = io;
+            Err(SandboxError::Unsupported)
+        }
+    }
+}
+
+impl RunningChild {
+    /// Waits for the child until the plan's wall-clock limit, then kills its whole pid
+    /// namespace; removes its cgroups.
+    pub fn wait(self) -> Result<RunOutcome, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.wait()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(SandboxError::Unsupported)
+        }
+    }
+
+    /// Reads stdout and stderr to the end on helper threads while waiting (so the wall-clock
+    /// limit still applies to a child that never closes them).
+    pub fn wait_with_output(self) -> Result<RunOutput, SandboxError> {
+        let RunningChild {
+            stdout,
+            stderr,
+            #[cfg(target_os = "linux")]
+            inner,
+            ..
+        } = self;
+        let read_all = |mut file: File| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = file.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let (stdout, stderr) = (read_all(stdout), read_all(stderr));
+        #[cfg(target_os = "linux")]
+        let outcome = inner.wait();
+        #[cfg(not(target_os = "linux"))]
+        let outcome = Err(SandboxError::Unsupported);
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        Ok(RunOutput {
+            outcome: outcome?,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Prepares, spawns and waits for one run, collecting its output.
+pub fn run(plan: &SandboxPlan, io: StdioSetup) -> Result<RunOutput, SandboxError> {
+    Launcher::new(plan)?.spawn(io)?.wait_with_output()
+}

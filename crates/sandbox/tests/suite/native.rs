@@ -1,0 +1,314 @@
+//! The native runtime from the outside: real namespaces, mounts, Landlock, seccomp and
+//! cgroups. Needs Linux with user namespaces and Landlock; on this CI machine nothing may
+//! skip, so a missing layer fails the test with the reason.
+#![cfg(target_os = "linux")]
+#![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
+
+use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
+use aegisclaw_sandbox::runtime::{ExitStatus, RunOutput, Stdin, StdioSetup, host_facts, run};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
+    RunSpec {
+        argv: argv.iter().map(|arg| (*arg).to_string()).collect(),
+        env: vec![
+            ("PATH".to_string(), "/usr/bin:/bin".to_string()),
+            ("HOME".to_string(), "/tmp".to_string()),
+        ],
+        workdir: workdir.to_path_buf(),
+        mounts: vec![Mount {
+            host: workdir.to_path_buf(),
+            read_only: false,
+        }],
+        network: Network::None,
+        limits: Limits {
+            timeout_s: 20,
+            ..Limits::default()
+        },
+        hostname: "aegisclaw".to_string(),
+    }
+}
+
+fn run_spec(spec: &RunSpec) -> RunOutput {
+    let facts = host_facts(spec);
+    let plan = plan(spec, &facts).unwrap_or_else(|error| panic!("plan: {error}"));
+    run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_or_else(|error| panic!("run: {error}"))
+}
+
+fn sh(script: &str) -> RunOutput {
+    let dir = tempfile::tempdir().unwrap();
+    run_spec(&spec(dir.path(), &["sh", "-c", script]))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn true_exits_zero() {
+    let output = sh("true");
+    assert_eq!(
+        output.outcome.exit,
+        ExitStatus::Code(0),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!output.outcome.timed_out);
+    let enforcement = &output.outcome.enforcement;
+    assert_eq!(
+        enforcement.namespaces,
+        ["user", "mount", "pid", "net", "ipc", "uts"]
+    );
+    assert!(enforcement.landlock_abi >= 1);
+    assert!(enforcement.no_new_privs);
+}
+
+#[test]
+fn bin_true_by_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_spec(&spec(dir.path(), &["/bin/true"]));
+    assert_eq!(
+        output.outcome.exit,
+        ExitStatus::Code(0),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn output_is_captured_and_exit_code_propagated() {
+    let output = sh("echo hi; echo oops >&2; exit 7");
+    assert_eq!(text(&output.stdout), "hi\n");
+    assert_eq!(text(&output.stderr), "oops\n");
+    assert_eq!(output.outcome.exit, ExitStatus::Code(7));
+}
+
+#[test]
+fn unknown_program_is_refused_with_the_exec_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &["no-such-program-aegisclaw"]);
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let error = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_err();
+    assert_eq!(error.layer(), "exec");
+    assert!(error.to_string().contains("No such file"), "{error}");
+}
+
+#[test]
+fn host_files_outside_the_mounts_are_invisible() {
+    let output = sh("ls /home; cat /etc/shadow; cat /etc/passwd; ls /root; ls /");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("/home"), "{stderr}");
+    assert!(stderr.contains("/etc/shadow"), "{stderr}");
+    assert!(stderr.contains("/etc/passwd"), "{stderr}");
+    let mut root: Vec<&str> = stdout.lines().collect();
+    root.sort_unstable();
+    assert!(
+        !root.contains(&"home") && !root.contains(&"etc") && !root.contains(&"root"),
+        "{stdout}"
+    );
+    assert!(
+        root.contains(&"usr") && root.contains(&"tmp") && root.contains(&"proc"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn read_only_bind_refuses_writes_and_read_write_bind_reaches_the_host() {
+    let read_only = tempfile::tempdir().unwrap();
+    let writable = tempfile::tempdir().unwrap();
+    fs_err::write(read_only.path().join("given"), "data\n").unwrap();
+    let mut spec = spec(
+        writable.path(),
+        &[
+            "sh",
+            "-c",
+            &format!(
+                "cat {ro}/given; echo x > {ro}/new; echo $?; echo made > {rw}/made",
+                ro = read_only.path().display(),
+                rw = writable.path().display()
+            ),
+        ],
+    );
+    spec.mounts.push(Mount {
+        host: read_only.path().to_path_buf(),
+        read_only: true,
+    });
+    let output = run_spec(&spec);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(stdout.starts_with("data"), "{stdout}");
+    assert!(stdout.contains("\n2\n"), "{stdout} {stderr}");
+    assert!(
+        stderr.contains("Read-only file system") || stderr.contains("Permission denied"),
+        "{stderr}"
+    );
+    assert!(!read_only.path().join("new").exists());
+    assert_eq!(
+        fs_err::read_to_string(writable.path().join("made")).unwrap(),
+        "made\n"
+    );
+}
+
+#[test]
+fn proc_shows_only_the_sandbox() {
+    let output = sh("ls /proc | grep -E '^[0-9]+$' | wc -l; echo $$");
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let count: u32 = lines[0].trim().parse().unwrap();
+    assert!(count <= 5, "{stdout}");
+    assert_eq!(lines[1], "1");
+}
+
+#[test]
+fn nested_user_namespace_and_mount_fail() {
+    let output = sh("unshare -U true; echo unshare=$?; mount -t tmpfs none /tmp; echo mount=$?");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("unshare=") && !stdout.contains("unshare=0"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("mount=0"), "{stdout}");
+}
+
+#[test]
+fn uid_zero_without_capabilities_with_no_new_privs_and_seccomp() {
+    let output = sh("id -u; grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status");
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("0\n"), "{stdout}");
+    for line in stdout.lines().filter(|line| line.starts_with("Cap")) {
+        assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+    assert!(stdout.contains("NoNewPrivs:\t1"), "{stdout}");
+    assert!(stdout.contains("Seccomp:\t2"), "{stdout}");
+}
+
+#[test]
+fn network_has_only_loopback() {
+    let output = sh("cat /proc/net/dev");
+    let stdout = text(&output.stdout);
+    let interfaces: Vec<&str> = stdout
+        .lines()
+        .skip(2)
+        .filter_map(|line| line.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(interfaces, ["lo"], "{stdout}");
+}
+
+#[test]
+fn loopback_is_up_with_network_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(dir.path(), &["cat", "/sys/class/net/lo/operstate"]);
+    spec.argv = vec!["sh".into(), "-c".into(), "cat /proc/net/route; python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(); print(\"listening\")'".into()];
+    spec.network = Network::Loopback;
+    let output = run_spec(&spec);
+    assert!(
+        text(&output.stdout).contains("listening"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn timeout_kills_the_whole_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(dir.path(), &["sh", "-c", "sleep 100 & sleep 100"]);
+    spec.limits.timeout_s = 1;
+    let started = Instant::now();
+    let output = run_spec(&spec);
+    assert!(output.outcome.timed_out);
+    assert_eq!(output.outcome.exit, ExitStatus::Signal(9));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(
+        dir.path(),
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 100 ]; do sleep 3 & i=$((i+1)); done; echo done",
+        ],
+    );
+    spec.limits.pids = 16;
+    spec.limits.timeout_s = 10;
+    let output = run_spec(&spec);
+    let stderr = text(&output.stderr);
+    assert!(
+        output.outcome.enforcement.cgroup.is_some(),
+        "no writable cgroup hierarchy"
+    );
+    assert!(stderr.contains("fork"), "{stderr}");
+}
+
+#[test]
+fn memory_limit_kills_a_memory_hog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(
+        dir.path(),
+        &[
+            "python3",
+            "-c",
+            "b = bytearray(512 * 1024 * 1024); print('survived')",
+        ],
+    );
+    spec.limits.memory_mb = 64;
+    let output = run_spec(&spec);
+    assert!(
+        output.outcome.enforcement.cgroup.is_some(),
+        "no writable cgroup hierarchy"
+    );
+    assert!(!text(&output.stdout).contains("survived"));
+    assert!(!output.outcome.exit.success(), "{:?}", output.outcome.exit);
+}
+
+#[test]
+fn landlock_denies_what_mounts_would_allow() {
+    // /dev is a writable tmpfs mount, but Landlock grants only the device files in it.
+    let output = sh("echo x > /dev/new-file; echo $?; echo ok > /tmp/file && cat /tmp/file");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("1\n") || stdout.starts_with("2\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok"), "{stdout}");
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn bpf_and_aslr_disabling_personality_are_denied_by_seccomp() {
+    let output = sh(
+        // 321 is bpf on x86_64; ADDR_NO_RANDOMIZE is not among personality's allowed values.
+        "python3 -c 'import ctypes, os; l = ctypes.CDLL(None, use_errno=True); r = l.syscall(321, 0, 0, 0); print(r, ctypes.get_errno()); r = l.personality(0x0040000); print(r, ctypes.get_errno())'",
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout, "-1 1\n-1 1\n", "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_mount_that_cannot_be_applied_refuses_the_run_naming_the_layer() {
+    let workdir = tempfile::tempdir().unwrap();
+    let vanishing = tempfile::tempdir().unwrap();
+    let mut spec = spec(workdir.path(), &["true"]);
+    spec.mounts.push(Mount {
+        host: vanishing.path().to_path_buf(),
+        read_only: true,
+    });
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let gone = vanishing.path().to_path_buf();
+    drop(vanishing);
+    let error = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_err();
+    assert_eq!(error.layer(), "mount");
+    assert!(
+        error.to_string().contains(&gone.display().to_string()),
+        "{error}"
+    );
+}
