@@ -6,16 +6,30 @@ use std::process::ExitCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
     /// The command did what was asked.
-    Ok = 0,
+    Ok,
     /// The action was refused or a check failed (denied, verify failed, doctor found a failure).
-    Refused = 1,
+    Refused,
     /// Usage or input error, or a word that is not available yet.
-    Usage = 2,
+    Usage,
+    /// A sandboxed run ended: its own exit code (124 for a timeout, 128 + n for signal n).
+    Child(u8),
+}
+
+impl Exit {
+    /// The numeric exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Refused => 1,
+            Exit::Usage => 2,
+            Exit::Child(code) => code,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
+        ExitCode::from(exit.code())
     }
 }
 

@@ -2,6 +2,7 @@
 //! outcome onto an exit code. Each word lives in `commands/<word>.rs`.
 #![forbid(unsafe_code)]
 
+mod approver;
 mod cli;
 mod commands;
 mod environment;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
     let printer = output::Printer::new(cli.json, cli.quiet);
     if let Err(error) = hardening {
         let error = anyhow::Error::new(error);
-        printer.error(&error, exit::Exit::Usage as u8);
+        printer.error(&error, exit::Exit::Usage.code());
         return exit::Exit::Usage.into();
     }
     // 3. Run the word and map the outcome.
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(error) => {
             let exit = exit::code_for(&error);
-            printer.error(&error, exit as u8);
+            printer.error(&error, exit.code());
             exit.into()
         }
     }

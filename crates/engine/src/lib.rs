@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod approval;
+pub mod authorise;
 pub mod context;
 pub mod doctor;
 pub mod posture;
+pub mod run;
 
 pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

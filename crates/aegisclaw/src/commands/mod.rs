@@ -4,9 +4,11 @@
 mod completions;
 mod doctor;
 mod init;
+mod lockdown;
 mod logs;
 mod policy;
 mod posture;
+mod sandbox;
 mod scope;
 mod secrets;
 mod skill;
@@ -58,9 +60,9 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Skill(command) => skill::run(&globals, command, printer),
         Command::Logs(args) => logs::run(&globals, args, printer),
         Command::Quickstart => not_available(printer, "quickstart", Area::Envelope),
-        Command::Sandbox(_) => not_available(printer, "sandbox", Area::Envelope),
+        Command::Sandbox(command) => sandbox::run(&globals, command, printer),
         Command::Secrets(command) => secrets::run(&globals, command, printer),
-        Command::Lockdown(_) => not_available(printer, "lockdown", Area::Envelope),
+        Command::Lockdown(command) => lockdown::run(&globals, command, printer),
         Command::Doctor => doctor::run(&globals, printer),
         Command::Policy(command) => policy::run(&globals, command, printer),
         Command::Posture => posture::run(&globals, printer),

@@ -64,7 +64,7 @@ fn value_on_argv(word: &str, name: &str, printer: &Printer) -> Exit {
     let error = anyhow::anyhow!(
         "secret values are never taken from arguments (they show in `ps` and shell history)"
     );
-    printer.error(&error, Exit::Usage as u8);
+    printer.error(&error, Exit::Usage.code());
     printer.hint(format_args!(
         "pipe the value on stdin (`aegisclaw secrets {word} {name} < file`) or run in a terminal to be asked"
     ));
@@ -84,7 +84,7 @@ fn with_store(
             let error = SecretsError::NotInitialised {
                 path: AgeStore::identity_file(context.home()),
             };
-            printer.error(&anyhow::Error::new(error), Exit::Usage as u8);
+            printer.error(&anyhow::Error::new(error), Exit::Usage.code());
             printer.hint("create the store with `aegisclaw secrets init`");
             Ok(Exit::Usage)
         }
@@ -327,7 +327,7 @@ fn refusal(error: SecretsError) -> anyhow::Error {
 
 /// The passphrase of an existing protected store: `AEGISCLAW_SECRETS_PASSPHRASE`, else a
 /// hidden prompt in a terminal, else `Locked`.
-fn existing_passphrase(identity: &Path) -> Result<SecretString, SecretsError> {
+pub(crate) fn existing_passphrase(identity: &Path) -> Result<SecretString, SecretsError> {
     if let Some(text) = env::get_string(env::AEGISCLAW_SECRETS_PASSPHRASE) {
         return Ok(SecretString::from(text));
     }

@@ -40,7 +40,7 @@ pub(crate) fn not_available(printer: &Printer, word: &str, area: Area) -> anyhow
             "error": "not available yet",
             "command": word,
             "arrives_with": area.describe(),
-            "exit_code": Exit::Usage as u8,
+            "exit_code": Exit::Usage.code(),
         }));
     } else {
         printer.stderr(format_args!(

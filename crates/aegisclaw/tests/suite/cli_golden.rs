@@ -319,11 +319,11 @@ fn words_not_built_yet_say_so_and_exit_2() {
     --- stderr
     not available yet: `aegisclaw serve` arrives with the server and dashboard
     ");
-    aegisclaw_snapshot!(env, &["sandbox", "run", "--", "/bin/true"], @"
+    aegisclaw_snapshot!(env, &["simulate", "word-count"], @"
     exit: 2
     --- stdout
     --- stderr
-    not available yet: `aegisclaw sandbox` arrives with the run envelope on the native sandbox (issue #5)
+    not available yet: `aegisclaw simulate` arrives with the skill registry, simulate and behaviour profiles
     ");
     aegisclaw_snapshot!(env, &["approvals", "list", "--json"], @r#"
     exit: 2

@@ -5,6 +5,7 @@ mod cli_golden;
 mod completions;
 mod doctor;
 mod init_wizard;
+mod lockdown;
 
 mod policy;
 mod secrets;

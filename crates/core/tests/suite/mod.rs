@@ -1,4 +1,5 @@
 mod audit;
 mod policy;
+mod redact;
 mod scope;
 mod skill;

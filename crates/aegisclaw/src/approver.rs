@@ -1,0 +1,75 @@
+//! The terminal approval broker: asks the person at the terminal about each scope the policy
+//! marked `needs_approval`. Without a terminal nobody can answer, and the scope is refused.
+
+use aegisclaw_engine::approval::{Answer, ApprovalBroker, ApprovalError, ApprovalRequest};
+use inquire::Select;
+use inquire::error::InquireError;
+use std::fmt;
+use std::io::IsTerminal as _;
+
+/// Asks on stdin/stderr when both are terminals.
+#[derive(Debug, Default)]
+pub(crate) struct TerminalApprover;
+
+struct Choice {
+    answer: Answer,
+    label: &'static str,
+}
+
+impl fmt::Display for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label)
+    }
+}
+
+impl ApprovalBroker for TerminalApprover {
+    fn ask(&mut self, request: &ApprovalRequest) -> Result<Answer, ApprovalError> {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return Err(ApprovalError::NoApprover {
+                scope: request.scope.clone(),
+            });
+        }
+        let publisher = request
+            .publisher
+            .as_deref()
+            .map_or_else(|| "unsigned".to_string(), |id| format!("publisher {id}"));
+        let question = format!(
+            "Allow `{}` ({} risk) for skill `{}` ({publisher})?",
+            request.scope, request.risk, request.skill
+        );
+        let help = if request.reasons.is_empty() {
+            format!("decided by {}", request.rules.join(", "))
+        } else {
+            request.reasons.join("; ")
+        };
+        let choices = vec![
+            Choice {
+                answer: Answer::Deny,
+                label: "Deny",
+            },
+            Choice {
+                answer: Answer::Once,
+                label: "Allow once (this run only)",
+            },
+            Choice {
+                answer: Answer::Always,
+                label: "Always allow (remembered for 30 days)",
+            },
+        ];
+        match Select::new(&question, choices)
+            .with_help_message(&help)
+            .prompt()
+        {
+            Ok(choice) => Ok(choice.answer),
+            Err(InquireError::OperationCanceled | InquireError::OperationInterrupted) => {
+                Ok(Answer::Deny)
+            }
+            Err(InquireError::NotTTY) => Err(ApprovalError::NoApprover {
+                scope: request.scope.clone(),
+            }),
+            Err(other) => Err(ApprovalError::Failed {
+                detail: other.to_string(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `aegisclaw sandbox run` (an ad-hoc command, an unsigned skill) and `sandbox run-registered`
+//! (an installed skill): the whole envelope through the engine. Decisions go to stderr, the
+//! run's redacted output to stdout/stderr, and the process exits with the run's own code.
+
+use super::Globals;
+use super::secrets::existing_passphrase;
+use super::unavailable::{Area, not_available};
+use crate::approver::TerminalApprover;
+use crate::cli::SandboxCommand;
+use crate::exit::{Exit, Refusal};
+use crate::output::Printer;
+use aegisclaw_core::policy::{Outcome, Policy};
+use aegisclaw_core::secrets::age::AgeStore;
+use aegisclaw_engine::authorise::{self, RunRequest, ScopeVerdict, SkillSource, Verdict};
+use aegisclaw_engine::run::{self, OutputSinks, RunReport};
+use anyhow::Context as _;
+use serde_json::json;
+
+pub(crate) fn run(
+    globals: &Globals,
+    command: SandboxCommand,
+    printer: &Printer,
+) -> anyhow::Result<Exit> {
+    let (source, args, workdir) = match command {
+        SandboxCommand::Run {
+            scopes,
+            workdir,
+            command,
+        } => (
+            SkillSource::AdHoc {
+                argv: command,
+                scopes,
+            },
+            Vec::new(),
+            workdir,
+        ),
+        SandboxCommand::RunRegistered {
+            skill, learn, args, ..
+        } => {
+            if learn {
+                return not_available(
+                    printer,
+                    "sandbox run-registered --learn",
+                    Area::SkillEcosystem,
+                );
+            }
+            (SkillSource::Installed { name: skill }, args, None)
+        }
+    };
+    let workdir = match workdir {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let workdir = fs_canonical(&workdir)?;
+
+    let mut context = globals.context()?;
+    let policy = Policy::load_active(context.home(), context.config())?;
+    let request = RunRequest {
+        source,
+        args,
+        workdir,
+    };
+    let verdict = authorise::authorise(&mut context, &policy, &mut TerminalApprover, request)?;
+    let authorised = match verdict {
+        Verdict::Refused {
+            run,
+            stage,
+            reason,
+            scopes,
+        } => {
+            print_decisions(printer, &scopes);
+            printer.json(&json!({"run": run, "refused": true, "stage": stage, "reason": reason, "scopes": scopes}));
+            context.close()?;
+            return Err(Refusal(format!("run {run} refused: {reason}")).into());
+        }
+        Verdict::Authorised(authorised) => authorised,
+    };
+    print_decisions(printer, &authorised.verdicts);
+
+    let identity = AgeStore::identity_file(context.home());
+    let passphrase = move || existing_passphrase(&identity);
+    let (report, captured) = if printer.is_json() {
+        let mut out: Vec<u8> = Vec::new();
+        let mut err: Vec<u8> = Vec::new();
+        let report = run::execute(
+            &mut context,
+            &authorised,
+            &passphrase,
+            OutputSinks {
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        );
+        (report, Some((out, err)))
+    } else {
+        let mut out = std::io::stdout();
+        let mut err = std::io::stderr();
+        let report = run::execute(
+            &mut context,
+            &authorised,
+            &passphrase,
+            OutputSinks {
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        );
+        (report, None)
+    };
+    context.close()?;
+    let report = report.map_err(|error| {
+        anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
+    })?;
+    if let Some((out, err)) = captured {
+        printer.json(&json!({
+            "run": report.run,
+            "scopes": authorised.verdicts,
+            "report": report,
+            "stdout": String::from_utf8_lossy(&out),
+            "stderr": String::from_utf8_lossy(&err),
+        }));
+    }
+    print_summary(printer, &report);
+    Ok(exit_of(&report))
+}
+
+fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    std::path::absolute(path)
+        .and_then(|absolute| absolute.canonicalize())
+        .with_context(|| format!("working directory `{}` is not usable", path.display()))
+}
+
+fn exit_of(report: &RunReport) -> Exit {
+    if report.timed_out {
+        return Exit::Child(124);
+    }
+    match (report.exit_code, report.signal) {
+        (Some(code), _) => Exit::Child(u8::try_from(code).unwrap_or(1)),
+        (None, Some(signal)) => Exit::Child(u8::try_from(128 + signal).unwrap_or(255)),
+        (None, None) => Exit::Refused,
+    }
+}
+
+fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
+    if printer.is_json() {
+        return;
+    }
+    for verdict in verdicts {
+        let outcome = match (verdict.decision.outcome, verdict.granted) {
+            (Outcome::Allow, _) => "allow",
+            (Outcome::NeedsApproval, true) if verdict.from_grant => "approved (remembered)",
+            (Outcome::NeedsApproval, true) => "approved",
+            (Outcome::NeedsApproval, false) => "needs approval: refused",
+            (Outcome::Deny, _) => "deny",
+        };
+        let rule = verdict
+            .decision
+            .rules
+            .first()
+            .map(String::as_str)
+            .unwrap_or("-");
+        printer.stderr(format_args!(
+            "aegisclaw: {:<40} {:<8} {outcome:<22} ({rule})",
+            verdict.scope, verdict.risk
+        ));
+    }
+}
+
+fn print_summary(printer: &Printer, report: &RunReport) {
+    if printer.is_json() {
+        return;
+    }
+    let how = if report.timed_out {
+        "timed out and was killed".to_string()
+    } else if let Some(code) = report.exit_code {
+        format!("exited {code}")
+    } else {
+        format!("killed by signal {}", report.signal.unwrap_or(0))
+    };
+    printer.stderr(format_args!(
+        "aegisclaw: run {} {how} after {} ms",
+        report.run, report.duration_ms
+    ));
+}

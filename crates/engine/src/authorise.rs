@@ -1,0 +1,452 @@
+//! The first half of the envelope (DESIGN §1), everything before the sandbox: resolve the skill,
+//! verify its signature and files, check lockdown, parse and rate its scopes, decide each by
+//! policy, and ask a human where the policy says so. Every step is an audit record, made
+//! durable before anything acts on it. Launching is the runtime's job.
+
+use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
+use crate::context::{Context, ContextError};
+use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants};
+use aegisclaw_core::audit::Event;
+use aegisclaw_core::env;
+use aegisclaw_core::lockdown;
+use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
+use aegisclaw_core::scope::{Risk, Scope, ScopeContext};
+use aegisclaw_core::skill::manifest::{Manifest, Resources};
+use aegisclaw_core::skill::sign;
+use aegisclaw_core::timestamp::Timestamp;
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub enum SkillSource {
+    /// An installed skill, by name.
+    Installed {
+        /// The skill's name.
+        name: String,
+    },
+    /// An ad-hoc command: an unsigned skill (`skill_signed: false` for the policy).
+    AdHoc {
+        /// The command and its arguments.
+        argv: Vec<String>,
+        /// The scopes asked for.
+        scopes: Vec<String>,
+    },
+}
+
+/// A request to run something through the envelope.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// The skill.
+    pub source: SkillSource,
+    /// Extra arguments after the skill's entrypoint.
+    pub args: Vec<String>,
+    /// The run's working directory on the host.
+    pub workdir: PathBuf,
+}
+
+/// The decision about one scope.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScopeVerdict {
+    /// The normalised scope.
+    pub scope: String,
+    /// Its risk.
+    pub risk: Risk,
+    /// What the policy decided.
+    pub decision: Decision,
+    /// What the human answered, when asked.
+    pub answer: Option<Answer>,
+    /// Whether a remembered grant answered instead of a human.
+    pub from_grant: bool,
+    /// Whether the scope is granted in the end.
+    pub granted: bool,
+}
+
+/// Why a run was refused before it started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalStage {
+    /// Lockdown is on (or its state is unreadable).
+    Lockdown,
+    /// Signature, trust or file digests failed.
+    Verification,
+    /// A scope does not parse.
+    Scope,
+    /// The policy denied a scope.
+    Policy,
+    /// A human (or the absence of one) refused a scope.
+    Approval,
+}
+
+/// The outcome of authorisation.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Everything is granted; the run may start.
+    Authorised(Box<Authorised>),
+    /// The run must not start.
+    Refused {
+        /// The run id (its records carry it).
+        run: String,
+        /// Where it was refused.
+        stage: RefusalStage,
+        /// Why, for the user.
+        reason: String,
+        /// The scope decisions made before the refusal.
+        scopes: Vec<ScopeVerdict>,
+    },
+}
+
+/// A run that may start: the skill, its command and its granted scopes.
+#[derive(Debug)]
+pub struct Authorised {
+    /// The run id.
+    pub run: String,
+    /// What the policy saw of the skill.
+    pub skill: SkillFacts,
+    /// The installed skill's directory (`None` for ad-hoc runs).
+    pub skill_dir: Option<PathBuf>,
+    /// The command: the entrypoint (or ad-hoc argv) and the request's arguments.
+    pub argv: Vec<String>,
+    /// The working directory.
+    pub workdir: PathBuf,
+    /// The parsed scopes, all granted.
+    pub scopes: Vec<Scope>,
+    /// The skill's declared resource limits.
+    pub resources: Option<Resources>,
+    /// The skill's own files (relative paths), which the run sees read-only.
+    pub files: Vec<String>,
+    /// The decisions, for reports.
+    pub verdicts: Vec<ScopeVerdict>,
+}
+
+/// Errors that stop authorisation itself (as opposed to a refusal, which is a `Verdict`).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthoriseError {
+    /// The home, config, trust store or audit log failed.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The policy could not be evaluated at all.
+    #[error(transparent)]
+    Policy(#[from] aegisclaw_core::policy::PolicyError),
+    /// The grants file failed.
+    #[error(transparent)]
+    Grants(#[from] aegisclaw_core::approval::ApprovalError),
+    /// The installed skill does not exist.
+    #[error("skill `{name}` is not installed (see `aegisclaw skill list`)")]
+    NotInstalled {
+        /// The name asked for.
+        name: String,
+    },
+}
+
+/// A new run id: 16 hex digits of randomness.
+pub fn new_run_id() -> String {
+    let mut bytes = [0u8; 8];
+    // A failing random source still yields a unique-enough id from the clock.
+    if getrandom_fill(&mut bytes).is_err() {
+        bytes = (Timestamp::now().unix_nanos() as u64).to_be_bytes();
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read as _;
+    fs_err::File::open("/dev/urandom")?.read_exact(bytes)
+}
+
+/// Runs the envelope up to the runtime (steps 1–6 of DESIGN §1).
+pub fn authorise(
+    context: &mut Context,
+    policy: &Policy,
+    broker: &mut dyn ApprovalBroker,
+    request: RunRequest,
+) -> Result<Verdict, AuthoriseError> {
+    let run = new_run_id();
+    let actor = context.actor().to_string();
+    let runtime = context.config().runtime.as_str().to_string();
+    let mut pending: Vec<Event> = Vec::new();
+    let refuse = |context: &mut Context,
+                  mut pending: Vec<Event>,
+                  stage: RefusalStage,
+                  reason: String,
+                  scopes: Vec<ScopeVerdict>|
+     -> Result<Verdict, AuthoriseError> {
+        pending.push(
+            context
+                .event("run.refused")
+                .run(&run)
+                .decision("deny")
+                .reason(&reason)
+                .data(json!({"stage": stage})),
+        );
+        context.record_batch(pending)?;
+        Ok(Verdict::Refused {
+            run: run.clone(),
+            stage,
+            reason,
+            scopes,
+        })
+    };
+
+    // 1. Resolve the skill.
+    let (facts, skill_dir, mut argv, scope_texts, resources, files) = match &request.source {
+        SkillSource::Installed { name } => {
+            let dir = context.home().skills_dir().join(name);
+            if !aegisclaw_core::skill::manifest::is_valid_name(name) || !dir.is_dir() {
+                return Err(AuthoriseError::NotInstalled { name: name.clone() });
+            }
+            // 2. Verify signature, trust and every file, at run time.
+            let trust = context.trust()?;
+            match sign::verify_dir(&dir, &trust) {
+                Ok(verified) => {
+                    let manifest: Manifest = verified.manifest;
+                    pending.push(
+                        context
+                            .event("skill.verify")
+                            .run(&run)
+                            .skill(name)
+                            .decision("pass")
+                            .data(json!({"publisher": verified.publisher, "files": verified.file_count})),
+                    );
+                    let facts = SkillFacts {
+                        name: manifest.name.clone(),
+                        version: manifest.version.clone(),
+                        publisher: Some(verified.publisher),
+                        signed: true,
+                    };
+                    (
+                        facts,
+                        Some(dir),
+                        manifest.entrypoint.clone(),
+                        manifest.scopes.clone(),
+                        manifest.resources.clone(),
+                        manifest.files.keys().cloned().collect(),
+                    )
+                }
+                Err(error) => {
+                    let reason = crate::doctor::error_chain(&error);
+                    pending.push(
+                        context
+                            .event("skill.verify")
+                            .run(&run)
+                            .skill(name)
+                            .decision("fail")
+                            .reason(&reason),
+                    );
+                    return refuse(
+                        context,
+                        pending,
+                        RefusalStage::Verification,
+                        reason,
+                        Vec::new(),
+                    );
+                }
+            }
+        }
+        SkillSource::AdHoc { argv, scopes } => (
+            SkillFacts {
+                name: "ad-hoc".to_string(),
+                version: "0.0.0".to_string(),
+                publisher: None,
+                signed: false,
+            },
+            None,
+            argv.clone(),
+            scopes.clone(),
+            None,
+            Vec::new(),
+        ),
+    };
+    argv.extend(request.args.iter().cloned());
+    pending.insert(
+        0,
+        context
+            .event("run.start")
+            .run(&run)
+            .skill(&facts.name)
+            .data(json!({
+                "argv": argv,
+                "workdir": request.workdir.display().to_string(),
+                "signed": facts.signed,
+                "publisher": facts.publisher,
+            })),
+    );
+
+    // 3. Lockdown: an unreadable state counts as on (fail closed).
+    let locked = match lockdown::is_active(context.home()) {
+        Ok(active) => active.then(|| "lockdown is on".to_string()),
+        Err(error) => Some(format!(
+            "lockdown state unreadable, refusing as if on: {}",
+            crate::doctor::error_chain(&error)
+        )),
+    };
+    if let Some(reason) = locked {
+        return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
+    }
+
+    // 4. Parse and rate the scopes.
+    let scope_context = ScopeContext {
+        user_home: env::get(env::HOME).map(PathBuf::from),
+        aegisclaw_home: Some(context.home().root().to_path_buf()),
+    };
+    let mut scopes = Vec::new();
+    for text in &scope_texts {
+        match Scope::parse(text, &scope_context) {
+            Ok(scope) => scopes.push(scope),
+            Err(error) => {
+                return refuse(
+                    context,
+                    pending,
+                    RefusalStage::Scope,
+                    error.to_string(),
+                    Vec::new(),
+                );
+            }
+        }
+    }
+
+    // 5. Policy per scope.
+    let mut verdicts = Vec::new();
+    for scope in &scopes {
+        let risk = scope.rating(&scope_context).risk;
+        let input = PolicyInput::for_scope(&facts, scope, risk, &runtime, &actor);
+        let decision = policy.decide(&input)?;
+        pending.push(
+            context
+                .event("policy.decision")
+                .run(&run)
+                .skill(&facts.name)
+                .scope(scope.to_string())
+                .decision(outcome_word(decision.outcome))
+                .reason(decision.reasons.join("; "))
+                .data(json!({"risk": risk, "rules": decision.rules, "errors": decision.errors})),
+        );
+        verdicts.push(ScopeVerdict {
+            scope: scope.to_string(),
+            risk,
+            granted: decision.outcome == Outcome::Allow,
+            decision,
+            answer: None,
+            from_grant: false,
+        });
+    }
+    if let Some(denied) = verdicts
+        .iter()
+        .find(|v| v.decision.outcome == Outcome::Deny)
+    {
+        let reason = format!(
+            "policy denied `{}`: {}",
+            denied.scope,
+            denied.decision.reasons.join("; ")
+        );
+        return refuse(context, pending, RefusalStage::Policy, reason, verdicts);
+    }
+    // Decisions are durable before anyone is asked or anything runs.
+    context.record_batch(std::mem::take(&mut pending))?;
+
+    // 6. Approval where the policy says so: a remembered grant, else the broker.
+    let mut grants = Grants::load(context.home())?;
+    let now = Timestamp::now();
+    for verdict in verdicts
+        .iter_mut()
+        .filter(|v| v.decision.outcome == Outcome::NeedsApproval)
+    {
+        let subject = GrantSubject {
+            skill: &facts.name,
+            publisher: facts.publisher.as_deref(),
+            scope: &verdict.scope,
+        };
+        if let Some(grant) = grants.find(&subject, now) {
+            verdict.granted = true;
+            verdict.from_grant = true;
+            context.record(
+                context
+                    .event("approval.granted")
+                    .run(&run)
+                    .skill(&facts.name)
+                    .scope(&verdict.scope)
+                    .decision("allow")
+                    .reason("remembered grant")
+                    .data(json!({"fingerprint": grant.fingerprint, "by": grant.by, "expires_at": grant.expires_at})),
+            )?;
+            continue;
+        }
+        let request = ApprovalRequest {
+            run: run.clone(),
+            skill: facts.name.clone(),
+            publisher: facts.publisher.clone(),
+            scope: verdict.scope.clone(),
+            risk: verdict.risk,
+            reasons: verdict.decision.reasons.clone(),
+            rules: verdict.decision.rules.clone(),
+        };
+        let answer = broker.ask(&request);
+        let (answer, reason) = match answer {
+            Ok(answer) => (answer, None),
+            Err(error) => (Answer::Deny, Some(error.to_string())),
+        };
+        verdict.answer = Some(answer);
+        verdict.granted = answer != Answer::Deny;
+        context.record(
+            context
+                .event(if verdict.granted {
+                    "approval.granted"
+                } else {
+                    "approval.denied"
+                })
+                .run(&run)
+                .skill(&facts.name)
+                .scope(&verdict.scope)
+                .decision(if verdict.granted { "allow" } else { "deny" })
+                .reason(
+                    reason
+                        .clone()
+                        .unwrap_or_else(|| format!("answered {answer:?}").to_lowercase()),
+                )
+                .data(json!({"answer": answer, "by": actor})),
+        )?;
+        if answer == Answer::Always {
+            grants.grant(&subject, &actor, now, DEFAULT_GRANT_DAYS)?;
+        }
+        if !verdict.granted {
+            let reason =
+                reason.unwrap_or_else(|| format!("approval for `{}` was denied", verdict.scope));
+            return refuse(
+                context,
+                Vec::new(),
+                RefusalStage::Approval,
+                reason,
+                verdicts,
+            );
+        }
+    }
+
+    context.record(
+        context
+            .event("run.authorised")
+            .run(&run)
+            .skill(&facts.name)
+            .decision("allow")
+            .data(json!({"scopes": verdicts.iter().map(|v| &v.scope).collect::<Vec<_>>()})),
+    )?;
+    Ok(Verdict::Authorised(Box::new(Authorised {
+        run,
+        skill: facts,
+        skill_dir,
+        argv,
+        workdir: request.workdir,
+        scopes,
+        resources,
+        files,
+        verdicts,
+    })))
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allow => "allow",
+        Outcome::NeedsApproval => "needs_approval",
+        Outcome::Deny => "deny",
+    }
+}

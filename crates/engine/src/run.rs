@@ -1,0 +1,350 @@
+//! The second half of the envelope (DESIGN §1): secrets for `secrets.read` scopes, the sandbox
+//! spec from the granted scopes, the launch, output through the redactor, and the audit record
+//! of how it ended — including which protections were in force. Every failure is a record.
+
+use crate::authorise::Authorised;
+use crate::context::{Context, ContextError};
+use aegisclaw_core::config::Limits as ConfigLimits;
+use aegisclaw_core::redact::{RedactError, Redactor};
+use aegisclaw_core::scope::{ScopeKind, Target};
+use aegisclaw_core::secrets::age::AgeStore;
+use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
+use aegisclaw_core::secrets::{SecretStore, SecretsError};
+use aegisclaw_sandbox::plan::{self, Limits, Mount, Network, PlanError, RunSpec};
+use aegisclaw_sandbox::runtime::{
+    self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup,
+};
+use serde::Serialize;
+use serde_json::json;
+use std::io::{Read as _, Write};
+use std::time::Instant;
+
+/// Errors that end a run after authorisation. Each is recorded as `run.failed`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The audit log or home failed.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// A secret the run needs could not be read.
+    #[error("cannot provide secret `{name}` to the run")]
+    Secret {
+        /// The secret's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: SecretsError,
+    },
+    /// A secret named by a `secrets.read` scope does not exist.
+    #[error("secret `{name}` named by scope `secrets.read:{name}` is not in the store")]
+    MissingSecret {
+        /// The secret's name.
+        name: String,
+    },
+    /// The redactor could not be built.
+    #[error(transparent)]
+    Redact(#[from] RedactError),
+    /// The sandbox plan was refused (a path missing, no Landlock, ...).
+    #[error("the sandbox cannot be planned")]
+    Plan(#[from] PlanError),
+    /// A sandbox layer could not be applied: the run is refused, never weakened.
+    #[error("the sandbox refused to start the run")]
+    Sandbox(#[from] SandboxError),
+}
+
+/// How a run ended.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The run id.
+    pub run: String,
+    /// Exit code, when the process exited.
+    pub exit_code: Option<i32>,
+    /// Signal, when a signal ended it.
+    pub signal: Option<i32>,
+    /// Whether the wall-clock limit killed it.
+    pub timed_out: bool,
+    /// Bytes written to stdout and stderr (after redaction).
+    pub stdout_bytes: u64,
+    /// See `stdout_bytes`.
+    pub stderr_bytes: u64,
+    /// Wall-clock milliseconds from launch to exit.
+    pub duration_ms: u64,
+    /// What the sandbox enforced.
+    pub enforcement: serde_json::Value,
+}
+
+/// Where the run's (redacted) output goes.
+pub struct OutputSinks<'a> {
+    /// Receives stdout.
+    pub stdout: &'a mut (dyn Write + Send),
+    /// Receives stderr.
+    pub stderr: &'a mut (dyn Write + Send),
+}
+
+/// Runs an authorised skill in the native sandbox (steps 7–11 of DESIGN §1).
+pub fn execute(
+    context: &mut Context,
+    authorised: &Authorised,
+    passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
+    sinks: OutputSinks<'_>,
+) -> Result<RunReport, RunError> {
+    let result = execute_inner(context, authorised, passphrase, sinks);
+    if let Err(error) = &result {
+        let layer = match error {
+            RunError::Sandbox(sandbox) => sandbox.layer(),
+            RunError::Plan(_) => "plan",
+            RunError::Secret { .. } | RunError::MissingSecret { .. } => "secrets",
+            RunError::Redact(_) => "redactor",
+            RunError::Context(_) => "audit",
+        };
+        let reason = crate::doctor::error_chain(error);
+        // Best effort: the error itself may be the audit log failing.
+        let _ = context.record(
+            context
+                .event("run.failed")
+                .run(&authorised.run)
+                .skill(&authorised.skill.name)
+                .decision("deny")
+                .reason(reason)
+                .data(json!({"layer": layer})),
+        );
+    }
+    result
+}
+
+fn execute_inner(
+    context: &mut Context,
+    authorised: &Authorised,
+    passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
+    sinks: OutputSinks<'_>,
+) -> Result<RunReport, RunError> {
+    // 1. Secrets for secrets.read scopes, injected as environment variables of this run only.
+    let secret_names: Vec<String> = authorised
+        .scopes
+        .iter()
+        .filter_map(|scope| match scope.target() {
+            Target::Secret(name) if scope.kind() == ScopeKind::SecretsRead => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut secrets: Vec<(String, SecretString)> = Vec::new();
+    if !secret_names.is_empty() {
+        let store =
+            AgeStore::open(context.home(), passphrase).map_err(|source| RunError::Secret {
+                name: secret_names[0].clone(),
+                source,
+            })?;
+        for name in &secret_names {
+            let value = store
+                .get(name)
+                .map_err(|source| RunError::Secret {
+                    name: name.clone(),
+                    source,
+                })?
+                .ok_or_else(|| RunError::MissingSecret { name: name.clone() })?;
+            secrets.push((name.clone(), value));
+        }
+    }
+    let redactor = Redactor::named(
+        &secrets
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.expose_secret().as_bytes()))
+            .collect::<Vec<_>>(),
+    )?;
+
+    // 2. The sandbox spec from the granted scopes.
+    let spec = spec_for(context, authorised, &secrets);
+    let facts = runtime::host_facts(&spec);
+    let plan = plan::plan(&spec, &facts)?;
+    let launcher = Launcher::new(&plan)?;
+    context.record(
+        context
+            .event("run.launch")
+            .run(&authorised.run)
+            .skill(&authorised.skill.name)
+            .data(json!({
+                "argv": spec.argv,
+                "mounts": spec.mounts.iter().map(|m| json!({"path": m.host, "read_only": m.read_only})).collect::<Vec<_>>(),
+                "network": format!("{:?}", spec.network).to_lowercase(),
+                "limits": spec.limits,
+                "secrets": secret_names,
+            })),
+    )?;
+
+    // 3. Launch and stream output through the redactor.
+    let started = Instant::now();
+    let child = launcher.spawn(StdioSetup { stdin: Stdin::Null })?;
+    let mut stdout_pipe = child
+        .stdout
+        .try_clone()
+        .map_err(|source| SandboxError::Layer {
+            layer: "stdout",
+            detail: String::new(),
+            source,
+        })?;
+    let mut stderr_pipe = child
+        .stderr
+        .try_clone()
+        .map_err(|source| SandboxError::Layer {
+            layer: "stderr",
+            detail: String::new(),
+            source,
+        })?;
+    let OutputSinks { stdout, stderr } = sinks;
+    let (stdout_bytes, stderr_bytes, outcome) = std::thread::scope(|scope| {
+        let out = scope.spawn(|| pump(&mut stdout_pipe, &redactor, stdout));
+        let err = scope.spawn(|| pump(&mut stderr_pipe, &redactor, stderr));
+        let outcome = child.wait();
+        let stdout_bytes = out.join().unwrap_or(0);
+        let stderr_bytes = err.join().unwrap_or(0);
+        (stdout_bytes, stderr_bytes, outcome)
+    });
+    let outcome: RunOutcome = outcome?;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    // 4. Record how it ended and what was enforced.
+    let (exit_code, signal) = match outcome.exit {
+        ExitStatus::Code(code) => (Some(code), None),
+        ExitStatus::Signal(signal) => (None, Some(signal)),
+    };
+    let enforcement = serde_json::to_value(&outcome.enforcement).unwrap_or_default();
+    let report = RunReport {
+        run: authorised.run.clone(),
+        exit_code,
+        signal,
+        timed_out: outcome.timed_out,
+        stdout_bytes,
+        stderr_bytes,
+        duration_ms,
+        enforcement,
+    };
+    context.record(
+        context
+            .event("run.finished")
+            .run(&authorised.run)
+            .skill(&authorised.skill.name)
+            .decision(if outcome.exit.success() {
+                "ok"
+            } else {
+                "failed"
+            })
+            .data(serde_json::to_value(&report).unwrap_or_default()),
+    )?;
+    Ok(report)
+}
+
+/// Copies one pipe to its sink through a streaming redactor; returns the bytes written.
+fn pump(pipe: &mut std::fs::File, redactor: &Redactor, sink: &mut (dyn Write + Send)) -> u64 {
+    let mut stream = redactor.stream();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        let read = match pipe.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        out.clear();
+        stream.push_into(&buffer[..read], &mut out);
+        if sink.write_all(&out).is_err() {
+            break;
+        }
+        let _ = sink.flush();
+        written += out.len() as u64;
+    }
+    let rest = stream.finish();
+    if sink.write_all(&rest).is_ok() {
+        written += rest.len() as u64;
+    }
+    let _ = sink.flush();
+    written
+}
+
+fn spec_for(
+    context: &Context,
+    authorised: &Authorised,
+    secrets: &[(String, SecretString)],
+) -> RunSpec {
+    let mut mounts: Vec<Mount> = Vec::new();
+    let mut workdir_access: Option<bool> = None; // Some(read_only)
+    for scope in &authorised.scopes {
+        let read_only = scope.kind() == ScopeKind::FilesRead;
+        if !matches!(scope.kind(), ScopeKind::FilesRead | ScopeKind::FilesWrite) {
+            continue;
+        }
+        match scope.target() {
+            Target::WorkDir => {
+                workdir_access = Some(workdir_access.map_or(read_only, |ro| ro && read_only));
+            }
+            Target::Path(path) => mounts.push(Mount {
+                host: path.clone(),
+                read_only,
+            }),
+            _ => {}
+        }
+    }
+    // The working directory is always visible (read-only unless a scope grants writing).
+    mounts.push(Mount {
+        host: authorised.workdir.clone(),
+        read_only: workdir_access.unwrap_or(true),
+    });
+    // The skill's own files, read-only, at their own path; entrypoint words naming them point
+    // there.
+    let mut argv = authorised.argv.clone();
+    if let Some(dir) = &authorised.skill_dir {
+        mounts.push(Mount {
+            host: dir.clone(),
+            read_only: true,
+        });
+        for word in &mut argv {
+            if authorised.files.iter().any(|file| file == word) {
+                *word = dir.join(&*word).display().to_string();
+            }
+        }
+    }
+    let network = if authorised
+        .scopes
+        .iter()
+        .any(|scope| scope.kind() == ScopeKind::NetOutbound)
+    {
+        Network::Loopback
+    } else {
+        Network::None
+    };
+    let mut env = vec![
+        (
+            "PATH".to_string(),
+            "/usr/local/bin:/usr/bin:/bin".to_string(),
+        ),
+        ("HOME".to_string(), "/tmp".to_string()),
+        ("LANG".to_string(), "C.UTF-8".to_string()),
+        ("AEGISCLAW_RUN".to_string(), authorised.run.clone()),
+    ];
+    for (name, value) in secrets {
+        env.push((name.clone(), value.expose_secret().to_string()));
+    }
+    RunSpec {
+        argv,
+        env,
+        workdir: authorised.workdir.clone(),
+        mounts,
+        network,
+        limits: limits(&context.config().limits, authorised),
+        hostname: "aegisclaw".to_string(),
+    }
+}
+
+/// The skill's declared limits, never above the configured ones.
+fn limits(config: &ConfigLimits, authorised: &Authorised) -> Limits {
+    let declared = authorised.resources.clone().unwrap_or_default();
+    Limits {
+        memory_mb: declared
+            .memory_mb
+            .map_or(config.memory_mb, |m| m.min(config.memory_mb)),
+        pids: declared.pids.map_or(config.pids, |p| p.min(config.pids)),
+        cpus: declared.cpus.map_or(config.cpus, |c| c.min(config.cpus)),
+        timeout_s: declared
+            .timeout_s
+            .map_or(config.timeout_s, |t| t.min(config.timeout_s)),
+        nofile: 1024,
+    }
+}
