@@ -10,7 +10,7 @@ use aegisclaw_core::audit::Event;
 use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
 use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
-use aegisclaw_core::scope::{Risk, Scope, ScopeContext};
+use aegisclaw_core::scope::{Risk, Scope, ScopeContext, Target};
 use aegisclaw_core::skill::manifest::{Manifest, Resources};
 use aegisclaw_core::skill::sign;
 use aegisclaw_core::timestamp::Timestamp;
@@ -292,7 +292,19 @@ pub fn authorise(
     };
     let mut scopes = Vec::new();
     for text in &scope_texts {
-        match Scope::parse(text, &scope_context) {
+        // A `files.*` scope without a path means the working directory: decide and rate it as
+        // that path, so running from `~` or `/` cannot hide a sensitive mount.
+        let parsed = Scope::parse(text, &scope_context).and_then(|scope| {
+            if matches!(scope.target(), Target::WorkDir) {
+                Scope::parse(
+                    &format!("{}:{}", scope.kind(), request.workdir.display()),
+                    &scope_context,
+                )
+            } else {
+                Ok(scope)
+            }
+        });
+        match parsed {
             Ok(scope) => scopes.push(scope),
             Err(error) => {
                 return refuse(

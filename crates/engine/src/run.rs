@@ -17,6 +17,8 @@ use aegisclaw_sandbox::runtime::{
 use serde::Serialize;
 use serde_json::json;
 use std::io::{Read as _, Write};
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Errors that end a run after authorisation. Each is recorded as `run.failed`.
@@ -152,7 +154,8 @@ fn execute_inner(
     )?;
 
     // 2. The sandbox spec from the granted scopes.
-    let spec = spec_for(context, authorised, &secrets);
+    let workdir = Workdir::choose(authorised)?;
+    let spec = spec_for(context, authorised, &workdir, &secrets);
     let facts = runtime::host_facts(&spec);
     let plan = plan::plan(&spec, &facts)?;
     let launcher = Launcher::new(&plan)?;
@@ -259,34 +262,79 @@ fn pump(pipe: &mut std::fs::File, redactor: &Redactor, sink: &mut (dyn Write + S
     written
 }
 
+/// The run's working directory: the requested one when a `files.*` scope covers it, otherwise
+/// a fresh, empty, private scratch directory (removed after the run), so a run without file
+/// scopes sees nothing of the host.
+struct Workdir {
+    path: PathBuf,
+    scratch: bool,
+}
+
+impl Workdir {
+    fn choose(authorised: &Authorised) -> Result<Self, RunError> {
+        let covered = authorised.scopes.iter().any(|scope| {
+            matches!(scope.kind(), ScopeKind::FilesRead | ScopeKind::FilesWrite)
+                && matches!(scope.target(), Target::Path(path) if authorised.workdir.starts_with(path))
+        });
+        if covered {
+            return Ok(Self {
+                path: authorised.workdir.clone(),
+                scratch: false,
+            });
+        }
+        let path = std::env::temp_dir().join(format!("aegisclaw-run-{}", authorised.run));
+        // `create` fails if the path exists, so nobody can plant it beforehand.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|source| {
+                RunError::Sandbox(SandboxError::Layer {
+                    layer: "scratch directory",
+                    detail: path.display().to_string(),
+                    source,
+                })
+            })?;
+        Ok(Self {
+            path,
+            scratch: true,
+        })
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = fs_err::remove_dir_all(&self.path);
+        }
+    }
+}
+
 fn spec_for(
     context: &Context,
     authorised: &Authorised,
+    workdir: &Workdir,
     secrets: &[(String, SecretString)],
 ) -> RunSpec {
     let mut mounts: Vec<Mount> = Vec::new();
-    let mut workdir_access: Option<bool> = None; // Some(read_only)
     for scope in &authorised.scopes {
-        let read_only = scope.kind() == ScopeKind::FilesRead;
-        if !matches!(scope.kind(), ScopeKind::FilesRead | ScopeKind::FilesWrite) {
-            continue;
-        }
-        match scope.target() {
-            Target::WorkDir => {
-                workdir_access = Some(workdir_access.map_or(read_only, |ro| ro && read_only));
-            }
-            Target::Path(path) => mounts.push(Mount {
+        let read_only = match scope.kind() {
+            ScopeKind::FilesRead => true,
+            ScopeKind::FilesWrite => false,
+            _ => continue,
+        };
+        if let Target::Path(path) = scope.target() {
+            mounts.push(Mount {
                 host: path.clone(),
                 read_only,
-            }),
-            _ => {}
+            });
         }
     }
-    // The working directory is always visible (read-only unless a scope grants writing).
-    mounts.push(Mount {
-        host: authorised.workdir.clone(),
-        read_only: workdir_access.unwrap_or(true),
-    });
+    if workdir.scratch {
+        mounts.push(Mount {
+            host: workdir.path.clone(),
+            read_only: false,
+        });
+    }
     // The skill's own files, read-only, at their own path; entrypoint words naming them point
     // there.
     let mut argv = authorised.argv.clone();
@@ -325,7 +373,7 @@ fn spec_for(
     RunSpec {
         argv,
         env,
-        workdir: authorised.workdir.clone(),
+        workdir: workdir.path.clone(),
         mounts,
         network,
         limits: limits(&context.config().limits, authorised),
