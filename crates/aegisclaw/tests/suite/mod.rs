@@ -6,7 +6,7 @@ mod completions;
 mod doctor;
 mod init_wizard;
 mod lockdown;
-
 mod policy;
+mod sandbox_escape;
 mod secrets;
 mod skill_flow;
