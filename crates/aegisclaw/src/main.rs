@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod approver;
+mod bundled;
 mod cli;
 mod commands;
 mod environment;

@@ -124,6 +124,11 @@ impl TrustStore {
         Ok(store)
     }
 
+    /// This store plus the keys built into the binary (the project's own publisher key).
+    pub fn with_project_keys(self) -> Self {
+        self.with_builtin(project_keys())
+    }
+
     /// This store plus `keys` trusted as built in (a file for the same key keeps `File`).
     pub fn with_builtin(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
         for key in keys {
@@ -197,8 +202,24 @@ impl TrustStore {
     }
 }
 
+/// The project's publisher keys, built into the binary so the bundled starter skills verify on
+/// a fresh home. The private half never enters the repository.
+pub fn project_keys() -> Vec<PublicKey> {
+    // Checked by a unit test; a malformed embedded key would simply trust nothing.
+    PublicKey::from_text(include_str!("../data/project-key.pub"))
+        .into_iter()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_project_key_is_embedded_and_valid() {
+        let keys = super::project_keys();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].key_id().len(), 16);
+    }
+
     use super::*;
     use crate::key::SigningKey;
     use pretty_assertions::assert_eq;

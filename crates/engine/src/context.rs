@@ -101,9 +101,9 @@ impl Context {
         Ok(self.audit.insert(log))
     }
 
-    /// The trusted publisher keys of this home.
+    /// The trusted publisher keys of this home, plus the project's built-in key.
     pub fn trust(&self) -> Result<TrustStore, ContextError> {
-        Ok(TrustStore::load(&self.home.trust_dir())?)
+        Ok(TrustStore::load(&self.home.trust_dir())?.with_project_keys())
     }
 
     /// Public keys that may sign this home's audit checkpoints.

@@ -87,6 +87,7 @@ impl PostureInput {
                     .map_err(|error| error_chain(&error))
             });
         let skills = TrustStore::load(&home.trust_dir())
+            .map(TrustStore::with_project_keys)
             .map_err(|error| error_chain(&error))
             .and_then(|trust| registry::list(home, &trust).map_err(|error| error_chain(&error)));
         Self {

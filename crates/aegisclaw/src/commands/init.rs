@@ -119,6 +119,24 @@ pub(crate) fn run(globals: &Globals, args: InitArgs, printer: &Printer) -> anyho
     Ok(Exit::Ok)
 }
 
+/// `init --defaults` for `quickstart`: a new home with every default answer.
+pub(crate) fn create_with_defaults(home: &Home, printer: &Printer) -> anyhow::Result<()> {
+    let environment = environment::detect();
+    if !environment.native_usable() {
+        bail!(
+            "the native sandbox cannot run here: run `aegisclaw doctor` to see which layer is missing"
+        );
+    }
+    let answers = Answers {
+        runtime: RuntimeKind::Native,
+        template: PolicyTemplate::Standard,
+        secrets: Some(None),
+    };
+    let report = apply(home, false, answers, environment)?;
+    print_report(printer, &report, false);
+    Ok(())
+}
+
 fn parse_runtime(text: &str) -> anyhow::Result<RuntimeKind> {
     let runtime = RuntimeKind::parse(text).with_context(|| {
         format!("unknown runtime `{text}`: use `native`, `docker`, `gvisor`, `kata`, `firecracker` or `auto`")

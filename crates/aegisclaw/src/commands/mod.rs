@@ -8,6 +8,7 @@ mod lockdown;
 mod logs;
 mod policy;
 mod posture;
+mod quickstart;
 mod sandbox;
 mod scope;
 mod secrets;
@@ -59,7 +60,7 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Scope(command) => scope::run(&globals, command, printer),
         Command::Skill(command) => skill::run(&globals, command, printer),
         Command::Logs(args) => logs::run(&globals, args, printer),
-        Command::Quickstart => not_available(printer, "quickstart", Area::Envelope),
+        Command::Quickstart => quickstart::run(&globals, printer),
         Command::Sandbox(command) => sandbox::run(&globals, command, printer),
         Command::Secrets(command) => secrets::run(&globals, command, printer),
         Command::Lockdown(command) => lockdown::run(&globals, command, printer),

@@ -129,7 +129,7 @@ fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         .with_context(|| format!("working directory `{}` is not usable", path.display()))
 }
 
-fn exit_of(report: &RunReport) -> Exit {
+pub(crate) fn exit_of(report: &RunReport) -> Exit {
     if report.timed_out {
         return Exit::Child(124);
     }
@@ -140,7 +140,7 @@ fn exit_of(report: &RunReport) -> Exit {
     }
 }
 
-fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
+pub(crate) fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
     if printer.is_json() {
         return;
     }

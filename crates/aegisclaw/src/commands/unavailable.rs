@@ -7,8 +7,6 @@ use crate::output::Printer;
 /// The work area that will bring a word.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Area {
-    /// The run envelope on the native sandbox (issue #5).
-    Envelope,
     /// Approvals broker, secret backends, notifications.
     ApprovalsAndNotifications,
     /// Server and dashboard.
@@ -22,7 +20,6 @@ pub(crate) enum Area {
 impl Area {
     fn describe(self) -> &'static str {
         match self {
-            Area::Envelope => "the run envelope on the native sandbox (issue #5)",
             Area::ApprovalsAndNotifications => {
                 "the approvals broker, secret backends and notifications"
             }

@@ -7,6 +7,7 @@ mod doctor;
 mod init_wizard;
 mod lockdown;
 mod policy;
+mod quickstart;
 mod sandbox_escape;
 mod secrets;
 mod skill_flow;

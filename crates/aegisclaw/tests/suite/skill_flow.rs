@@ -194,6 +194,7 @@ fn keygen_refuses_to_replace_without_force() {
     aegisclaw_snapshot!(env, &["skill", "trust", "list"], @"
     exit: 0
     --- stdout
+    [KEYID]  builtin  [PUBKEY]
     [KEYID]  trust/   [PUBKEY]
     [KEYID]  trust/   [PUBKEY]
     --- stderr

@@ -172,7 +172,7 @@ pub(super) fn check_skills(input: &DoctorInput) -> Outcome {
         return Outcome::no_home();
     }
     let trust = match TrustStore::load(&input.home.trust_dir()) {
-        Ok(store) => store,
+        Ok(store) => store.with_project_keys(),
         Err(_) => return Outcome::fail("not checked: the trust store does not load"),
     };
     let skills = match registry::list(&input.home, &trust) {

@@ -3,10 +3,18 @@
 
 use super::*;
 
+/// Probes create and remove cgroup directories named after this process; tests that probe run
+/// one at a time so one test never sees another's directory in flight.
+fn probe_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// This is the CI machine too: it has these layers, so a failure here is a real finding.
 #[test]
 #[cfg(target_os = "linux")]
 fn this_machine_has_the_native_layers() {
+    let _guard = probe_lock();
     let started = Instant::now();
     let probes = probe_all();
     let elapsed = started.elapsed();
@@ -33,6 +41,7 @@ fn this_machine_has_the_native_layers() {
 #[test]
 #[cfg(target_os = "linux")]
 fn probing_twice_gives_the_same_answer_and_leaves_no_cgroup_behind() {
+    let _guard = probe_lock();
     let first = probe_all();
     let second = probe_all();
     assert_eq!(first, second);
@@ -54,6 +63,7 @@ fn probing_twice_gives_the_same_answer_and_leaves_no_cgroup_behind() {
 #[test]
 #[cfg(target_os = "linux")]
 fn the_probing_process_keeps_its_own_state() {
+    let _guard = probe_lock();
     let kinds = ["user", "mnt", "net", "pid", "ipc", "uts", "cgroup"];
     let state = || {
         let status = fs_err::read_to_string("/proc/self/status").unwrap();
