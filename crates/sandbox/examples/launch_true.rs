@@ -1,5 +1,7 @@
 //! Launches `/bin/true` under the full native profile N times (default 50) and prints the
 //! median and p90 in ms. `cargo run --release -p aegisclaw-sandbox --example launch_true -- 100`
+//! With `once`, launches a single time and prints nothing, so an outside timer (hyperfine) can
+//! compare whole processes with `bwrap`: `bench/sandbox-start.sh`.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
@@ -7,7 +9,13 @@ use aegisclaw_sandbox::runtime::{Launcher, Stdin, StdioSetup, host_facts};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::args().nth(1).map_or(Ok(50), |n| n.parse())?;
+    let argument = std::env::args().nth(1);
+    let once = argument.as_deref() == Some("once");
+    let runs: usize = if once {
+        1
+    } else {
+        argument.map_or(Ok(50), |n| n.parse())?
+    };
     let workdir = std::env::temp_dir();
     let spec = RunSpec {
         argv: vec!["/bin/true".into()],
@@ -31,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !outcome.exit.success() {
             return Err(format!("`/bin/true` ended with {:?}", outcome.exit).into());
         }
+    }
+    if once {
+        return Ok(());
     }
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];

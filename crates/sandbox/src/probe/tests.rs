@@ -7,7 +7,8 @@ use super::*;
 /// one at a time so one test never sees another's directory in flight.
 fn probe_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// This is the CI machine too: it has these layers, so a failure here is a real finding.

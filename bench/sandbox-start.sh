@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sandbox start-up, side by side in one run, pinned to CPU 0, >= 30 runs each (hyperfine):
+#   plain      /bin/true, exec only
+#   bwrap      bubblewrap with the equivalent profile (all namespaces, read-only /usr, /proc,
+#              /dev, tmpfs /tmp, no capabilities) running /bin/true
+#   sandbox    the sandbox crate alone: one process that launches /bin/true under the full
+#              native profile (namespaces, pivot_root, Landlock, seccomp, rlimits, cgroups)
+#   envelope   `aegisclaw sandbox run -- /bin/true`: policy, audit records made durable, the
+#              sandbox, redaction
+# Prints median and p90 for each and the ratios the issue sets as goals.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-60}
+
+need() { command -v "$1" >/dev/null || { echo "installing $2 (Debian)"; apt-get install -y -qq "$2" >/dev/null; }; }
+need bwrap bubblewrap
+need hyperfine hyperfine
+
+cargo build --release --locked -q -p aegisclaw -p aegisclaw-sandbox --example launch_true
+target="${CARGO_TARGET_DIR:-target}/release"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export AEGISCLAW_HOME="$work/home"
+"$target/aegisclaw" init --defaults --secrets none -q
+cd "$work"
+
+bwrap_cmd="bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --proc /proc --dev /dev --tmpfs /tmp --unshare-all --die-with-parent --new-session --clearenv --setenv PATH /usr/bin --cap-drop ALL /bin/true"
+
+taskset -c 0 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/start.json" \
+  -n plain /bin/true \
+  -n bwrap "$bwrap_cmd" \
+  -n sandbox "$target/examples/launch_true once" \
+  -n envelope "$target/aegisclaw sandbox run -- /bin/true" >/dev/null
+
+python3 - "$work/start.json" <<'PY'
+import json, sys
+results = {r["command"]: sorted(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
+def q(times, p):
+    return times[min(len(times) - 1, round((len(times) - 1) * p))] * 1000
+stats = {name: (q(t, 0.5), q(t, 0.9), len(t)) for name, t in results.items()}
+for name, (median, p90, runs) in stats.items():
+    print(f"{name:<9} median {median:7.2f} ms   p90 {p90:7.2f} ms   ({runs} runs)")
+def ratio(a, b, goal, label):
+    m = stats[a][0] / stats[b][0]
+    p = stats[a][1] / stats[b][1]
+    verdict = "PASS" if m <= goal else "MISS"
+    print(f"{label:<34} median {m:5.2f}x   p90 {p:5.2f}x   goal <= {goal}x median  {verdict}")
+print()
+ratio("sandbox", "bwrap", 0.6, "sandbox alone vs bwrap")
+ratio("sandbox", "plain", 5.0, "sandbox alone vs plain exec")
+ratio("envelope", "bwrap", 1.0, "whole envelope vs bwrap")
+PY
