@@ -6,6 +6,7 @@ pub mod approval;
 pub mod authorise;
 pub mod context;
 pub mod doctor;
+pub mod egress;
 pub mod posture;
 pub mod run;
 

@@ -5,6 +5,7 @@
 
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod netns;
 pub mod plan;
 pub mod probe;
 pub mod runtime;

@@ -30,7 +30,10 @@ impl TargetHost {
     pub fn parse(text: &str) -> Option<Self> {
         if let Some(inner) = text.strip_prefix('[') {
             let v6 = inner.strip_suffix(']')?;
-            return v6.parse::<std::net::Ipv6Addr>().ok().map(|ip| Self::Ip(ip.into()));
+            return v6
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(|ip| Self::Ip(ip.into()));
         }
         if let Ok(v4) = text.parse::<std::net::Ipv4Addr>() {
             return Some(Self::Ip(v4.into()));
@@ -43,7 +46,13 @@ impl TargetHost {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
-        (!name.is_empty() && name.len() <= 253 && name.split('.').all(valid_label))
+        // A numeric last label is no DNS name but an odd IPv4 form (`2130706433`, `127.1`)
+        // that some resolvers would turn into an address: refuse it outright.
+        let numeric_tld = name
+            .rsplit('.')
+            .next()
+            .is_some_and(|label| label.bytes().all(|b| b.is_ascii_digit()));
+        (!name.is_empty() && name.len() <= 253 && name.split('.').all(valid_label) && !numeric_tld)
             .then_some(Self::Name(name))
     }
 }
@@ -232,7 +241,10 @@ mod tests {
 
     #[test]
     fn ip_literals_match_only_the_named_ip() {
-        let policy = policy(&["net.outbound:93.184.216.34", "net.outbound:[2606:4700::1]:443"]);
+        let policy = policy(&[
+            "net.outbound:93.184.216.34",
+            "net.outbound:[2606:4700::1]:443",
+        ]);
         assert!(policy.check("93.184.216.34", 443).is_ok());
         assert!(policy.check("93.184.216.35", 443).is_err());
         assert!(policy.check("[2606:4700:0::1]", 443).is_ok());
@@ -244,7 +256,9 @@ mod tests {
     fn bad_hosts_and_other_kinds() {
         let policy = policy(&["net.outbound:a.test", "files.read:/tmp"]);
         assert_eq!(policy.patterns.len(), 1);
-        for bad in ["", "a..test", "a test", "a.test:1", "[::1", "[zz]", "a/b", "é.test"] {
+        for bad in [
+            "", "a..test", "a test", "a.test:1", "[::1", "[zz]", "a/b", "é.test",
+        ] {
             assert_eq!(policy.check(bad, 443).unwrap_err().status(), 400, "{bad}");
         }
         assert!(EgressPolicy::from_scopes(&[]).is_empty());

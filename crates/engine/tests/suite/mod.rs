@@ -2,4 +2,5 @@
 
 mod common;
 mod doctor;
+mod egress;
 mod posture;
