@@ -12,12 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-60}
 
-need() { command -v "$1" >/dev/null || { echo "installing $2 (Debian)"; apt-get install -y -qq "$2" >/dev/null; }; }
+need() {
+  command -v "$1" >/dev/null && return
+  echo "installing $2 (Debian)"
+  apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }
+}
 need bwrap bubblewrap
 need hyperfine hyperfine
 
-cargo build --release --locked -q -p aegisclaw -p aegisclaw-sandbox --example launch_true
-target="${CARGO_TARGET_DIR:-target}/release"
+cargo build --release --locked -q -p aegisclaw
+cargo build --release --locked -q -p aegisclaw-sandbox --example launch_true
+target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export AEGISCLAW_HOME="$work/home"
