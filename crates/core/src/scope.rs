@@ -303,7 +303,7 @@ impl fmt::Display for Host {
 pub struct HostPattern {
     /// The host, name, wildcard or IP literal.
     pub host: Host,
-    /// The port, or `None` for any port.
+    /// The port, or `None` for the web ports 80 and 443 (what the egress proxy allows).
     pub port: Option<u16>,
 }
 
@@ -477,9 +477,10 @@ impl Scope {
             Target::AnyCommand => ("any command".to_string(), "may run any command".to_string()),
             Target::Command(name) => (name.clone(), format!("may run `{name}`")),
             Target::Host(pattern) => {
-                let port = pattern
-                    .port
-                    .map_or_else(|| "any port".to_string(), |port| format!("port {port}"));
+                let port = pattern.port.map_or_else(
+                    || "ports 80 and 443".to_string(),
+                    |port| format!("port {port}"),
+                );
                 let whom = match &pattern.host {
                     Host::Wildcard(domain) => format!("any subdomain of `{domain}`"),
                     host => format!("`{host}`"),

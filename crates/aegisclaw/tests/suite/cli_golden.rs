@@ -270,7 +270,7 @@ fn scope_explain_json() {
     aegisclaw_snapshot!(env, &["scope", "explain", "--json", "files.write:/tmp/out", "net.outbound:169.254.169.254"], @r#"
     exit: 0
     --- stdout
-    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default; the skill can change or delete what is mounted"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on any port, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
+    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default; the skill can change or delete what is mounted"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on ports 80 and 443, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
     --- stderr
     "#);
 }
