@@ -4,7 +4,7 @@
 
 use super::Globals;
 use super::init;
-use super::sandbox::{exit_of, print_decisions};
+use super::sandbox::{execute, exit_of, print_decisions};
 use crate::approver::TerminalApprover;
 use crate::bundled::{self, Installed};
 use crate::exit::{Exit, Refusal};
@@ -12,9 +12,7 @@ use crate::output::Printer;
 use aegisclaw_core::audit;
 use aegisclaw_core::env;
 use aegisclaw_core::policy::Policy;
-use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_engine::authorise::{self, RunRequest, SkillSource, Verdict};
-use aegisclaw_engine::run::{self, OutputSinks};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -102,19 +100,7 @@ pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> 
         ));
     }
     printer.status("   --- skill output ---");
-    let identity = AgeStore::identity_file(context.home());
-    let passphrase = move || super::secrets::existing_passphrase(&identity);
-    let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
-    let report = run::execute(
-        &mut context,
-        &authorised,
-        &passphrase,
-        OutputSinks {
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
+    let (report, _) = execute(&mut context, &authorised, false);
     context.close()?;
     let report = report.context("the quickstart run failed")?;
     printer.status("   --- end of output ---");

@@ -11,8 +11,11 @@ use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
 use aegisclaw_core::policy::{Outcome, Policy};
 use aegisclaw_core::secrets::age::AgeStore;
-use aegisclaw_engine::authorise::{self, RunRequest, ScopeVerdict, SkillSource, Verdict};
-use aegisclaw_engine::run::{self, OutputSinks, RunReport};
+use aegisclaw_engine::Context;
+use aegisclaw_engine::authorise::{
+    self, Authorised, RunRequest, ScopeVerdict, SkillSource, Verdict,
+};
+use aegisclaw_engine::run::{self, OutputSinks, RunError, RunReport};
 use anyhow::Context as _;
 use serde_json::json;
 
@@ -77,35 +80,7 @@ pub(crate) fn run(
     };
     print_decisions(printer, &authorised.verdicts);
 
-    let identity = AgeStore::identity_file(context.home());
-    let passphrase = move || existing_passphrase(&identity);
-    let (report, captured) = if printer.is_json() {
-        let mut out: Vec<u8> = Vec::new();
-        let mut err: Vec<u8> = Vec::new();
-        let report = run::execute(
-            &mut context,
-            &authorised,
-            &passphrase,
-            OutputSinks {
-                stdout: &mut out,
-                stderr: &mut err,
-            },
-        );
-        (report, Some((out, err)))
-    } else {
-        let mut out = std::io::stdout();
-        let mut err = std::io::stderr();
-        let report = run::execute(
-            &mut context,
-            &authorised,
-            &passphrase,
-            OutputSinks {
-                stdout: &mut out,
-                stderr: &mut err,
-            },
-        );
-        (report, None)
-    };
+    let (report, captured) = execute(&mut context, &authorised, printer.is_json());
     context.close()?;
     let report = report.map_err(|error| {
         anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
@@ -127,6 +102,31 @@ fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     std::path::absolute(path)
         .and_then(|absolute| absolute.canonicalize())
         .with_context(|| format!("working directory `{}` is not usable", path.display()))
+}
+
+/// Runs an authorised skill, its output to the terminal, or captured (for `--json`).
+pub(crate) fn execute(
+    context: &mut Context,
+    authorised: &Authorised,
+    capture: bool,
+) -> (Result<RunReport, RunError>, Option<(Vec<u8>, Vec<u8>)>) {
+    let identity = AgeStore::identity_file(context.home());
+    let passphrase = move || existing_passphrase(&identity);
+    let mut captured = (Vec::new(), Vec::new());
+    let mut terminal = (std::io::stdout(), std::io::stderr());
+    let sinks = if capture {
+        OutputSinks {
+            stdout: &mut captured.0,
+            stderr: &mut captured.1,
+        }
+    } else {
+        OutputSinks {
+            stdout: &mut terminal.0,
+            stderr: &mut terminal.1,
+        }
+    };
+    let report = run::execute(context, authorised, &passphrase, sinks);
+    (report, capture.then_some(captured))
 }
 
 pub(crate) fn exit_of(report: &RunReport) -> Exit {
