@@ -1,9 +1,15 @@
 //! The second half of the envelope (DESIGN §1): secrets for `secrets.read` scopes, the sandbox
 //! spec from the granted scopes, the launch, output through the redactor, and the audit record
 //! of how it ended — including which protections were in force. Every failure is a record.
+//! A run with `net.outbound` scopes is held before exec until the egress proxy listens on
+//! `PROXY_ADDR` inside its network namespace; each proxied connection becomes a `net.egress`
+//! record after the run.
 
 use crate::authorise::Authorised;
 use crate::context::{Context, ContextError};
+use crate::egress::{
+    EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, SystemResolver,
+};
 use aegisclaw_core::config::Limits as ConfigLimits;
 use aegisclaw_core::redact::{RedactError, Redactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
@@ -18,8 +24,9 @@ use serde::Serialize;
 use serde_json::json;
 use std::io::{Read as _, Write};
 use std::os::unix::fs::DirBuilderExt as _;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 /// Errors that end a run after authorisation. Each is recorded as `run.failed`.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +162,11 @@ fn execute_inner(
 
     // 2. The sandbox spec from the granted scopes.
     let workdir = Workdir::choose(authorised)?;
-    let spec = spec_for(context, authorised, &workdir, &secrets);
+    let proxied = authorised
+        .scopes
+        .iter()
+        .any(|scope| scope.kind() == ScopeKind::NetOutbound);
+    let spec = spec_for(context, authorised, &workdir, &secrets, proxied);
     let facts = runtime::host_facts(&spec);
     let plan = plan::plan(&spec, &facts)?;
     let launcher = Launcher::new(&plan)?;
@@ -170,12 +181,24 @@ fn execute_inner(
                 "network": format!("{:?}", spec.network).to_lowercase(),
                 "limits": spec.limits,
                 "secrets": secret_names,
+                "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
     )?;
 
     // 3. Launch and stream output through the redactor.
+    // With net.outbound scopes the child is held before exec until the egress proxy listens
+    // in its network namespace, so the program never sees a moment without it.
     let started = Instant::now();
-    let child = launcher.spawn(StdioSetup { stdin: Stdin::Null })?;
+    let (child, egress) = if proxied {
+        let held = launcher.spawn_held(StdioSetup { stdin: Stdin::Null })?;
+        let egress = Egress::start(
+            &held.netns_path(),
+            EgressPolicy::from_scopes(&authorised.scopes),
+        )?;
+        (held.release()?, Some(egress))
+    } else {
+        (launcher.spawn(StdioSetup { stdin: Stdin::Null })?, None)
+    };
     let mut stdout_pipe = child
         .stdout
         .try_clone()
@@ -201,6 +224,20 @@ fn execute_inner(
         let stderr_bytes = err.join().unwrap_or(0);
         (stdout_bytes, stderr_bytes, outcome)
     });
+    if let Some(egress) = egress {
+        let events = egress
+            .finish()
+            .iter()
+            .map(|event| {
+                event
+                    .to_audit_event(context.actor(), &authorised.run)
+                    .skill(&authorised.skill.name)
+            })
+            .collect::<Vec<_>>();
+        if !events.is_empty() {
+            context.record_batch(events)?;
+        }
+    }
     let outcome: RunOutcome = outcome?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
@@ -233,6 +270,62 @@ fn execute_inner(
             .data(serde_json::to_value(&report).unwrap_or_default()),
     )?;
     Ok(report)
+}
+
+/// The egress proxy of one run: its own small runtime (threads in the caller's network
+/// namespace, so upstream connections leave from the host), a listener on `PROXY_ADDR` inside
+/// the run's namespace, and the events it reported.
+struct Egress {
+    runtime: tokio::runtime::Runtime,
+    handle: EgressHandle,
+    events: mpsc::Receiver<EgressEvent>,
+}
+
+impl Egress {
+    fn start(netns: &Path, policy: EgressPolicy) -> Result<Self, SandboxError> {
+        let layer = |source: std::io::Error| SandboxError::Layer {
+            layer: "egress proxy",
+            detail: PROXY_ADDR.to_string(),
+            source,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("aegisclaw-egress")
+            .enable_all()
+            .build()
+            .map_err(layer)?;
+        let listener = crate::egress::listen_in_netns(netns).map_err(layer)?;
+        let (sender, events) = mpsc::channel();
+        // An unbounded channel: the proxy never waits for the audit log.
+        let audit: crate::egress::AuditSink = Arc::new(move |event| {
+            let _ = sender.send(event);
+        });
+        let handle = EgressProxy::start(
+            listener,
+            policy,
+            Arc::new(SystemResolver),
+            audit,
+            runtime.handle(),
+        )
+        .map_err(|error| layer(std::io::Error::other(error)))?;
+        Ok(Self {
+            runtime,
+            handle,
+            events,
+        })
+    }
+
+    /// Stops the proxy (connections still open are cut and reported) and returns every event.
+    fn finish(self) -> Vec<EgressEvent> {
+        let Self {
+            runtime,
+            handle,
+            events,
+        } = self;
+        handle.stop();
+        runtime.shutdown_timeout(Duration::from_secs(2));
+        events.try_iter().collect()
+    }
 }
 
 /// Copies one pipe to its sink through a streaming redactor; returns the bytes written.
@@ -314,6 +407,7 @@ fn spec_for(
     authorised: &Authorised,
     workdir: &Workdir,
     secrets: &[(String, SecretString)],
+    proxied: bool,
 ) -> RunSpec {
     let mut mounts: Vec<Mount> = Vec::new();
     for scope in &authorised.scopes {
@@ -349,11 +443,7 @@ fn spec_for(
             }
         }
     }
-    let network = if authorised
-        .scopes
-        .iter()
-        .any(|scope| scope.kind() == ScopeKind::NetOutbound)
-    {
+    let network = if proxied {
         Network::Loopback
     } else {
         Network::None
@@ -367,6 +457,10 @@ fn spec_for(
         ("LANG".to_string(), "C.UTF-8".to_string()),
         ("AEGISCLAW_RUN".to_string(), authorised.run.clone()),
     ];
+    // Env is fixed at plan time; the proxy's address is fixed, so it is known up front.
+    if proxied {
+        env.extend(crate::egress::proxy_env(PROXY_ADDR));
+    }
     for (name, value) in secrets {
         env.push((name.clone(), value.expose_secret().to_string()));
     }

@@ -208,6 +208,54 @@ impl std::fmt::Debug for RunningChild {
     }
 }
 
+/// A sandboxed child stopped just before exec, with every layer in force (namespaces,
+/// mounts, Landlock, capabilities, seccomp): set up what the program needs (such as a
+/// listener in its network namespace), then [`HeldChild::release`] it. Dropping it kills it.
+pub struct HeldChild<'l> {
+    /// Its pid (in the caller's pid namespace; pid 1 inside).
+    pub pid: i32,
+    #[cfg(target_os = "linux")]
+    inner: crate::linux::launch::Held<'l>,
+    #[cfg(not(target_os = "linux"))]
+    _launcher: std::marker::PhantomData<&'l Launcher>,
+}
+
+impl std::fmt::Debug for HeldChild<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HeldChild")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeldChild<'_> {
+    /// The child's network namespace (`/proc/<pid>/ns/net`), for
+    /// [`crate::netns::bind_in_netns`].
+    pub fn netns_path(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("/proc/{}/ns/net", self.pid))
+    }
+
+    /// Lets the child exec; returns once it has (or with the layer that failed). The plan's
+    /// wall-clock limit is measured from here.
+    pub fn release(self) -> Result<RunningChild, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            let (running, stdout, stderr) = self.inner.release()?;
+            Ok(RunningChild {
+                pid: running.pid(),
+                stdout,
+                stderr,
+                inner: running,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(SandboxError::Unsupported)
+        }
+    }
+}
+
 impl Launcher {
     /// Prepares `plan`: compiles seccomp, builds every path and string the child needs.
     pub fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
@@ -234,6 +282,26 @@ impl Launcher {
                 stdout,
                 stderr,
                 inner: running,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = io;
+            Err(SandboxError::Unsupported)
+        }
+    }
+}
+
+impl Launcher {
+    /// Starts the child and stops it just before exec (see [`HeldChild`]); returns once every
+    /// layer is in force (or with the layer that failed).
+    pub fn spawn_held(&self, io: StdioSetup) -> Result<HeldChild<'_>, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            let held = self.inner.spawn_held(io)?;
+            Ok(HeldChild {
+                pid: held.pid(),
+                inner: held,
             })
         }
         #[cfg(not(target_os = "linux"))]

@@ -104,12 +104,15 @@ fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         .with_context(|| format!("working directory `{}` is not usable", path.display()))
 }
 
+/// A run's stdout and stderr, when captured for `--json`.
+type Captured = Option<(Vec<u8>, Vec<u8>)>;
+
 /// Runs an authorised skill, its output to the terminal, or captured (for `--json`).
 pub(crate) fn execute(
     context: &mut Context,
     authorised: &Authorised,
     capture: bool,
-) -> (Result<RunReport, RunError>, Option<(Vec<u8>, Vec<u8>)>) {
+) -> (Result<RunReport, RunError>, Captured) {
     let identity = AgeStore::identity_file(context.home());
     let passphrase = move || existing_passphrase(&identity);
     let mut captured = (Vec::new(), Vec::new());

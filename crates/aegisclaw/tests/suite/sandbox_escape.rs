@@ -637,3 +637,262 @@ fn unsigned_critical_scope_is_denied_by_the_standard_policy() {
     assert_eq!(outcome.record("policy.decision")["decision"], "deny");
     assert_eq!(outcome.record("run.refused")["data"]["stage"], "policy");
 }
+
+// ---- Egress: runs with `net.outbound` scopes reach the world only through the proxy. ----
+
+/// A "world" reachable from the host's network namespace (where the proxy dials from): a
+/// network namespace joined to the host by a veth pair on `192.0.3.<4i+1>/30` (host side) and
+/// `192.0.3.<4i+2>/30` (world side), with a Python HTTP origin on the world side, port 8080,
+/// serving `hello.txt`. Each test takes its own index, so parallel tests never share a subnet.
+/// Everything is removed on drop.
+struct World {
+    netns: String,
+    host_link: String,
+    origin: Option<std::process::Child>,
+    /// The origin's address.
+    address: String,
+    _root: tempfile::TempDir,
+}
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+impl World {
+    fn create(index: u8) -> Self {
+        let pid = std::process::id();
+        let netns = format!("aegis-world-{pid}-{index}");
+        let host_link = format!("awh{}{index}", pid % 100_000);
+        let world_link = format!("aww{}{index}", pid % 100_000);
+        let base = 4 * index;
+        let address = format!("192.0.3.{}", base + 2);
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("hello.txt"), "origin-says-hi\n").unwrap();
+        let mut world = Self {
+            netns,
+            host_link,
+            origin: None,
+            address,
+            _root: root,
+        };
+        let n = world.netns.clone();
+        let steps: [&[&str]; 8] = [
+            &["netns", "add", &n],
+            &[
+                "link",
+                "add",
+                &world.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &world_link,
+            ],
+            &["link", "set", &world_link, "netns", &n],
+            &[
+                "addr",
+                "add",
+                &format!("192.0.3.{}/30", base + 1),
+                "dev",
+                &world.host_link,
+            ],
+            &["link", "set", &world.host_link, "up"],
+            &[
+                "-n",
+                &n,
+                "addr",
+                "add",
+                &format!("{}/30", world.address),
+                "dev",
+                &world_link,
+            ],
+            &["-n", &n, "link", "set", &world_link, "up"],
+            &["-n", &n, "link", "set", "lo", "up"],
+        ];
+        for step in steps {
+            assert!(ip(step), "cannot build the test world: ip {step:?}");
+        }
+        let origin = std::process::Command::new("ip")
+            .args(["netns", "exec", &n, "python3", "-m", "http.server", "8080"])
+            .args(["--bind", &world.address, "--directory"])
+            .arg(world._root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        world.origin = Some(origin);
+        // Reachable from the host (as the proxy will dial it) before any run starts.
+        let target: std::net::SocketAddr = format!("{}:8080", world.address).parse().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_millis(200))
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the origin never came up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        world
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}:8080/hello.txt", self.address)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(mut origin) = self.origin.take() {
+            let _ = origin.kill();
+            let _ = origin.wait();
+        }
+        ip(&["link", "delete", &self.host_link]);
+        ip(&["netns", "delete", &self.netns]);
+    }
+}
+
+impl Outcome {
+    fn egress(&self) -> Vec<&Value> {
+        self.records
+            .iter()
+            .filter(|record| record["kind"] == "net.egress")
+            .collect()
+    }
+}
+
+/// curl through the proxy the environment names; prints the HTTP status, then the body.
+fn curl_status(url: &str) -> String {
+    format!("curl -s --max-time 10 -o body -w '%{{http_code}}' {url}; echo; cat body")
+}
+
+#[test]
+fn egress_to_scoped_host_goes_through_the_proxy() {
+    let world = World::create(0);
+    let escape = Escape::new();
+    let scope = format!("net.outbound:{}:8080", world.address);
+    let outcome = escape.run(&["files.write", &scope], &curl_status(&world.url()));
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    let stdout = outcome.stdout();
+    assert!(stdout.starts_with("200"), "{stdout} {}", outcome.stderr());
+    assert!(stdout.contains("origin-says-hi"), "{stdout}");
+    let launch = outcome.record("run.launch");
+    assert_eq!(launch["data"]["egress_proxy"], "127.0.0.1:3128");
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 1, "{egress:#?}");
+    let record = egress[0];
+    assert_eq!(record["decision"], "allow");
+    assert_eq!(record["scope"], scope.as_str());
+    assert_eq!(record["run"], launch["run"]);
+    assert_eq!(record["data"]["host"], world.address.as_str());
+    assert_eq!(record["data"]["port"], 8080);
+    assert_eq!(record["data"]["method"], "HTTP");
+    assert!(record["data"]["bytes_up"].as_u64().unwrap_or(0) > 0);
+    assert!(record["data"]["bytes_down"].as_u64().unwrap_or(0) > 0);
+    outcome.finished();
+}
+
+#[test]
+fn egress_to_unlisted_host_is_blocked() {
+    let world = World::create(1);
+    let escape = Escape::new();
+    // The origin is up and reachable from the host, but the scope names another port.
+    let scope = format!("net.outbound:{}:9999", world.address);
+    let outcome = escape.run(&["files.write", &scope], &curl_status(&world.url()));
+    let stdout = outcome.stdout();
+    assert!(stdout.starts_with("403"), "{stdout} {}", outcome.stderr());
+    assert!(!stdout.contains("origin-says-hi"), "{stdout}");
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 1, "{egress:#?}");
+    assert_eq!(egress[0]["decision"], "deny");
+    assert_eq!(egress[0]["data"]["host"], world.address.as_str());
+    assert_eq!(egress[0]["data"]["port"], 8080);
+    assert_eq!(egress[0]["data"]["bytes_down"], 0);
+    outcome.finished();
+}
+
+#[test]
+fn egress_around_the_proxy_is_blocked() {
+    let world = World::create(2);
+    let escape = Escape::new();
+    let scope = format!("net.outbound:{}:8080", world.address);
+    let code = format!(
+        "import socket\ns=socket.socket()\ns.settimeout(2)\ns.connect((\"{}\",8080))\nprint(\"CONNECTED\")",
+        world.address
+    );
+    let script = format!(
+        "curl -s --max-time 5 --noproxy \"*\" {} && echo BYPASSED; {}",
+        world.url(),
+        python(&code)
+    );
+    let outcome = escape.run(&[&scope], &script);
+    let stdout = outcome.stdout();
+    assert!(!stdout.contains("BYPASSED"), "{stdout}");
+    assert!(!stdout.contains("CONNECTED"), "{stdout}");
+    assert!(!stdout.contains("origin-says-hi"), "{stdout}");
+    assert!(
+        outcome.stderr().contains("unreachable"),
+        "{}",
+        outcome.stderr()
+    );
+    // Only the proxy is a way out, and it saw nothing.
+    assert_eq!(
+        outcome.record("run.launch")["data"]["egress_proxy"],
+        "127.0.0.1:3128"
+    );
+    assert!(outcome.egress().is_empty(), "{:#?}", outcome.egress());
+    outcome.finished();
+}
+
+#[test]
+fn metadata_ip_through_the_proxy_is_blocked() {
+    let escape = Escape::new();
+    let outcome = escape.run(
+        &["files.write", "net.outbound:192.0.3.2:8080"],
+        &curl_status("http://169.254.169.254/latest/meta-data/"),
+    );
+    let stdout = outcome.stdout();
+    assert!(stdout.starts_with("403"), "{stdout} {}", outcome.stderr());
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 1, "{egress:#?}");
+    assert_eq!(egress[0]["decision"], "deny");
+    assert_eq!(egress[0]["data"]["host"], "169.254.169.254");
+    assert!(egress[0]["data"]["resolved"].is_null());
+    outcome.finished();
+}
+
+#[test]
+fn proxy_env_is_set_only_with_net_scopes() {
+    let escape = Escape::new();
+    let with = escape.run(&["net.outbound:192.0.3.2:8080"], "env");
+    assert_eq!(with.code(), Some(0), "{}", with.stderr());
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+        assert!(
+            with.stdout()
+                .lines()
+                .any(|line| line == format!("{name}=http://127.0.0.1:3128")),
+            "{name} missing: {}",
+            with.stdout()
+        );
+    }
+    assert_eq!(
+        with.record("run.launch")["data"]["egress_proxy"],
+        "127.0.0.1:3128"
+    );
+    with.finished();
+    let without = escape.run(&[], "env; cat /proc/net/dev | tail -n +3 | cut -d: -f1");
+    assert_eq!(without.code(), Some(0), "{}", without.stderr());
+    assert!(
+        !without.stdout().to_lowercase().contains("_proxy"),
+        "{}",
+        without.stdout()
+    );
+    assert!(without.record("run.launch")["data"]["egress_proxy"].is_null());
+    assert!(without.egress().is_empty());
+    without.finished();
+}

@@ -12,7 +12,9 @@
 //!    unmount, root read-only, hostname, loopback up;
 //! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
 //!    locked, bounding/ambient/effective caps emptied, `no_new_privs`, `landlock_restrict_self`,
-//!    every fd but stdio close-on-exec, seccomp, `execve` with the plan's env only;
+//!    every fd but stdio close-on-exec, seccomp, then (held spawns only) report "ready" and
+//!    block on a close-on-exec hold pipe until the parent writes a byte (EOF: `_exit`, never
+//!    exec), `execve` with the plan's env only;
 //! 6. parent: EOF on the close-on-exec report pipe means exec happened; a report is a typed
 //!    [`SandboxError`] naming the layer. Wait with a pidfd until the wall-clock limit, then
 //!    SIGKILL; reap; remove the cgroups.
@@ -108,9 +110,10 @@ enum Stage {
     Seccomp,
     Stdio,
     Exec,
+    Hold,
 }
 
-const STAGE_NAMES: [&str; 17] = [
+const STAGE_NAMES: [&str; 18] = [
     "user namespace",
     "parent sync",
     "mount propagation",
@@ -128,10 +131,15 @@ const STAGE_NAMES: [&str; 17] = [
     "seccomp",
     "stdio",
     "exec",
+    "pre-exec hold",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
 type Report = [i32; 3];
+
+/// What a held child writes to the report pipe once every layer but exec is in force, before
+/// it blocks on the hold pipe (no stage is negative, so it is never a failure).
+const READY: Report = [-1, 0, 0];
 
 /// One syscall-level step of building the new root.
 enum Action {
@@ -162,6 +170,10 @@ enum Action {
         attr_set: u64,
     },
 }
+
+/// A spawned child, its stdout and stderr, and (held) its report pipe and the write end of the
+/// hold pipe.
+type Spawned = (Running, File, File, Option<(File, OwnedFd)>);
 
 /// Every string, struct and program the child uses, built before the fork.
 pub(crate) struct Prepared {
@@ -413,6 +425,34 @@ impl Prepared {
 
     /// Clones the child, puts it in its cgroups, lets it run, and waits until it has exec'd.
     pub(crate) fn spawn(&self, io: StdioSetup) -> Result<(Running, File, File), SandboxError> {
+        let (running, stdout, stderr, _) = self.spawn_inner(io, false)?;
+        Ok((running, stdout, stderr))
+    }
+
+    /// Like `spawn`, but the child stops after every layer is in force, just before exec,
+    /// until [`Held::release`]; dropping the [`Held`] kills it.
+    pub(crate) fn spawn_held(&self, io: StdioSetup) -> Result<Held<'_>, SandboxError> {
+        let (running, stdout, stderr, hold) = self.spawn_inner(io, true)?;
+        let Some((report, release)) = hold else {
+            return Err(running.abort(SandboxError::Layer {
+                layer: "pre-exec hold",
+                detail: String::new(),
+                source: io::Error::other("the child did not stop before exec"),
+            }));
+        };
+        Ok(Held {
+            prepared: self,
+            running,
+            stdout,
+            stderr,
+            report,
+            release,
+        })
+    }
+
+    /// Spawns; with `hold`, returns once the child waits before exec, with the report pipe
+    /// and the hold pipe's write end.
+    fn spawn_inner(&self, io: StdioSetup, hold: bool) -> Result<Spawned, SandboxError> {
         let parent_error = |layer: &'static str| {
             move |source: io::Error| SandboxError::Layer {
                 layer,
@@ -424,6 +464,11 @@ impl Prepared {
         let (stderr_read, stderr_write) = pipe().map_err(parent_error("stdio"))?;
         let (report_read, report_write) = pipe().map_err(parent_error("stdio"))?;
         let (sync_read, sync_write) = pipe().map_err(parent_error("stdio"))?;
+        let hold_pipe = if hold {
+            Some(pipe().map_err(parent_error("stdio"))?)
+        } else {
+            None
+        };
         let stdin = match io.stdin {
             Stdin::Null => Some(OwnedFd::from(
                 fs_err::File::open("/dev/null")
@@ -457,6 +502,9 @@ impl Prepared {
             report: report_write.as_raw_fd(),
             sync_read: sync_read.as_raw_fd(),
             sync_write: sync_write.as_raw_fd(),
+            hold: hold_pipe
+                .as_ref()
+                .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd())),
         };
         let flags = libc::CLONE_NEWUSER
             | libc::CLONE_NEWNS
@@ -494,6 +542,10 @@ impl Prepared {
         }
         let pid = libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX);
         drop((stdout_write, stderr_write, report_write, sync_read, stdin));
+        let hold_write = hold_pipe.map(|(read, write)| {
+            drop(read);
+            write
+        });
         let running = Running {
             pid,
             reaped: false,
@@ -517,18 +569,44 @@ impl Prepared {
             }));
         }
         drop(sync_write);
-        // EOF: the child exec'd (the pipe is close-on-exec). A report: it failed.
-        let mut bytes = Vec::with_capacity(size_of::<Report>());
-        let read = File::from(report_read)
-            .take(size_of::<Report>() as u64)
-            .read_to_end(&mut bytes);
-        if let Err(source) = read {
+        // EOF: the child exec'd (the pipe is close-on-exec). A report: it failed, or (held)
+        // it is ready and waits before exec.
+        let mut report_read = File::from(report_read);
+        let bytes = match read_report(&mut report_read) {
+            Ok(bytes) => bytes,
+            Err(error) => return Err(running.abort(error)),
+        };
+        if let Some(hold_write) = hold_write {
+            if bytes == report_bytes(READY) {
+                return Ok((
+                    running,
+                    File::from(stdout_read),
+                    File::from(stderr_read),
+                    Some((report_read, hold_write)),
+                ));
+            }
+            if let Some(error) = self.report_error(&bytes) {
+                return Err(running.abort(error));
+            }
             return Err(running.abort(SandboxError::Layer {
-                layer: "parent sync",
+                layer: "pre-exec hold",
                 detail: String::new(),
-                source,
+                source: io::Error::other("the child did not stop before exec"),
             }));
         }
+        if let Some(error) = self.report_error(&bytes) {
+            return Err(running.abort(error));
+        }
+        Ok((
+            running,
+            File::from(stdout_read),
+            File::from(stderr_read),
+            None,
+        ))
+    }
+
+    /// The error a child's failure report names, or `None` when `bytes` is no report.
+    fn report_error(&self, bytes: &[u8]) -> Option<SandboxError> {
         if bytes.len() == size_of::<Report>() {
             let word = |index: usize| {
                 let mut raw = [0u8; 4];
@@ -553,13 +631,79 @@ impl Prepared {
             } else {
                 String::new()
             };
-            return Err(running.abort(SandboxError::Layer {
+            return Some(SandboxError::Layer {
                 layer,
                 detail,
                 source: io::Error::from_raw_os_error(errno),
+            });
+        }
+        None
+    }
+}
+
+/// Reads one report (or EOF) from the child's report pipe.
+fn read_report(report: &mut File) -> Result<Vec<u8>, SandboxError> {
+    let mut bytes = Vec::with_capacity(size_of::<Report>());
+    report
+        .take(size_of::<Report>() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|source| SandboxError::Layer {
+            layer: "parent sync",
+            detail: String::new(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// A report as the bytes the child writes.
+fn report_bytes(report: Report) -> Vec<u8> {
+    report.iter().flat_map(|word| word.to_ne_bytes()).collect()
+}
+
+/// A child stopped just before exec with every layer in force (see `Prepared::spawn_held`).
+pub(crate) struct Held<'p> {
+    prepared: &'p Prepared,
+    running: Running,
+    stdout: File,
+    stderr: File,
+    report: File,
+    release: OwnedFd,
+}
+
+impl Held<'_> {
+    pub(crate) fn pid(&self) -> i32 {
+        self.running.pid
+    }
+
+    /// Lets the child exec; returns once it has (or with the error it reported). The
+    /// wall-clock limit is measured from here.
+    pub(crate) fn release(self) -> Result<(Running, File, File), SandboxError> {
+        let Held {
+            prepared,
+            mut running,
+            stdout,
+            stderr,
+            mut report,
+            release,
+        } = self;
+        let mut release = File::from(release);
+        if let Err(source) = release.write_all(b"x") {
+            return Err(running.abort(SandboxError::Layer {
+                layer: "pre-exec hold",
+                detail: String::new(),
+                source,
             }));
         }
-        Ok((running, File::from(stdout_read), File::from(stderr_read)))
+        drop(release);
+        running.started = Instant::now();
+        let bytes = match read_report(&mut report) {
+            Ok(bytes) => bytes,
+            Err(error) => return Err(running.abort(error)),
+        };
+        if let Some(error) = prepared.report_error(&bytes) {
+            return Err(running.abort(error));
+        }
+        Ok((running, stdout, stderr))
     }
 }
 
@@ -580,6 +724,8 @@ struct ChildFds {
     report: RawFd,
     sync_read: RawFd,
     sync_write: RawFd,
+    /// (read, write) ends of the pipe a held child waits on before exec.
+    hold: Option<(RawFd, RawFd)>,
 }
 
 /// A spawned child: reaped (and its cgroups removed) by `wait`, or killed on drop.

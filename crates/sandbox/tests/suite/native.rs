@@ -312,3 +312,80 @@ fn a_mount_that_cannot_be_applied_refuses_the_run_naming_the_layer() {
         "{error}"
     );
 }
+
+#[test]
+fn held_child_execs_only_after_release_and_sees_a_listener_made_in_its_netns() {
+    use aegisclaw_sandbox::runtime::Launcher;
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let script = "touch ran; python3 -c 'import socket; s=socket.create_connection((\"127.0.0.1\", 3199)); print(s.recv(64).decode())'";
+    let mut spec = spec(dir.path(), &["sh", "-c", script]);
+    spec.network = Network::Loopback;
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let launcher = Launcher::new(&plan).unwrap();
+    let held = launcher
+        .spawn_held(StdioSetup { stdin: Stdin::Null })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !dir.path().join("ran").exists(),
+        "the program ran before release"
+    );
+    let listener = aegisclaw_sandbox::netns::bind_in_netns(
+        &held.netns_path(),
+        "127.0.0.1:3199".parse().unwrap(),
+    )
+    .unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"from-the-parent").unwrap();
+    });
+    let child = held.release().unwrap();
+    let mut stdout = child.stdout.try_clone().unwrap();
+    let mut stderr = child.stderr.try_clone().unwrap();
+    let outcome = child.wait().unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    stdout.read_to_string(&mut out).unwrap();
+    stderr.read_to_string(&mut err).unwrap();
+    server.join().unwrap();
+    assert_eq!(outcome.exit, ExitStatus::Code(0), "{err}");
+    assert!(out.contains("from-the-parent"), "{out} {err}");
+    assert!(dir.path().join("ran").exists());
+}
+
+#[test]
+fn dropped_held_child_is_killed_before_it_execs() {
+    use aegisclaw_sandbox::runtime::Launcher;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &["sh", "-c", "touch ran"]);
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let launcher = Launcher::new(&plan).unwrap();
+    let held = launcher
+        .spawn_held(StdioSetup { stdin: Stdin::Null })
+        .unwrap();
+    let pid = held.pid;
+    drop(held);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!dir.path().join("ran").exists());
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the held child survived its drop"
+    );
+}
+
+#[test]
+fn held_child_reports_an_exec_failure_on_release() {
+    use aegisclaw_sandbox::runtime::{Launcher, SandboxError};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &["/no/such/program"]);
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let launcher = Launcher::new(&plan).unwrap();
+    let held = launcher
+        .spawn_held(StdioSetup { stdin: Stdin::Null })
+        .unwrap();
+    let error = held.release().unwrap_err();
+    assert!(
+        matches!(&error, SandboxError::Layer { layer: "exec", .. }),
+        "{error}"
+    );
+}

@@ -5,7 +5,7 @@
 use super::{
     AT_RECURSIVE, Action, CapData, CapHeader, ChildFds, LANDLOCK_RULE_PATH_BENEATH,
     LINUX_CAPABILITY_VERSION_3, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MountAttr,
-    PathBeneathAttr, Prepared, Report, RulesetAttr, SECUREBITS_LOCKED_DOWN, Stage,
+    PathBeneathAttr, Prepared, READY, Report, RulesetAttr, SECUREBITS_LOCKED_DOWN, Stage,
 };
 use std::ffi::c_char;
 use std::io;
@@ -75,6 +75,9 @@ pub(super) fn child(
         // 1. Own uid/gid maps. Pre-main hardening made us non-dumpable, which makes
         //    /proc/self/* root-owned; we exec right after, so becoming dumpable exposes nothing.
         libc::close(fds.sync_write);
+        if let Some((_, hold_write)) = fds.hold {
+            libc::close(hold_write);
+        }
         libc::prctl(libc::PR_SET_DUMPABLE, 1u64, 0u64, 0u64, 0u64);
         if !write_file(c"/proc/self/setgroups", b"deny")
             || !write_file(c"/proc/self/uid_map", &prepared.uid_map)
@@ -354,7 +357,29 @@ pub(super) fn child(
                 fail(fds, Stage::Seccomp, 0);
             }
         }
-        // 14. exec, trying each PATH candidate; ENOENT/ENOTDIR/EACCES move on to the next.
+        // 14. Held: every layer is in force; say so, then wait for the parent's byte (it sets
+        //     up what the program needs first, such as the egress proxy's listener in our
+        //     network namespace). EOF means the parent gave up: never exec then.
+        if let Some((hold_read, _)) = fds.hold {
+            if libc::write(fds.report, READY.as_ptr().cast(), size_of::<Report>())
+                != size_of::<Report>() as isize
+            {
+                fail(fds, Stage::Hold, 0);
+            }
+            let mut byte = 0u8;
+            loop {
+                let read = libc::read(hold_read, (&raw mut byte).cast(), 1);
+                if read == 1 {
+                    break;
+                }
+                if read < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                }
+                fail(fds, Stage::Hold, 1);
+            }
+            libc::close(hold_read);
+        }
+        // 15. exec, trying each PATH candidate; ENOENT/ENOTDIR/EACCES move on to the next.
         let mut last = libc::ENOENT;
         for program in &prepared.program {
             libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr());
