@@ -118,6 +118,10 @@ pub struct Authorised {
     pub files: Vec<String>,
     /// The decisions, for reports.
     pub verdicts: Vec<ScopeVerdict>,
+    /// Records not written yet: `run::execute` writes them with the launch record in one
+    /// fsync. A caller that does not execute the run must write them itself
+    /// (`Context::record_batch`).
+    pub pending: Vec<Event>,
 }
 
 /// Errors that stop authorisation itself (as opposed to a refusal, which is a `Verdict`).
@@ -354,8 +358,14 @@ pub fn authorise(
         );
         return refuse(context, pending, RefusalStage::Policy, reason, verdicts);
     }
-    // Decisions are durable before anyone is asked or anything runs.
-    context.record_batch(std::mem::take(&mut pending))?;
+    // Decisions are durable before anyone is asked. Without questions, they wait for the launch
+    // record and share its fsync (`run::execute`): still durable before anything runs.
+    if verdicts
+        .iter()
+        .any(|verdict| verdict.decision.outcome == Outcome::NeedsApproval)
+    {
+        context.record_batch(std::mem::take(&mut pending))?;
+    }
 
     // 6. Approval where the policy says so: a remembered grant, else the broker.
     let mut grants = Grants::load(context.home())?;
@@ -434,14 +444,14 @@ pub fn authorise(
         }
     }
 
-    context.record(
+    pending.push(
         context
             .event("run.authorised")
             .run(&run)
             .skill(&facts.name)
             .decision("allow")
             .data(json!({"scopes": verdicts.iter().map(|v| &v.scope).collect::<Vec<_>>()})),
-    )?;
+    );
     Ok(Verdict::Authorised(Box::new(Authorised {
         run,
         skill: facts,
@@ -452,6 +462,7 @@ pub fn authorise(
         resources,
         files,
         verdicts,
+        pending,
     })))
 }
 

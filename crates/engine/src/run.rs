@@ -92,7 +92,7 @@ pub struct OutputSinks<'a> {
 /// Runs an authorised skill in the native sandbox (steps 7–11 of DESIGN §1).
 pub fn execute(
     context: &mut Context,
-    authorised: &Authorised,
+    authorised: &mut Authorised,
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks<'_>,
 ) -> Result<RunReport, RunError> {
@@ -106,8 +106,10 @@ pub fn execute(
             RunError::Context(_) => "audit",
         };
         let reason = crate::doctor::error_chain(error);
-        // Best effort: the error itself may be the audit log failing.
-        let _ = context.record(
+        // The records authorisation left pending go first, then the failure. Best effort: the
+        // error itself may be the audit log failing.
+        let mut batch = std::mem::take(&mut authorised.pending);
+        batch.push(
             context
                 .event("run.failed")
                 .run(&authorised.run)
@@ -116,13 +118,14 @@ pub fn execute(
                 .reason(reason)
                 .data(json!({"layer": layer})),
         );
+        let _ = context.record_batch(batch);
     }
     result
 }
 
 fn execute_inner(
     context: &mut Context,
-    authorised: &Authorised,
+    authorised: &mut Authorised,
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks<'_>,
 ) -> Result<RunReport, RunError> {
@@ -170,7 +173,9 @@ fn execute_inner(
     let facts = runtime::host_facts(&spec);
     let plan = plan::plan(&spec, &facts)?;
     let launcher = Launcher::new(&plan)?;
-    context.record(
+    // Authorisation's pending records and the launch record: one fsync, before the launch.
+    let mut batch = std::mem::take(&mut authorised.pending);
+    batch.push(
         context
             .event("run.launch")
             .run(&authorised.run)
@@ -183,7 +188,8 @@ fn execute_inner(
                 "secrets": secret_names,
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
-    )?;
+    );
+    context.record_batch(batch)?;
 
     // 3. Launch and stream output through the redactor.
     // With net.outbound scopes the child is held before exec until the egress proxy listens
@@ -224,6 +230,7 @@ fn execute_inner(
         let stderr_bytes = err.join().unwrap_or(0);
         (stdout_bytes, stderr_bytes, outcome)
     });
+    let mut egress_events = Vec::new();
     if let Some(egress) = egress {
         let events = egress
             .finish()
@@ -234,9 +241,7 @@ fn execute_inner(
                     .skill(&authorised.skill.name)
             })
             .collect::<Vec<_>>();
-        if !events.is_empty() {
-            context.record_batch(events)?;
-        }
+        egress_events = events;
     }
     let outcome: RunOutcome = outcome?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -257,7 +262,7 @@ fn execute_inner(
         duration_ms,
         enforcement,
     };
-    context.record(
+    egress_events.push(
         context
             .event("run.finished")
             .run(&authorised.run)
@@ -268,7 +273,9 @@ fn execute_inner(
                 "failed"
             })
             .data(serde_json::to_value(&report).unwrap_or_default()),
-    )?;
+    );
+    // The connections and the end of the run: one fsync.
+    context.record_batch(egress_events)?;
     Ok(report)
 }
 

@@ -76,7 +76,7 @@ pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> 
         args: vec![input.display().to_string(), output.display().to_string()],
         workdir: input.clone(),
     };
-    let authorised =
+    let mut authorised =
         match authorise::authorise(&mut context, &policy, &mut TerminalApprover, request)? {
             Verdict::Refused {
                 run,
@@ -100,7 +100,7 @@ pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> 
         ));
     }
     printer.status("   --- skill output ---");
-    let (report, _) = execute(&mut context, &authorised, false);
+    let (report, _) = execute(&mut context, &mut authorised, false);
     context.close()?;
     let report = report.context("the quickstart run failed")?;
     printer.status("   --- end of output ---");

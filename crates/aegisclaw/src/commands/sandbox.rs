@@ -64,7 +64,7 @@ pub(crate) fn run(
         workdir,
     };
     let verdict = authorise::authorise(&mut context, &policy, &mut TerminalApprover, request)?;
-    let authorised = match verdict {
+    let mut authorised = match verdict {
         Verdict::Refused {
             run,
             stage,
@@ -80,7 +80,7 @@ pub(crate) fn run(
     };
     print_decisions(printer, &authorised.verdicts);
 
-    let (report, captured) = execute(&mut context, &authorised, printer.is_json());
+    let (report, captured) = execute(&mut context, &mut authorised, printer.is_json());
     context.close()?;
     let report = report.map_err(|error| {
         anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
@@ -110,7 +110,7 @@ type Captured = Option<(Vec<u8>, Vec<u8>)>;
 /// Runs an authorised skill, its output to the terminal, or captured (for `--json`).
 pub(crate) fn execute(
     context: &mut Context,
-    authorised: &Authorised,
+    authorised: &mut Authorised,
     capture: bool,
 ) -> (Result<RunReport, RunError>, Captured) {
     let identity = AgeStore::identity_file(context.home());
