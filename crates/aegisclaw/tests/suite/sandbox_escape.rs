@@ -896,3 +896,59 @@ fn proxy_env_is_set_only_with_net_scopes() {
     assert!(without.egress().is_empty());
     without.finished();
 }
+
+/// Runs `aegisclaw sandbox run` inside a private mount namespace whose `/etc/hosts` maps the
+/// given names, so the egress proxy's own resolver sees them (no DNS server needed).
+fn run_with_hosts(escape: &Escape, hosts: &str, scopes: &[&str], script: &str) -> Outcome {
+    let hosts_file = escape.work.with_file_name("hosts");
+    std::fs::write(&hosts_file, hosts).unwrap();
+    let mut command = format!(
+        "mount --bind {} /etc/hosts && exec {} sandbox run",
+        hosts_file.display(),
+        env!("CARGO_BIN_EXE_aegisclaw")
+    );
+    for scope in scopes {
+        command.push_str(&format!(" --scope '{scope}'"));
+    }
+    command.push_str(&format!(" -- sh -c '{}'", script.replace('\'', "'\\''")));
+    let before = escape.audit_lines();
+    let output = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &command])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("AEGISCLAW_HOME", escape.env.home())
+        .env("AEGISCLAW_ACTOR", "tester")
+        .env("HOME", escape.env.home().with_file_name("user"))
+        .current_dir(&escape.work)
+        .output()
+        .unwrap();
+    Outcome {
+        output,
+        records: escape.records_since(before),
+    }
+}
+
+#[test]
+fn dns_rebinding_to_a_private_address_is_blocked() {
+    let escape = Escape::new();
+    // The scope names a harmless-looking host; its name resolves to a private and a metadata
+    // address. The proxy resolves it itself, checks every address and refuses.
+    let outcome = run_with_hosts(
+        &escape,
+        "10.0.0.7 rebind.example.org\n169.254.169.254 rebind.example.org\n",
+        &["net.outbound:rebind.example.org:80"],
+        &curl_status("http://rebind.example.org/latest/meta-data/"),
+    );
+    let stdout = outcome.stdout();
+    assert!(stdout.starts_with("403"), "{stdout} {}", outcome.stderr());
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 1, "{egress:#?}");
+    assert_eq!(egress[0]["decision"], "deny");
+    assert_eq!(egress[0]["data"]["host"], "rebind.example.org");
+    let reason = egress[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("10.0.0.7") || reason.contains("169.254.169.254"),
+        "{reason}"
+    );
+    outcome.finished();
+}
