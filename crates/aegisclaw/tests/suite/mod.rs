@@ -1,5 +1,6 @@
 #[macro_use]
 mod common;
+mod approval;
 mod audit_flow;
 mod cli_golden;
 mod completions;

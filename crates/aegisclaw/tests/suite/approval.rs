@@ -1,0 +1,118 @@
+//! The terminal approver, driven in a real pseudo-terminal: a scope the policy marks
+//! `needs_approval` is asked about; "once" runs this time only, "always" is remembered, "deny"
+//! refuses — and each answer is an audit record.
+
+use super::common::TestEnv;
+use rexpect::session::{PtySession, spawn_command};
+use std::process::Command;
+
+const DOWN: &str = "\x1b[B";
+const ENTER: &str = "\r";
+
+fn answer(session: &mut PtySession, prompt: &str, keys: &[&str]) {
+    session.exp_string(prompt).unwrap();
+    session.exp_string("\x1b[?25h").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    for key in keys {
+        session.send(key).unwrap();
+        session.flush().unwrap();
+    }
+}
+
+/// `sandbox run --scope files.write -- sh -c ...` in a terminal, from a work directory.
+fn run_in_terminal(env: &TestEnv) -> PtySession {
+    let work = env.home().with_file_name("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
+    command
+        .args([
+            "sandbox",
+            "run",
+            "--scope",
+            "files.write",
+            "--",
+            "sh",
+            "-c",
+            "echo approved-run > out.txt; echo RAN",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "xterm")
+        .env("AEGISCLAW_HOME", env.home())
+        .env("AEGISCLAW_ACTOR", "tester")
+        .env("HOME", env.home().with_file_name("user"))
+        .current_dir(&work);
+    spawn_command(command, Some(20_000)).unwrap()
+}
+
+fn kinds(env: &TestEnv) -> Vec<String> {
+    std::fs::read_to_string(env.home().join("audit/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn unsigned_write_asks_and_deny_refuses() {
+    let env = TestEnv::initialised();
+    let mut session = run_in_terminal(&env);
+    // The first choice is Deny: the safe answer is the default.
+    answer(&mut session, "Allow `files.write:", &[ENTER]);
+    session.exp_string("refused").unwrap();
+    session.exp_eof().unwrap();
+    assert!(!env.home().with_file_name("work").join("out.txt").exists());
+    let kinds = kinds(&env);
+    assert!(kinds.contains(&"approval.denied".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"run.refused".to_string()), "{kinds:?}");
+}
+
+#[test]
+fn allow_once_runs_and_always_is_remembered() {
+    let env = TestEnv::initialised();
+    let mut session = run_in_terminal(&env);
+    answer(&mut session, "Allow `files.write:", &[DOWN, ENTER]);
+    session.exp_string("RAN").unwrap();
+    session.exp_eof().unwrap();
+    let work = env.home().with_file_name("work");
+    assert_eq!(
+        std::fs::read_to_string(work.join("out.txt")).unwrap(),
+        "approved-run\n"
+    );
+    assert!(!env.home().join("approvals/grants.json").exists());
+
+    let mut session = run_in_terminal(&env);
+    answer(&mut session, "Allow `files.write:", &[DOWN, DOWN, ENTER]);
+    session.exp_string("RAN").unwrap();
+    session.exp_eof().unwrap();
+    assert!(env.home().join("approvals/grants.json").is_file());
+
+    // Remembered: no terminal needed any more.
+    let output = env
+        .cmd(&[
+            "sandbox",
+            "run",
+            "--scope",
+            "files.write",
+            "--",
+            "sh",
+            "-c",
+            "echo RAN",
+        ])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
+    assert!(text.contains("\"reason\":\"remembered grant\""));
+}
