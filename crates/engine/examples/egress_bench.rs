@@ -7,9 +7,16 @@
 //! that namespace. Pin it for stable numbers:
 //!
 //! `taskset -c 0 cargo run --release -p aegisclaw-engine --example egress_bench [requests] [mib]`
+//!
+//! `egress_bench serve <listen-addr> <scope>...` instead runs just the proxy, in the caller's
+//! network namespace, on a current-thread runtime with the system resolver, until killed
+//! (`bench/egress-proxy.sh` drives it that way against tinyproxy). Audit events are counted
+//! and dropped.
 
 use aegisclaw_core::scope::{Scope, ScopeContext};
-use aegisclaw_engine::egress::{AuditSink, EgressPolicy, EgressProxy, StaticResolver};
+use aegisclaw_engine::egress::{
+    AuditSink, EgressPolicy, EgressProxy, StaticResolver, SystemResolver,
+};
 use aegisclaw_sandbox::netns::{bind_in_netns, run_in_netns};
 use std::error::Error;
 use std::io::{Read as _, Write as _};
@@ -262,8 +269,46 @@ fn cpu_seconds(stat: &std::path::Path) -> Result<f64> {
     Ok(ticks as f64 / 100.0)
 }
 
+/// `serve <listen-addr> <scope>...`: the proxy alone, until killed.
+fn serve_standalone(mut args: impl Iterator<Item = String>) -> Result<()> {
+    let listen: SocketAddr = args
+        .next()
+        .ok_or("usage: egress_bench serve <listen-addr> <scope>...")?
+        .parse()?;
+    let scopes = args
+        .map(|text| Scope::parse(&text, &ScopeContext::default()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if scopes.is_empty() {
+        return Err("serve needs at least one net.outbound scope".into());
+    }
+    let policy = EgressPolicy::from_scopes(&scopes);
+    let sink: AuditSink = Arc::new(|_| {});
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listener = std::net::TcpListener::bind(listen)?;
+    let handle = EgressProxy::start(
+        listener,
+        policy,
+        Arc::new(SystemResolver),
+        sink,
+        runtime.handle(),
+    )?;
+    writeln!(
+        std::io::stderr().lock(),
+        "egress_bench: proxy listening on {}",
+        handle.local_addr()
+    )?;
+    runtime.block_on(std::future::pending::<()>());
+    Ok(())
+}
+
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|first| first == "serve") {
+        args.next();
+        return serve_standalone(args);
+    }
     let requests: usize = args.next().map_or(Ok(1000), |text| text.parse())?;
     let mib: usize = args.next().map_or(Ok(64), |text| text.parse())?;
     let netns = Netns::create()?;
