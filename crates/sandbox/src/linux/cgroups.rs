@@ -1,9 +1,16 @@
 //! A run's cgroups: one directory per run under the `aegisclaw` parents found by
 //! `facts::detect` (v1: one per controller; v2: one), limits written before the child runs,
 //! removed after it is reaped. Never touches `process_api`.
+//!
+//! The child attaches itself: the parent opens each directory's attach file (v1 `tasks`, v2
+//! `cgroup.procs`) before the clone, and the single-threaded child writes `0` to each as its
+//! first step, before anything else runs. Writing another task's pid takes the global
+//! threadgroup rwsem for writing, which waits for an RCU grace period (10-15 ms here); a task
+//! moving its own thread (v1 `tasks`, `0`) does not.
 
 use crate::plan::{CgroupFacts, CgroupPlan};
 use crate::runtime::SandboxError;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -18,6 +25,10 @@ type Limits<'a> = Vec<(&'static str, PathBuf, Vec<(&'a str, String)>)>;
 pub(crate) struct RunCgroup {
     /// (layer name for errors, directory).
     dirs: Vec<(&'static str, PathBuf)>,
+    /// The attach file of each directory, open for writing, in the order of `dirs`.
+    attach: Vec<OwnedFd>,
+    /// The attach file's name (`tasks` or `cgroup.procs`).
+    attach_file: &'static str,
 }
 
 fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> SandboxError {
@@ -37,6 +48,12 @@ impl RunCgroup {
             RUN_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let mut limits: Limits<'_> = Vec::new();
+        // v1: `tasks` moves one thread (the child has one), so a self-move needs no global
+        // lock; v2 has no `tasks`, and `cgroup.procs` is correct there.
+        let attach_file = match &plan.facts {
+            CgroupFacts::V1 { .. } => "tasks",
+            CgroupFacts::V2 { .. } => "cgroup.procs",
+        };
         match &plan.facts {
             CgroupFacts::V1 { memory, pids, cpu } => {
                 if let Some(parent) = memory {
@@ -78,7 +95,11 @@ impl RunCgroup {
                 ],
             )),
         }
-        let mut run = RunCgroup { dirs: Vec::new() };
+        let mut run = RunCgroup {
+            dirs: Vec::new(),
+            attach: Vec::new(),
+            attach_file,
+        };
         for (layer, dir, files) in limits {
             if let Err(error) = fs_err::create_dir(&dir) {
                 run.remove();
@@ -96,23 +117,39 @@ impl RunCgroup {
                     return Err(layer_error(layer, &path, error));
                 }
             }
+            let path = dir.join(attach_file);
+            match fs_err::OpenOptions::new().write(true).open(&path) {
+                Ok(file) => run.attach.push(OwnedFd::from(file.into_parts().0)),
+                Err(error) => {
+                    run.remove();
+                    return Err(layer_error(layer, &path, error));
+                }
+            }
         }
         Ok(run)
     }
 
-    /// Moves `pid` into every directory of the run.
-    pub(crate) fn attach(&self, pid: libc::pid_t) -> Result<(), SandboxError> {
-        for (layer, dir) in &self.dirs {
-            let path = dir.join("cgroup.procs");
-            fs_err::write(&path, pid.to_string())
-                .map_err(|error| layer_error(layer, &path, error))?;
+    /// The attach files (close-on-exec) the child writes `0` to, in directory order.
+    pub(crate) fn attach_fds(&self) -> Vec<RawFd> {
+        self.attach.iter().map(AsRawFd::as_raw_fd).collect()
+    }
+
+    /// The error for a failed self-attach to the directory at `index`.
+    pub(crate) fn attach_error(&self, index: usize, source: std::io::Error) -> SandboxError {
+        match self.dirs.get(index) {
+            Some((layer, dir)) => layer_error(layer, &dir.join(self.attach_file), source),
+            None => SandboxError::Layer {
+                layer: "cgroup",
+                detail: String::new(),
+                source,
+            },
         }
-        Ok(())
     }
 
     /// Removes the directories, retrying briefly while the kernel finishes tearing down the
     /// killed processes.
     pub(crate) fn remove(self) {
+        drop(self.attach);
         for (_, dir) in &self.dirs {
             for _ in 0..50 {
                 match fs_err::remove_dir(dir) {

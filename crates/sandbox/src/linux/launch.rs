@@ -1,10 +1,11 @@
 //! Applies a [`SandboxPlan`]: everything the child needs is built in [`Prepared::new`]
 //! (strings, mount actions, Landlock attributes, the seccomp BPF), then:
-//! 1. parent: create the run's cgroups and write the limits;
+//! 1. parent: create the run's cgroups, write the limits, open their attach files;
 //! 2. parent: raw `clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)`; the child is pid 1 of its
 //!    pid namespace, so SIGKILL to it kills the whole tree;
-//! 3. child: `PR_SET_DUMPABLE 1` (pre-main hardening made /proc/self root-owned), write
-//!    setgroups/uid_map/gid_map (caller → 0), wait for the parent to attach the cgroups;
+//! 3. child: first, move itself into every cgroup of the run (`0` to each attach file opened
+//!    by the parent; see `cgroups`), then `PR_SET_DUMPABLE 1` (pre-main hardening made
+//!    /proc/self root-owned), write setgroups/uid_map/gid_map (caller → 0);
 //! 4. child: `/` rprivate, a staging tmpfs on the private `/tmp`, `pivot_root` so the host
 //!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` from the
 //!    plan's mount ops (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so
@@ -94,7 +95,7 @@ struct CapData {
 #[repr(u32)]
 enum Stage {
     UserNamespace = 0,
-    Sync,
+    Cgroup,
     Propagation,
     Staging,
     Mount,
@@ -115,7 +116,7 @@ enum Stage {
 
 const STAGE_NAMES: [&str; 18] = [
     "user namespace",
-    "parent sync",
+    "cgroup",
     "mount propagation",
     "new root",
     "mount",
@@ -463,7 +464,6 @@ impl Prepared {
         let (stdout_read, stdout_write) = pipe().map_err(parent_error("stdio"))?;
         let (stderr_read, stderr_write) = pipe().map_err(parent_error("stdio"))?;
         let (report_read, report_write) = pipe().map_err(parent_error("stdio"))?;
-        let (sync_read, sync_write) = pipe().map_err(parent_error("stdio"))?;
         let hold_pipe = if hold {
             Some(pipe().map_err(parent_error("stdio"))?)
         } else {
@@ -500,8 +500,10 @@ impl Prepared {
             stdout: stdout_write.as_raw_fd(),
             stderr: stderr_write.as_raw_fd(),
             report: report_write.as_raw_fd(),
-            sync_read: sync_read.as_raw_fd(),
-            sync_write: sync_write.as_raw_fd(),
+            cgroups: cgroup
+                .as_ref()
+                .map(RunCgroup::attach_fds)
+                .unwrap_or_default(),
             hold: hold_pipe
                 .as_ref()
                 .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd())),
@@ -541,7 +543,7 @@ impl Prepared {
             child(self, &fds, &argv, &envp);
         }
         let pid = libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX);
-        drop((stdout_write, stderr_write, report_write, sync_read, stdin));
+        drop((stdout_write, stderr_write, report_write, stdin));
         let hold_write = hold_pipe.map(|(read, write)| {
             drop(read);
             write
@@ -554,21 +556,6 @@ impl Prepared {
             plan_timeout: self.plan.timeout,
             enforcement: Enforcement::of(&self.plan),
         };
-        // The child waits for this byte: it must be in its cgroups before it runs anything.
-        if let Some(cgroup) = &running.cgroup
-            && let Err(error) = cgroup.attach(pid)
-        {
-            return Err(running.abort(error));
-        }
-        let mut sync_write = File::from(sync_write);
-        if let Err(source) = sync_write.write_all(b"g") {
-            return Err(running.abort(SandboxError::Layer {
-                layer: "parent sync",
-                detail: String::new(),
-                source,
-            }));
-        }
-        drop(sync_write);
         // EOF: the child exec'd (the pipe is close-on-exec). A report: it failed, or (held)
         // it is ready and waits before exec.
         let mut report_read = File::from(report_read);
@@ -585,7 +572,7 @@ impl Prepared {
                     Some((report_read, hold_write)),
                 ));
             }
-            if let Some(error) = self.report_error(&bytes) {
+            if let Some(error) = self.report_error(&bytes, running.cgroup.as_ref()) {
                 return Err(running.abort(error));
             }
             return Err(running.abort(SandboxError::Layer {
@@ -594,7 +581,7 @@ impl Prepared {
                 source: io::Error::other("the child did not stop before exec"),
             }));
         }
-        if let Some(error) = self.report_error(&bytes) {
+        if let Some(error) = self.report_error(&bytes, running.cgroup.as_ref()) {
             return Err(running.abort(error));
         }
         Ok((
@@ -606,7 +593,7 @@ impl Prepared {
     }
 
     /// The error a child's failure report names, or `None` when `bytes` is no report.
-    fn report_error(&self, bytes: &[u8]) -> Option<SandboxError> {
+    fn report_error(&self, bytes: &[u8], cgroup: Option<&RunCgroup>) -> Option<SandboxError> {
         if bytes.len() == size_of::<Report>() {
             let word = |index: usize| {
                 let mut raw = [0u8; 4];
@@ -617,6 +604,11 @@ impl Prepared {
             let stage = usize::try_from(stage).unwrap_or(usize::MAX);
             let layer = STAGE_NAMES.get(stage).copied().unwrap_or("unknown");
             let index = usize::try_from(index).unwrap_or(usize::MAX);
+            if stage == Stage::Cgroup as usize
+                && let Some(cgroup) = cgroup
+            {
+                return Some(cgroup.attach_error(index, io::Error::from_raw_os_error(errno)));
+            }
             let detail = if stage == Stage::Mount as usize {
                 self.mount_names.get(index).cloned().unwrap_or_default()
             } else if stage == Stage::Landlock as usize {
@@ -700,7 +692,7 @@ impl Held<'_> {
             Ok(bytes) => bytes,
             Err(error) => return Err(running.abort(error)),
         };
-        if let Some(error) = prepared.report_error(&bytes) {
+        if let Some(error) = prepared.report_error(&bytes, running.cgroup.as_ref()) {
             return Err(running.abort(error));
         }
         Ok((running, stdout, stderr))
@@ -722,8 +714,8 @@ struct ChildFds {
     stdout: RawFd,
     stderr: RawFd,
     report: RawFd,
-    sync_read: RawFd,
-    sync_write: RawFd,
+    /// The run's cgroup attach files, each to receive `0` (empty without cgroups).
+    cgroups: Vec<RawFd>,
     /// (read, write) ends of the pipe a held child waits on before exec.
     hold: Option<(RawFd, RawFd)>,
 }

@@ -1,12 +1,25 @@
-//! The seccomp deny table: reviewed data in `data/seccomp.yaml`, parsed once. Compiling it to
-//! BPF is the Linux apply step's job.
+//! The seccomp deny table: reviewed data in `data/seccomp.yaml`, checked and compiled into
+//! Rust by `build.rs` (no YAML parsing at run time). Compiling it to BPF is the Linux apply
+//! step's job.
 
 use crate::plan::PlanError;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
-/// The embedded table.
-const TABLE: &str = include_str!("../../data/seccomp.yaml");
+/// One entry of the table as `build.rs` emits it.
+struct Entry {
+    syscall: &'static str,
+    errno: DenyErrno,
+    reason: &'static str,
+    clone_flags: &'static [CloneFlag],
+    allow_arg0: &'static [u64],
+}
+
+/// The table, from `data/seccomp.yaml`, checked at build time (`seccomp_check.rs`).
+const TABLE: &[Entry] = include!(concat!(env!("OUT_DIR"), "/seccomp_table.rs"));
+
+#[cfg(test)]
+include!("seccomp_check.rs");
 
 /// The errno a denied call returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,33 +91,39 @@ pub struct SeccompDeny {
     pub allow_arg0: Vec<u64>,
 }
 
-/// The parsed table, checked: every entry has a reason, no syscall twice.
+/// The table, checked: every entry has a reason, no syscall twice.
 pub fn seccomp_deny_table() -> Result<Vec<SeccompDeny>, PlanError> {
-    static PARSED: OnceLock<Result<Vec<SeccompDeny>, String>> = OnceLock::new();
-    PARSED
-        .get_or_init(|| parse(TABLE))
-        .clone()
-        .map_err(|detail| PlanError::SeccompTable { detail })
+    static TABLE_VEC: OnceLock<Vec<SeccompDeny>> = OnceLock::new();
+    Ok(TABLE_VEC
+        .get_or_init(|| {
+            TABLE
+                .iter()
+                .map(|entry| SeccompDeny {
+                    syscall: entry.syscall.to_string(),
+                    errno: entry.errno,
+                    reason: entry.reason.to_string(),
+                    clone_flags: entry.clone_flags.to_vec(),
+                    allow_arg0: entry.allow_arg0.to_vec(),
+                })
+                .collect()
+        })
+        .clone())
 }
 
+/// Parses and checks a table in the YAML format of `data/seccomp.yaml` (the build does this
+/// for the real table).
+#[cfg(test)]
 fn parse(text: &str) -> Result<Vec<SeccompDeny>, String> {
     let table: Vec<SeccompDeny> =
         serde_saphyr::from_str(text).map_err(|error| error.to_string())?;
-    let mut seen = std::collections::BTreeSet::new();
-    for entry in &table {
-        if entry.reason.trim().is_empty() {
-            return Err(format!("entry `{}` has no reason", entry.syscall));
-        }
-        if !seen.insert(entry.syscall.as_str()) {
-            return Err(format!("entry `{}` appears twice", entry.syscall));
-        }
-        if !entry.clone_flags.is_empty() && !entry.allow_arg0.is_empty() {
-            return Err(format!(
-                "entry `{}` has both `clone_flags` and `allow_arg0`",
-                entry.syscall
-            ));
-        }
-    }
+    check_table(table.iter().map(|entry| {
+        (
+            entry.syscall.as_str(),
+            entry.reason.as_str(),
+            !entry.clone_flags.is_empty(),
+            !entry.allow_arg0.is_empty(),
+        )
+    }))?;
     Ok(table)
 }
 
@@ -119,6 +138,12 @@ mod tests {
         for entry in &table {
             assert!(!entry.reason.trim().is_empty(), "{}", entry.syscall);
         }
+    }
+
+    #[test]
+    fn the_compiled_table_is_the_yaml() {
+        let yaml = parse(include_str!("../../data/seccomp.yaml")).unwrap();
+        assert_eq!(seccomp_deny_table().unwrap(), yaml);
     }
 
     #[test]

@@ -389,3 +389,40 @@ fn held_child_reports_an_exec_failure_on_release() {
         "{error}"
     );
 }
+
+#[test]
+fn the_program_starts_inside_every_cgroup_of_its_run() {
+    // The child moves itself in before anything else runs; /proc/self/cgroup (no cgroup
+    // namespace) names the run directory under `aegisclaw` for each hierarchy.
+    let output = sh("cat /proc/self/cgroup");
+    assert_eq!(
+        output.outcome.exit,
+        ExitStatus::Code(0),
+        "{}",
+        text(&output.stderr)
+    );
+    let cgroups = text(&output.stdout);
+    let in_run = |line: &str| line.contains("/aegisclaw/run-");
+    match output.outcome.enforcement.cgroup.as_deref() {
+        Some("v1") => {
+            for controller in ["memory", "pids", "cpu"] {
+                let line = cgroups
+                    .lines()
+                    .find(|line| {
+                        line.split(':')
+                            .nth(1)
+                            .is_some_and(|names| names.split(',').any(|name| name == controller))
+                    })
+                    .unwrap_or_else(|| panic!("no {controller} line in {cgroups}"));
+                assert!(in_run(line), "{controller}: {cgroups}");
+            }
+        }
+        Some("v2") => assert!(
+            cgroups
+                .lines()
+                .any(|line| line.starts_with("0::") && in_run(line)),
+            "{cgroups}"
+        ),
+        other => panic!("no writable cgroup hierarchy: {other:?}"),
+    }
+}

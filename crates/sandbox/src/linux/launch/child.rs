@@ -72,9 +72,16 @@ pub(super) fn child(
     // prepared before the clone (CStrings, vectors, structs on this stack) that stays alive
     // until exec or `_exit`; nothing allocates or takes a lock.
     unsafe {
-        // 1. Own uid/gid maps. Pre-main hardening made us non-dumpable, which makes
+        // 1. Into the run's cgroups before anything else: `0` moves this (only) thread; the
+        //    files were opened by the parent, whose credentials the kernel checks.
+        for (index, fd) in fds.cgroups.iter().enumerate() {
+            if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                fail(fds, Stage::Cgroup, index);
+            }
+            libc::close(*fd);
+        }
+        // 2. Own uid/gid maps. Pre-main hardening made us non-dumpable, which makes
         //    /proc/self/* root-owned; we exec right after, so becoming dumpable exposes nothing.
-        libc::close(fds.sync_write);
         if let Some((_, hold_write)) = fds.hold {
             libc::close(hold_write);
         }
@@ -85,12 +92,6 @@ pub(super) fn child(
         {
             fail(fds, Stage::UserNamespace, 0);
         }
-        // 2. Wait until the parent has put us in our cgroups.
-        let mut byte = 0u8;
-        if libc::read(fds.sync_read, (&raw mut byte).cast(), 1) != 1 {
-            fail(fds, Stage::Sync, 0);
-        }
-        libc::close(fds.sync_read);
         // 3. stdio.
         if let Some(stdin) = fds.stdin
             && libc::dup2(stdin, 0) < 0
@@ -294,12 +295,14 @@ pub(super) fn child(
         {
             fail(fds, Stage::Capabilities, 0);
         }
+        // Drop each capability until the kernel says the number is past the last one
+        // (EINVAL, the same test PR_CAPBSET_READ makes); any other error fails the run.
         let mut cap = 0u64;
-        while libc::prctl(libc::PR_CAPBSET_READ, cap, 0u64, 0u64, 0u64) >= 0 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0u64, 0u64, 0u64) != 0 {
-                fail(fds, Stage::Capabilities, 1);
-            }
+        while libc::prctl(libc::PR_CAPBSET_DROP, cap, 0u64, 0u64, 0u64) == 0 {
             cap += 1;
+        }
+        if cap == 0 || *libc::__errno_location() != libc::EINVAL {
+            fail(fds, Stage::Capabilities, 1);
         }
         if libc::prctl(
             libc::PR_CAP_AMBIENT,
