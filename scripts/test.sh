@@ -7,9 +7,21 @@ start=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "system packages the tests need"
-# Nothing yet beyond the Rust toolchain; later suites (bubblewrap, tinyproxy, real servers on
-# loopback) install their Debian/PyPI/npm packages here.
 command -v cargo >/dev/null || { echo "error: cargo is not installed" >&2; exit 2; }
+# The escape and egress suites run real programs inside the sandbox and build test hosts in
+# network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash.
+missing=()
+for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: the tests need root (namespaces, cgroups, veth) and the packages: ${missing[*]}" >&2
+    exit 2
+  fi
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
