@@ -22,8 +22,11 @@ use tokio::task::JoinHandle;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long dialling one upstream address may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Relay buffer size, per direction.
-const BUFFER: usize = 64 * 1024;
+/// Relay buffer size, per direction, to start with: small requests stay cheap.
+const BUFFER_START: usize = 16 * 1024;
+/// Largest relay buffer: a buffer that fills on every read doubles up to this, so bulk
+/// transfers make few syscalls.
+const BUFFER_MAX: usize = 256 * 1024;
 /// Client connections served at once; more wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 512;
 
@@ -382,10 +385,20 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut left = limit;
-    let mut buffer = vec![0_u8; BUFFER];
+    let mut buffer = vec![0_u8; BUFFER_START];
     while left > 0 {
-        let want = usize::try_from(left).unwrap_or(usize::MAX).min(BUFFER);
+        let want = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(buffer.len());
         let read = reader.read(&mut buffer[..want]).await?;
+        if read == buffer.len() && buffer.len() < BUFFER_MAX {
+            // This read filled the buffer: grow after relaying it.
+            writer.write_all(&buffer[..read]).await?;
+            counter.fetch_add(read as u64, Ordering::Relaxed);
+            left -= read as u64;
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
         if read == 0 {
             if shutdown {
                 writer.shutdown().await?;
