@@ -952,3 +952,51 @@ fn dns_rebinding_to_a_private_address_is_blocked() {
     );
     outcome.finished();
 }
+
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains(marker)
+        })
+        .count()
+}
+
+#[test]
+fn killing_aegisclaw_kills_the_run() {
+    let escape = Escape::new();
+    let marker = "271.75";
+    let mut aegisclaw = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"))
+        .args([
+            "sandbox",
+            "run",
+            "--",
+            "sh",
+            "-c",
+            &format!("sleep {marker} & sleep {marker}"),
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("AEGISCLAW_HOME", escape.env.home())
+        .env("AEGISCLAW_ACTOR", "tester")
+        .current_dir(&escape.work)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while processes_with(marker) < 2 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(processes_with(marker) >= 2, "the run never started");
+    aegisclaw.kill().unwrap();
+    aegisclaw.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while processes_with(marker) > 0 && killed.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(processes_with(marker), 0, "the run outlived AegisClaw");
+    // The launch was recorded before the run started.
+    let log = std::fs::read_to_string(escape.env.home().join("audit/audit.jsonl")).unwrap();
+    assert!(log.contains("\"kind\":\"run.launch\""));
+}

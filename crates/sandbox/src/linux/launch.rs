@@ -112,9 +112,10 @@ enum Stage {
     Stdio,
     Exec,
     Hold,
+    ParentDeath,
 }
 
-const STAGE_NAMES: [&str; 18] = [
+const STAGE_NAMES: [&str; 19] = [
     "user namespace",
     "cgroup",
     "mount propagation",
@@ -133,6 +134,7 @@ const STAGE_NAMES: [&str; 18] = [
     "stdio",
     "exec",
     "pre-exec hold",
+    "parent-death signal",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.

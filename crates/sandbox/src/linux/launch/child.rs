@@ -72,6 +72,19 @@ pub(super) fn child(
     // prepared before the clone (CStrings, vectors, structs on this stack) that stays alive
     // until exec or `_exit`; nothing allocates or takes a lock.
     unsafe {
+        // 0. If AegisClaw dies, this init (and with it the whole pid namespace) dies too, so no
+        //    run outlives the supervisor that enforces its wall-clock limit. Kept across exec:
+        //    no_new_privs rules out the set-user-ID execs that would clear it.
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as u64,
+            0u64,
+            0u64,
+            0u64,
+        ) != 0
+        {
+            fail(fds, Stage::ParentDeath, 0);
+        }
         // 1. Into the run's cgroups before anything else: `0` moves this (only) thread; the
         //    files were opened by the parent, whose credentials the kernel checks.
         for (index, fd) in fds.cgroups.iter().enumerate() {
