@@ -162,12 +162,13 @@ fn set(
     secrets::check_name(name)?;
     let replaced = store.list()?.iter().any(|existing| existing == name);
     let value = read_value(name)?;
-    store.set(name, value)?;
+    // The record is durable before the store changes.
     context.record(
         context
             .event("secrets.set")
             .data(json!({"name": name, "replaced": replaced})),
     )?;
+    store.set(name, value)?;
     printer.json(&json!({"name": name, "replaced": replaced}));
     printer.status(format_args!(
         "{} secret `{name}`",
@@ -252,7 +253,7 @@ fn delete(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     secrets::check_name(name)?;
-    if !store.delete(name)? {
+    if info(store, name)?.is_none() {
         context.record(
             context
                 .event("secrets.delete")
@@ -261,7 +262,9 @@ fn delete(
         )?;
         return Err(missing(name));
     }
+    // The record is durable before the store changes.
     context.record(context.event("secrets.delete").data(json!({"name": name})))?;
+    store.delete(name)?;
     printer.json(&json!({"name": name, "deleted": true}));
     printer.status(format_args!("Deleted secret `{name}`"));
     Ok(Exit::Ok)
@@ -290,12 +293,13 @@ fn rotate(
     {
         anyhow::bail!("the new value of secret `{name}` is the same as the current one");
     }
-    store.rotate(name, value).map_err(refusal)?;
     let previous_updated = previous.updated.map(|time| time.to_string());
+    // The record is durable before the store changes.
     context.record(context.event("secrets.rotate").data(json!({
         "name": name,
         "previous_updated": previous_updated,
     })))?;
+    store.rotate(name, value).map_err(refusal)?;
     printer.json(&json!({"name": name, "rotated": true, "previous_updated": previous_updated}));
     printer.status(format_args!("Rotated secret `{name}`"));
     Ok(Exit::Ok)
