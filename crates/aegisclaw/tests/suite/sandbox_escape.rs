@@ -123,6 +123,13 @@ fn python(code: &str) -> String {
     format!("python3 -c '{code}'")
 }
 
+/// A python one-liner that makes raw syscall `number` with `args` and prints `result errno`.
+fn raw_syscall(number: u32, args: &str) -> String {
+    python(&format!(
+        "import ctypes\nlibc=ctypes.CDLL(None,use_errno=True)\nr=libc.syscall({number},{args})\nprint(r,ctypes.get_errno())"
+    ))
+}
+
 #[test]
 fn write_outside_files_write_is_denied() {
     let escape = Escape::new();
@@ -349,10 +356,7 @@ fn forbidden_syscall_gets_eperm() {
     } else {
         321
     };
-    let code = format!(
-        "import ctypes\nlibc=ctypes.CDLL(None,use_errno=True)\nr=libc.syscall({number},0,0,0)\nprint(r,ctypes.get_errno())"
-    );
-    let outcome = escape.run(&[], &python(&code));
+    let outcome = escape.run(&[], &raw_syscall(number, "0,0,0"));
     assert_eq!(outcome.stdout().trim(), "-1 1", "{}", outcome.stderr());
     outcome.finished();
 }
@@ -366,10 +370,7 @@ fn kernel_keyring_is_refused() {
     } else {
         248
     };
-    let code = format!(
-        "import ctypes\nlibc=ctypes.CDLL(None,use_errno=True)\nr=libc.syscall({number},b\"user\",b\"k\",b\"v\",1,-3)\nprint(r,ctypes.get_errno())"
-    );
-    let outcome = escape.run(&[], &python(&code));
+    let outcome = escape.run(&[], &raw_syscall(number, "b\"user\",b\"k\",b\"v\",1,-3"));
     assert_eq!(outcome.stdout().trim(), "-1 1", "{}", outcome.stderr());
     outcome.finished();
 }
@@ -377,8 +378,7 @@ fn kernel_keyring_is_refused() {
 #[test]
 fn io_uring_is_refused() {
     let escape = Escape::new();
-    let code = "import ctypes\nlibc=ctypes.CDLL(None,use_errno=True)\nr=libc.syscall(425,8,ctypes.create_string_buffer(120))\nprint(r,ctypes.get_errno())";
-    let outcome = escape.run(&[], &python(code));
+    let outcome = escape.run(&[], &raw_syscall(425, "8,ctypes.create_string_buffer(120)"));
     let text = outcome.stdout();
     assert!(text.starts_with("-1 "), "{text}");
     assert!(text.trim() == "-1 1" || text.trim() == "-1 38", "{text}");
