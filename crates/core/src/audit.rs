@@ -13,7 +13,7 @@ pub mod query;
 pub mod record;
 pub mod verify;
 
-pub use chain::{AuditLog, DEFAULT_CHECKPOINT_EVERY};
+pub use chain::{AuditLog, DEFAULT_CHECKPOINT_EVERY, Durable};
 pub use checkpoint::Checkpoint;
 pub use query::{Filter, Follower, Records, read_records};
 pub use record::{Event, GENESIS_HASH, Record};

@@ -1,7 +1,7 @@
 //! An opened home for one actor: its validated config, its trust store, and an audit writer
 //! that every action goes through. Front doors get one `Context` per request or command.
 
-use aegisclaw_core::audit::{AuditError, AuditLog, Event, Record};
+use aegisclaw_core::audit::{AuditError, AuditLog, Durable, Event, Record};
 use aegisclaw_core::config::{Config, ConfigError};
 use aegisclaw_core::env;
 use aegisclaw_core::home::{self, Home, HomeError};
@@ -87,6 +87,12 @@ impl Context {
     /// returns.
     pub fn record_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, ContextError> {
         Ok(self.log()?.append_batch(events)?)
+    }
+
+    /// Writes `events` and returns before they are fsynced: they are durable once the returned
+    /// [`Durable::wait`] returns `Ok`, and what they announce must not start before that.
+    pub fn record_batch_deferred(&mut self, events: Vec<Event>) -> Result<Durable, ContextError> {
+        Ok(self.log()?.append_batch_deferred(events)?.1)
     }
 
     fn log(&mut self) -> Result<&mut AuditLog, ContextError> {

@@ -10,6 +10,7 @@ use crate::context::{Context, ContextError};
 use crate::egress::{
     EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, SystemResolver,
 };
+use aegisclaw_core::audit::AuditError;
 use aegisclaw_core::config::Limits as ConfigLimits;
 use aegisclaw_core::redact::{RedactError, Redactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
@@ -189,22 +190,34 @@ fn execute_inner(
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
     );
-    context.record_batch(batch)?;
+    // Written now, fsynced on another thread while the sandbox is built: the child is held
+    // before exec until the records are durable, and never execs if they cannot be made so.
+    let durable = context.record_batch_deferred(batch)?;
+    let syncing = std::thread::spawn(move || durable.wait());
 
-    // 3. Launch and stream output through the redactor.
-    // With net.outbound scopes the child is held before exec until the egress proxy listens
-    // in its network namespace, so the program never sees a moment without it.
-    let started = Instant::now();
-    let (child, egress) = if proxied {
-        let held = launcher.spawn_held(StdioSetup { stdin: Stdin::Null })?;
-        let egress = Egress::start(
+    // 3. Launch and stream output through the redactor. The child stops before exec; with
+    // net.outbound scopes the egress proxy starts listening in its network namespace first,
+    // so the program never sees a moment without it.
+    let held = launcher.spawn_held(StdioSetup { stdin: Stdin::Null });
+    let synced = syncing.join().unwrap_or_else(|_| {
+        Err(AuditError::Io {
+            action: "fsync",
+            path: context.home().audit_log(),
+            source: std::io::Error::other("the fsync thread panicked"),
+        })
+    });
+    let held = held?;
+    synced.map_err(ContextError::from)?;
+    let egress = if proxied {
+        Some(Egress::start(
             &held.netns_path(),
             EgressPolicy::from_scopes(&authorised.scopes),
-        )?;
-        (held.release()?, Some(egress))
+        )?)
     } else {
-        (launcher.spawn(StdioSetup { stdin: Stdin::Null })?, None)
+        None
     };
+    let started = Instant::now();
+    let child = held.release()?;
     let mut stdout_pipe = child
         .stdout
         .try_clone()

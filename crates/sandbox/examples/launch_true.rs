@@ -1,21 +1,23 @@
-//! Launches `/bin/true` under the full native profile N times (default 50) and prints the
-//! median and p90 in ms. `cargo run --release -p aegisclaw-sandbox --example launch_true -- 100`
-//! With `once`, launches a single time and prints nothing, so an outside timer (hyperfine) can
-//! compare whole processes with `bwrap`: `bench/sandbox-start.sh`.
+//! Launches `/bin/true` under the full native profile and times it.
+//!
+//! - `launch_true [N]`: N launches (default 50); prints the median and p90 in ms.
+//! - `launch_true once`: one launch, printing nothing, so an outside timer (hyperfine) can
+//!   compare whole processes with `bwrap` (`bench/sandbox-start.sh`).
+//! - `launch_true compare N -- BWRAP ARGS...`: from this one warm process, N interleaved rounds
+//!   of (a) `/bin/true` spawned plainly, (b) the given bwrap command spawned, (c) the sandbox
+//!   crate launching `/bin/true`; prints one line per contender (`name median p90`, in ms).
+//!   Interleaving keeps drift in the machine's load out of the ratios.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{Launcher, Stdin, StdioSetup, host_facts};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let argument = std::env::args().nth(1);
-    let once = argument.as_deref() == Some("once");
-    let runs: usize = if once {
-        1
-    } else {
-        argument.map_or(Ok(50), |n| n.parse())?
-    };
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let workdir = std::env::temp_dir();
     let spec = RunSpec {
         argv: vec!["/bin/true".into()],
@@ -31,26 +33,77 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let plan = plan(&spec, &host_facts(&spec))?;
     let launcher = Launcher::new(&plan)?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
+    let sandboxed = || -> Result<f64, Error> {
         let started = Instant::now();
         let outcome = launcher.spawn(StdioSetup { stdin: Stdin::Null })?.wait()?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         if !outcome.exit.success() {
             return Err(format!("`/bin/true` ended with {:?}", outcome.exit).into());
         }
+        Ok(elapsed)
+    };
+    match args.first().map(String::as_str) {
+        Some("once") => {
+            sandboxed()?;
+        }
+        Some("compare") => {
+            let rounds: usize = args.get(1).ok_or("compare needs N")?.parse()?;
+            let bwrap = args
+                .iter()
+                .position(|arg| arg == "--")
+                .map(|at| &args[at + 1..])
+                .filter(|rest| !rest.is_empty())
+                .ok_or("compare needs `-- BWRAP ARGS...`")?;
+            let spawned = |argv: &[String]| -> Result<f64, Error> {
+                let started = Instant::now();
+                let status = Command::new(&argv[0])
+                    .args(&argv[1..])
+                    .stdin(Stdio::null())
+                    .status()?;
+                let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+                if !status.success() {
+                    return Err(format!("`{}` ended with {status}", argv.join(" ")).into());
+                }
+                Ok(elapsed)
+            };
+            let plain = vec!["/bin/true".to_string()];
+            let mut times = [Vec::new(), Vec::new(), Vec::new()];
+            for round in 0..rounds + 3 {
+                let sample = [spawned(&plain)?, spawned(bwrap)?, sandboxed()?];
+                // The first rounds warm the caches and are not counted.
+                if round >= 3 {
+                    for (list, time) in times.iter_mut().zip(sample) {
+                        list.push(time);
+                    }
+                }
+            }
+            for (name, list) in ["plain", "bwrap", "sandbox"].iter().zip(&mut times) {
+                let (median, p90) = quantiles(list);
+                println!("{name} {median:.4} {p90:.4}");
+            }
+        }
+        other => {
+            let runs: usize = other.map_or(Ok(50), str::parse)?;
+            let mut times = (0..runs.max(1))
+                .map(|_| sandboxed())
+                .collect::<Result<Vec<_>, _>>()?;
+            let (median, p90) = quantiles(&mut times);
+            println!(
+                "launch_true: {} runs, median {median:.2} ms, p90 {p90:.2} ms (cgroup: {:?})",
+                times.len(),
+                plan.cgroup.is_some()
+            );
+        }
     }
-    if once {
-        return Ok(());
-    }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    println!(
-        "launch_true: {} runs, median {:.2} ms, p90 {:.2} ms (cgroup: {:?})",
-        times.len(),
-        at(0.5),
-        at(0.9),
-        plan.cgroup.is_some()
-    );
     Ok(())
+}
+
+/// Median and p90 of `times` (sorted in place).
+fn quantiles(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let index = ((times.len() - 1) as f64 * q).round() as usize;
+        times[index]
+    };
+    (at(0.5), at(0.9))
 }

@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Records between automatic checkpoints unless `set_checkpoint_every` says otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
@@ -29,7 +31,32 @@ pub struct AuditLog {
     checkpoint_every: u64,
     /// Whether this writer appended records that no checkpoint covers yet.
     unchecked: bool,
+    /// Cleared by [`append_batch_deferred`](Self::append_batch_deferred) until its
+    /// [`Durable::wait`] has synced the records; a checkpoint is never written before that.
+    synced: Arc<AtomicBool>,
     line: String,
+}
+
+/// Records written by [`AuditLog::append_batch_deferred`] that are not yet known to be on disk.
+/// [`wait`](Self::wait) makes them durable; it may run on another thread while the caller
+/// prepares the action the records announce, which must not start before `wait` returns `Ok`.
+#[derive(Debug)]
+#[must_use = "the records are durable only once `wait` returns Ok"]
+pub struct Durable {
+    file: File,
+    path: PathBuf,
+    synced: Arc<AtomicBool>,
+}
+
+impl Durable {
+    /// fsyncs the log; the records are durable when this returns `Ok`.
+    pub fn wait(self) -> Result<(), AuditError> {
+        self.file
+            .sync_data()
+            .map_err(io_error("fsync", &self.path))?;
+        self.synced.store(true, Ordering::Release);
+        Ok(())
+    }
 }
 
 impl AuditLog {
@@ -55,6 +82,7 @@ impl AuditLog {
             signer,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             unchecked: false,
+            synced: Arc::new(AtomicBool::new(true)),
             line: String::with_capacity(512),
         })
     }
@@ -86,7 +114,41 @@ impl AuditLog {
                 kind: bad.kind.clone(),
             });
         }
-        self.locked(|log| log.commit(events))
+        self.locked(|log| log.commit(events, true))
+    }
+
+    /// Like [`append_batch`](Self::append_batch), but returns once the records are written,
+    /// before the fsync: the returned [`Durable`] does it, so the caller can overlap the disk's
+    /// latency with preparing the action the records announce (a sandbox being built, say).
+    /// Other writers chain after these records at once; the first fsync by anyone makes them
+    /// durable. Checkpoints wait for `Durable::wait` (an interval checkpoint due in this batch
+    /// makes the call sync at once, as `append_batch` does).
+    pub fn append_batch_deferred(
+        &mut self,
+        events: Vec<Event>,
+    ) -> Result<(Vec<Record>, Durable), AuditError> {
+        if let Some(bad) = events.iter().find(|event| !event.data.is_object()) {
+            return Err(AuditError::DataNotObject {
+                kind: bad.kind.clone(),
+            });
+        }
+        let file = self
+            .file
+            .try_clone()
+            .map_err(io_error("duplicate the descriptor of", &self.log_path))?;
+        let records = if events.is_empty() {
+            Vec::new()
+        } else {
+            self.locked(|log| log.commit(events, false))?
+        };
+        Ok((
+            records,
+            Durable {
+                file,
+                path: self.log_path.clone(),
+                synced: Arc::clone(&self.synced),
+            },
+        ))
     }
 
     /// Writes a signed checkpoint of the current last record. Returns `None` without a signer
@@ -100,19 +162,37 @@ impl AuditLog {
             if tail.seq == 0 {
                 return Ok(None);
             }
-            log.write_checkpoint(tail.seq, &tail.hash)
+            log.write_checkpoint(tail.seq, &tail.hash, true)
         })
     }
 
     /// Closes the log, first writing a checkpoint if this writer appended since the last one.
+    ///
+    /// That closing checkpoint is written but not fsynced: the records it covers already are,
+    /// so a crash can only lose the checkpoint (the previous one still stands, and a torn line
+    /// is ignored and cut by the next writer), never make it claim records the disk lacks.
+    /// Interval checkpoints and [`checkpoint`](Self::checkpoint) are fsynced.
     pub fn close(mut self) -> Result<(), AuditError> {
         self.finish()
     }
 
     fn finish(&mut self) -> Result<(), AuditError> {
-        if self.unchecked {
+        if self.unchecked && self.signer.is_some() {
             self.unchecked = false;
-            self.checkpoint()?;
+            if !self.synced.load(Ordering::Acquire) {
+                // A deferred batch nobody waited for: make it durable before sealing it.
+                self.file
+                    .sync_data()
+                    .map_err(io_error("fsync", &self.log_path))?;
+                self.synced.store(true, Ordering::Release);
+            }
+            self.locked(|log| {
+                let tail = read_tail(&log.file, &log.log_path)?;
+                if tail.seq == 0 {
+                    return Ok(None);
+                }
+                log.write_checkpoint(tail.seq, &tail.hash, false)
+            })?;
         }
         Ok(())
     }
@@ -134,8 +214,9 @@ impl AuditLog {
     }
 
     /// Under the lock: 1. read the tail; 2. recover a torn tail; 3. seal the records;
-    /// 4. write and fsync them; 5. checkpoint if an interval boundary was crossed.
-    fn commit(&mut self, events: Vec<Event>) -> Result<Vec<Record>, AuditError> {
+    /// 4. write them and (with `sync`) fsync them; 5. checkpoint if an interval boundary was
+    /// crossed (which fsyncs first even without `sync`).
+    fn commit(&mut self, events: Vec<Event>, sync: bool) -> Result<Vec<Record>, AuditError> {
         let tail = read_tail(&self.file, &self.log_path)?;
         let first_seq = tail.seq + 1;
         let mut seq = tail.seq;
@@ -159,12 +240,18 @@ impl AuditLog {
         (&self.file)
             .write_all(self.line.as_bytes())
             .map_err(io_error("append to", &self.log_path))?;
-        self.file
-            .sync_data()
-            .map_err(io_error("fsync", &self.log_path))?;
+        let interval = (first_seq - 1) / self.checkpoint_every != seq / self.checkpoint_every
+            && self.signer.is_some();
+        if sync || interval {
+            self.file
+                .sync_data()
+                .map_err(io_error("fsync", &self.log_path))?;
+        } else {
+            self.synced.store(false, Ordering::Release);
+        }
         self.unchecked = true;
-        if (first_seq - 1) / self.checkpoint_every != seq / self.checkpoint_every {
-            self.write_checkpoint(seq, &prev)?;
+        if interval {
+            self.write_checkpoint(seq, &prev, true)?;
         }
         Ok(records)
     }
@@ -195,13 +282,19 @@ impl AuditLog {
         })))
     }
 
-    /// Signs and appends a checkpoint of `seq`/`hash`; `None` without a signer.
-    fn write_checkpoint(&mut self, seq: u64, hash: &str) -> Result<Option<Checkpoint>, AuditError> {
+    /// Signs and appends (with `sync`, durably) a checkpoint of `seq`/`hash`; `None` without a
+    /// signer. The records it covers must already be durable.
+    fn write_checkpoint(
+        &mut self,
+        seq: u64,
+        hash: &str,
+        sync: bool,
+    ) -> Result<Option<Checkpoint>, AuditError> {
         let Some(signer) = &self.signer else {
             return Ok(None);
         };
         let checkpoint = Checkpoint::sign(seq, hash, Timestamp::now(), signer)?;
-        checkpoint::append(&self.checkpoints_path, &checkpoint)?;
+        checkpoint::append(&self.checkpoints_path, &checkpoint, sync)?;
         self.unchecked = false;
         Ok(Some(checkpoint))
     }
@@ -475,5 +568,68 @@ mod tests {
         assert_eq!(log.checkpoint().unwrap(), None);
         drop(log);
         assert!(!dir.path().join("bare-cp.jsonl").exists());
+    }
+
+    #[test]
+    fn deferred_batches_chain_at_once_and_are_synced_before_any_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let key = SigningKey::from_seed([6; 32]);
+        let mut log = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        let (records, durable) = log
+            .append_batch_deferred(vec![Event::new("a", "x"), Event::new("b", "x")])
+            .unwrap();
+        assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+        assert!(!log.synced.load(Ordering::Acquire), "not yet known durable");
+        // Another writer chains after the deferred records straight away.
+        let mut other = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        assert_eq!(other.append(Event::new("c", "y")).unwrap().seq, 3);
+        std::thread::spawn(move || durable.wait())
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(log.synced.load(Ordering::Acquire));
+        other.close().unwrap();
+        log.close().unwrap();
+        let report = verify(&log_path, &checkpoints, &[key.public()]).unwrap();
+        assert_eq!((report.last_seq, report.problem), (3, None));
+        assert_eq!(report.last_checkpoint_seq, Some(3));
+    }
+
+    #[test]
+    fn closing_after_an_unwaited_deferred_batch_syncs_then_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let key = SigningKey::from_seed([7; 32]);
+        let mut log = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        let (_, durable) = log
+            .append_batch_deferred(vec![Event::new("a", "x")])
+            .unwrap();
+        drop(durable);
+        let synced = Arc::clone(&log.synced);
+        log.close().unwrap();
+        assert!(
+            synced.load(Ordering::Acquire),
+            "close fsynced the batch first"
+        );
+        let report = verify(&log_path, &checkpoints, &[key.public()]).unwrap();
+        assert_eq!(
+            (report.last_checkpoint_seq, report.problem),
+            (Some(1), None)
+        );
+        // A deferred batch that crosses a checkpoint interval is synced at once.
+        let mut log = AuditLog::open(&log_path, &checkpoints, Some(key.clone())).unwrap();
+        log.set_checkpoint_every(2);
+        let (_, durable) = log
+            .append_batch_deferred(vec![Event::new("b", "x")])
+            .unwrap();
+        assert!(log.synced.load(Ordering::Acquire));
+        durable.wait().unwrap();
+        std::mem::forget(log);
+        let report = verify(&log_path, &checkpoints, &[key.public()]).unwrap();
+        assert_eq!(
+            (report.last_checkpoint_seq, report.problem),
+            (Some(2), None)
+        );
     }
 }
