@@ -12,18 +12,18 @@ use crate::egress::{
 };
 use aegisclaw_core::audit::AuditError;
 use aegisclaw_core::config::Limits as ConfigLimits;
-use aegisclaw_core::redact::{RedactError, Redactor};
+use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
 use aegisclaw_sandbox::plan::{self, Limits, Mount, Network, PlanError, RunSpec};
 use aegisclaw_sandbox::runtime::{
-    self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup,
+    self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup, Stream,
 };
 use serde::Serialize;
 use serde_json::json;
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -218,31 +218,28 @@ fn execute_inner(
     };
     let started = Instant::now();
     let child = held.release()?;
-    let mut stdout_pipe = child
-        .stdout
-        .try_clone()
-        .map_err(|source| SandboxError::Layer {
-            layer: "stdout",
-            detail: String::new(),
-            source,
-        })?;
-    let mut stderr_pipe = child
-        .stderr
-        .try_clone()
-        .map_err(|source| SandboxError::Layer {
-            layer: "stderr",
-            detail: String::new(),
-            source,
-        })?;
+    // One thread streams both outputs through the redactor while it waits.
     let OutputSinks { stdout, stderr } = sinks;
-    let (stdout_bytes, stderr_bytes, outcome) = std::thread::scope(|scope| {
-        let out = scope.spawn(|| pump(&mut stdout_pipe, &redactor, stdout));
-        let err = scope.spawn(|| pump(&mut stderr_pipe, &redactor, stderr));
-        let outcome = child.wait();
-        let stdout_bytes = out.join().unwrap_or(0);
-        let stderr_bytes = err.join().unwrap_or(0);
-        (stdout_bytes, stderr_bytes, outcome)
+    let mut streams = [
+        (redactor.stream(), stdout, 0u64),
+        (redactor.stream(), stderr, 0u64),
+    ];
+    let mut redacted = Vec::with_capacity(64 * 1024);
+    let outcome = child.wait_streaming(&mut |which, bytes| {
+        let (stream, sink, written) = &mut streams[usize::from(which == Stream::Stderr)];
+        redacted.clear();
+        stream.push_into(bytes, &mut redacted);
+        let ok = sink.write_all(&redacted).is_ok();
+        let _ = sink.flush();
+        *written += redacted.len() as u64;
+        ok
     });
+    let [
+        (out_stream, stdout, stdout_bytes),
+        (err_stream, stderr, stderr_bytes),
+    ] = streams;
+    let stdout_bytes = stdout_bytes + finish(out_stream, stdout);
+    let stderr_bytes = stderr_bytes + finish(err_stream, stderr);
     let mut egress_events = Vec::new();
     if let Some(egress) = egress {
         let events = egress
@@ -348,29 +345,15 @@ impl Egress {
     }
 }
 
-/// Copies one pipe to its sink through a streaming redactor; returns the bytes written.
-fn pump(pipe: &mut std::fs::File, redactor: &Redactor, sink: &mut (dyn Write + Send)) -> u64 {
-    let mut stream = redactor.stream();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut written = 0u64;
-    let mut out = Vec::with_capacity(64 * 1024);
-    loop {
-        let read = match pipe.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(read) => read,
-        };
-        out.clear();
-        stream.push_into(&buffer[..read], &mut out);
-        if sink.write_all(&out).is_err() {
-            break;
-        }
-        let _ = sink.flush();
-        written += out.len() as u64;
-    }
+/// Writes what a stream's redactor still holds (the tail it kept back to catch a secret split
+/// across chunks); returns the bytes written.
+fn finish(stream: StreamRedactor, sink: &mut (dyn Write + Send)) -> u64 {
     let rest = stream.finish();
-    if sink.write_all(&rest).is_ok() {
-        written += rest.len() as u64;
-    }
+    let written = if sink.write_all(&rest).is_ok() {
+        rest.len() as u64
+    } else {
+        0
+    };
     let _ = sink.flush();
     written
 }

@@ -7,6 +7,19 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::Read as _;
 
+#[cfg(target_os = "linux")]
+pub use crate::linux::launch::Stream;
+
+/// Which of the child's output streams a chunk came from.
+#[cfg(not(target_os = "linux"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// stdout.
+    Stdout,
+    /// stderr.
+    Stderr,
+}
+
 /// Where the child's stdin comes from. stdout and stderr are always pipes the caller reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stdin {
@@ -322,6 +335,24 @@ impl RunningChild {
         }
         #[cfg(not(target_os = "linux"))]
         {
+            Err(SandboxError::Unsupported)
+        }
+    }
+
+    /// Waits like [`wait`](Self::wait) while reading stdout and stderr on this thread, no
+    /// helper threads: each chunk goes to `sink` as it arrives; a `false` from `sink` closes
+    /// that stream. Returns once the child has exited and both streams have ended.
+    pub fn wait_streaming(
+        self,
+        sink: &mut dyn FnMut(Stream, &[u8]) -> bool,
+    ) -> Result<RunOutcome, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.wait_streaming(self.stdout, self.stderr, sink)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = sink;
             Err(SandboxError::Unsupported)
         }
     }

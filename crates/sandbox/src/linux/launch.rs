@@ -827,6 +827,125 @@ impl Running {
     }
 }
 
+/// Which of the child's output streams a chunk came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// stdout.
+    Stdout,
+    /// stderr.
+    Stderr,
+}
+
+impl Running {
+    /// Waits like [`wait`](Self::wait) while reading `stdout` and `stderr` on this thread: each
+    /// chunk goes to `sink`; a `false` from it closes that stream (the child then gets EPIPE).
+    /// Returns once the child has exited and both streams have ended (every process of the
+    /// run dies with the child, so they end at once); at the wall-clock limit the whole pid
+    /// namespace is killed and the streams are drained the same way.
+    pub(crate) fn wait_streaming(
+        mut self,
+        stdout: File,
+        stderr: File,
+        sink: &mut dyn FnMut(Stream, &[u8]) -> bool,
+    ) -> Result<RunOutcome, SandboxError> {
+        let wait_error = |source: io::Error| SandboxError::Layer {
+            layer: "wait",
+            detail: String::new(),
+            source,
+        };
+        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped child.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
+        if pidfd < 0 {
+            return Err(wait_error(io::Error::last_os_error()));
+        }
+        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
+        let mut streams = [
+            (Stream::Stdout, Some(stdout)),
+            (Stream::Stderr, Some(stderr)),
+        ];
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut exited = false;
+        let mut timed_out = false;
+        loop {
+            let open: Vec<usize> = (0..2).filter(|at| streams[*at].1.is_some()).collect();
+            if exited && open.is_empty() {
+                break;
+            }
+            let left = self.plan_timeout.saturating_sub(self.started.elapsed());
+            if left.is_zero() && !timed_out && !exited {
+                timed_out = true;
+                self.kill();
+            }
+            let mut polls: Vec<libc::pollfd> = open
+                .iter()
+                .filter_map(|at| streams[*at].1.as_ref())
+                .map(|file| libc::pollfd {
+                    fd: file.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            if !exited {
+                polls.push(libc::pollfd {
+                    fd: pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+            // After the limit (child killed), poll without a limit: its streams end at once.
+            let millis = if timed_out {
+                -1
+            } else {
+                libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX)
+            };
+            let count = libc::nfds_t::try_from(polls.len()).unwrap_or(0);
+            // SAFETY: `polls` is a live array of `count` pollfds.
+            let ready = unsafe { libc::poll(polls.as_mut_ptr(), count, millis) };
+            if ready < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(wait_error(error));
+            }
+            for (slot, poll) in open.iter().zip(&polls) {
+                if poll.revents == 0 {
+                    continue;
+                }
+                let (which, file) = &mut streams[*slot];
+                let Some(reader) = file.as_mut() else {
+                    continue;
+                };
+                match reader.read(&mut buffer) {
+                    Ok(0) => *file = None,
+                    Ok(read) => {
+                        if !sink(*which, &buffer[..read]) {
+                            *file = None;
+                        }
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => *file = None,
+                }
+            }
+            if !exited && polls.last().is_some_and(|poll| poll.revents != 0) {
+                exited = true;
+            }
+        }
+        let status = self.reap().map_err(wait_error)?;
+        let exit = if libc::WIFSIGNALED(status) {
+            ExitStatus::Signal(libc::WTERMSIG(status))
+        } else {
+            ExitStatus::Code(libc::WEXITSTATUS(status))
+        };
+        Ok(RunOutcome {
+            exit,
+            timed_out,
+            enforcement: self.enforcement.clone(),
+        })
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if !self.reaped {

@@ -5,7 +5,9 @@
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
-use aegisclaw_sandbox::runtime::{ExitStatus, RunOutput, Stdin, StdioSetup, host_facts, run};
+use aegisclaw_sandbox::runtime::{
+    ExitStatus, Launcher, RunOutcome, RunOutput, Stdin, StdioSetup, Stream, host_facts, run,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -425,4 +427,68 @@ fn the_program_starts_inside_every_cgroup_of_its_run() {
         ),
         other => panic!("no writable cgroup hierarchy: {other:?}"),
     }
+}
+
+/// Runs `script` with `wait_streaming`, collecting (stream, bytes) chunks; `keep` says how
+/// many stdout chunks the sink accepts before refusing the stream.
+fn streamed(script: &str, timeout_s: u64, keep: usize) -> (RunOutcome, Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(dir.path(), &["sh", "-c", script]);
+    spec.limits.timeout_s = timeout_s;
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let launcher = Launcher::new(&plan).unwrap();
+    let child = launcher.spawn(StdioSetup { stdin: Stdin::Null }).unwrap();
+    let (mut out, mut err, mut chunks) = (Vec::new(), Vec::new(), 0);
+    let outcome = child
+        .wait_streaming(&mut |which, bytes| match which {
+            Stream::Stdout => {
+                chunks += 1;
+                out.extend_from_slice(bytes);
+                chunks < keep
+            }
+            Stream::Stderr => {
+                err.extend_from_slice(bytes);
+                true
+            }
+        })
+        .unwrap();
+    (outcome, out, err)
+}
+
+#[test]
+fn streaming_wait_reads_both_streams_past_the_pipe_buffer() {
+    // 2 MiB on each stream, written alternately: one thread must drain both or it deadlocks.
+    let script = "i=0; while [ $i -lt 32 ]; do head -c 65536 /dev/zero; \
+                  head -c 65536 /dev/zero >&2; i=$((i+1)); done; exit 3";
+    let (outcome, out, err) = streamed(script, 20, usize::MAX);
+    assert_eq!(outcome.exit, ExitStatus::Code(3));
+    assert!(!outcome.timed_out);
+    assert_eq!((out.len(), err.len()), (2 << 20, 2 << 20));
+}
+
+#[test]
+fn streaming_wait_kills_at_the_limit_even_with_streams_held_open() {
+    let started = Instant::now();
+    let (outcome, out, _) = streamed("echo started; sleep 60 & sleep 60", 1, usize::MAX);
+    assert!(outcome.timed_out, "{outcome:?}");
+    assert_eq!(text(&out), "started\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn streaming_wait_closes_a_stream_its_sink_refuses() {
+    // The sink takes one chunk; the writer then gets EPIPE and the run still ends.
+    let (outcome, out, err) = streamed(
+        "echo first; sleep 0.2; yes | head -c 10000000; echo done >&2",
+        20,
+        1,
+    );
+    assert!(!outcome.timed_out, "{outcome:?}");
+    assert_eq!(text(&out), "first\n");
+    let err = text(&err);
+    assert!(err.contains("Broken pipe") && err.ends_with("done\n"), "{err}");
 }
