@@ -113,31 +113,41 @@ pub(crate) fn load(
         conflict_checked: false,
         program: None,
     };
-    // 1. Smoke-evaluate the policy itself: unsafe variables and bad references only show up
-    //    when a rule is first evaluated.
-    let entries = entry_points(&loaded);
-    smoke(&mut loaded.engine, &entries).map_err(|message| compile_error(file, message))?;
-    // 2. Add the instrumentation; if it does not load, rules are named without lines.
+    // 1. Add the generated instrumentation to the same engine and smoke-evaluate every entry
+    //    point once (unsafe variables and bad references only show up when a rule is first
+    //    evaluated). If that fails, the policy alone is smoked, so its own error is the one
+    //    reported; if the policy alone passes, it runs without instrumentation (rules are then
+    //    named without lines).
+    let own_entries = entry_points(&loaded);
+    let mut instrumented = false;
     if let Some(module) = loaded.analysis.instrumentation.clone() {
-        let mut instrumented = loaded.engine.clone();
         let has_hits = !loaded.analysis.bodies.is_empty();
         let has_conflicts = !loaded.analysis.multi_valued.is_empty();
-        let mut generated = Vec::new();
+        let mut entries = own_entries.clone();
         if has_hits {
-            generated.push(HITS);
+            entries.push(HITS);
         }
         if has_conflicts {
-            generated.push(CONFLICTS);
+            entries.push(CONFLICTS);
         }
-        let added = instrumented
+        if loaded
+            .engine
             .add_policy(format!("{file}#rules"), module)
             .is_ok()
-            && smoke(&mut instrumented, &generated).is_ok();
-        if added {
-            loaded.engine = instrumented;
+            && smoke(&mut loaded.engine, &entries).is_ok()
+        {
             loaded.instrumented = has_hits;
             loaded.conflict_checked = has_conflicts;
+            instrumented = true;
+        } else {
+            // The failed addition may have left the engine half-changed: start again from the
+            // policy text (the slow path of a broken policy or instrumentation).
+            loaded.engine = parse(file, text, version)?;
+            loaded.engine.set_execution_timer_config(timer());
         }
+    }
+    if !instrumented {
+        smoke(&mut loaded.engine, &own_entries).map_err(|message| compile_error(file, message))?;
     }
     if !loaded.instrumented {
         loaded.analysis.bodies.clear();
