@@ -3,10 +3,11 @@
 //! - `launch_true [N]`: N launches (default 50); prints the median and p90 in ms.
 //! - `launch_true once`: one launch, printing nothing, so an outside timer (hyperfine) can
 //!   compare whole processes with `bwrap` (`bench/sandbox-start.sh`).
-//! - `launch_true compare N -- BWRAP ARGS...`: from this one warm process, N interleaved rounds
-//!   of (a) `/bin/true` spawned plainly, (b) the given bwrap command spawned, (c) the sandbox
-//!   crate launching `/bin/true`; prints one line per contender (`name median p90`, in ms).
-//!   Interleaving keeps drift in the machine's load out of the ratios.
+//! - `launch_true compare N NAME=COMMAND...`: from this one warm process, N interleaved rounds
+//!   of `/bin/true` spawned plainly (`plain`), each named command spawned as a process (split
+//!   on spaces), and the sandbox crate launching `/bin/true` in-process (`sandbox`); prints one
+//!   line per contender (`name median p90`, in ms). Interleaving keeps drift in the machine's
+//!   load out of the ratios.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
@@ -48,17 +49,24 @@ fn main() -> Result<(), Error> {
         }
         Some("compare") => {
             let rounds: usize = args.get(1).ok_or("compare needs N")?.parse()?;
-            let bwrap = args
-                .iter()
-                .position(|arg| arg == "--")
-                .map(|at| &args[at + 1..])
-                .filter(|rest| !rest.is_empty())
-                .ok_or("compare needs `-- BWRAP ARGS...`")?;
+            let mut contenders: Vec<(String, Vec<String>)> =
+                vec![("plain".into(), vec!["/bin/true".into()])];
+            for named in &args[2..] {
+                let (name, command) = named
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{named}` is not NAME=COMMAND"))?;
+                contenders.push((
+                    name.to_string(),
+                    command.split_whitespace().map(str::to_string).collect(),
+                ));
+            }
             let spawned = |argv: &[String]| -> Result<f64, Error> {
                 let started = Instant::now();
                 let status = Command::new(&argv[0])
                     .args(&argv[1..])
                     .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
                     .status()?;
                 let elapsed = started.elapsed().as_secs_f64() * 1000.0;
                 if !status.success() {
@@ -66,10 +74,13 @@ fn main() -> Result<(), Error> {
                 }
                 Ok(elapsed)
             };
-            let plain = vec!["/bin/true".to_string()];
-            let mut times = [Vec::new(), Vec::new(), Vec::new()];
+            let mut times = vec![Vec::new(); contenders.len() + 1];
             for round in 0..rounds + 3 {
-                let sample = [spawned(&plain)?, spawned(bwrap)?, sandboxed()?];
+                let mut sample = Vec::with_capacity(times.len());
+                for (_, argv) in &contenders {
+                    sample.push(spawned(argv)?);
+                }
+                sample.push(sandboxed()?);
                 // The first rounds warm the caches and are not counted.
                 if round >= 3 {
                     for (list, time) in times.iter_mut().zip(sample) {
@@ -77,7 +88,11 @@ fn main() -> Result<(), Error> {
                     }
                 }
             }
-            for (name, list) in ["plain", "bwrap", "sandbox"].iter().zip(&mut times) {
+            let names = contenders
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .chain(["sandbox"]);
+            for (name, list) in names.zip(&mut times) {
                 let (median, p90) = quantiles(list);
                 println!("{name} {median:.4} {p90:.4}");
             }

@@ -490,5 +490,8 @@ fn streaming_wait_closes_a_stream_its_sink_refuses() {
     assert!(!outcome.timed_out, "{outcome:?}");
     assert_eq!(text(&out), "first\n");
     let err = text(&err);
-    assert!(err.contains("Broken pipe") && err.ends_with("done\n"), "{err}");
+    assert!(
+        err.contains("Broken pipe") && err.ends_with("done\n"),
+        "{err}"
+    );
 }
