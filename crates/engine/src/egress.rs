@@ -22,12 +22,14 @@ pub use resolve::{Resolver, StaticResolver, SystemResolver};
 
 use aegisclaw_core::audit::Event;
 use serde_json::json;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Where the proxy listens inside a run's network namespace.
-pub const PROXY_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3128);
+pub const PROXY_LISTENER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3128);
+/// [`PROXY_LISTENER`] as a socket address.
+pub const PROXY_ADDR: SocketAddr = SocketAddr::V4(PROXY_LISTENER);
 
 /// The proxy's listener on `PROXY_ADDR` inside the network namespace at `netns_path` (such
 /// as `/proc/<sandbox pid>/ns/net`), with that namespace's loopback brought up. The caller's

@@ -8,7 +8,8 @@
 use crate::authorise::Authorised;
 use crate::context::{Context, ContextError};
 use crate::egress::{
-    EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, SystemResolver,
+    EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
+    SystemResolver,
 };
 use aegisclaw_core::audit::AuditError;
 use aegisclaw_core::config::Limits as ConfigLimits;
@@ -25,7 +26,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -184,7 +185,7 @@ fn execute_inner(
             .data(json!({
                 "argv": spec.argv,
                 "mounts": spec.mounts.iter().map(|m| json!({"path": m.host, "read_only": m.read_only})).collect::<Vec<_>>(),
-                "network": format!("{:?}", spec.network).to_lowercase(),
+                "network": spec.network.as_str(),
                 "limits": spec.limits,
                 "secrets": secret_names,
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
@@ -206,15 +207,22 @@ fn execute_inner(
             source: std::io::Error::other("the fsync thread panicked"),
         })
     });
-    let held = held?;
+    let mut held = held?;
     synced.map_err(ContextError::from)?;
-    let egress = if proxied {
-        Some(Egress::start(
-            &held.netns_path(),
+    let egress = match held.take_listener()? {
+        Some(listener) => Some(Egress::start(
+            listener,
             EgressPolicy::from_scopes(&authorised.scopes),
-        )?)
-    } else {
-        None
+        )?),
+        None if proxied => {
+            return Err(SandboxError::Layer {
+                layer: "egress proxy",
+                detail: PROXY_ADDR.to_string(),
+                source: std::io::Error::other("the sandbox opened no proxy listener"),
+            }
+            .into());
+        }
+        None => None,
     };
     let started = Instant::now();
     let child = held.release()?;
@@ -299,7 +307,7 @@ struct Egress {
 }
 
 impl Egress {
-    fn start(netns: &Path, policy: EgressPolicy) -> Result<Self, SandboxError> {
+    fn start(listener: std::net::TcpListener, policy: EgressPolicy) -> Result<Self, SandboxError> {
         let layer = |source: std::io::Error| SandboxError::Layer {
             layer: "egress proxy",
             detail: PROXY_ADDR.to_string(),
@@ -311,7 +319,6 @@ impl Egress {
             .enable_all()
             .build()
             .map_err(layer)?;
-        let listener = crate::egress::listen_in_netns(netns).map_err(layer)?;
         let (sender, events) = mpsc::channel();
         // An unbounded channel: the proxy never waits for the audit log.
         let audit: crate::egress::AuditSink = Arc::new(move |event| {
@@ -447,7 +454,9 @@ fn spec_for(
         }
     }
     let network = if proxied {
-        Network::Loopback
+        Network::Proxied {
+            listener: PROXY_LISTENER,
+        }
     } else {
         Network::None
     };

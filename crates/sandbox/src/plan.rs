@@ -46,8 +46,32 @@ pub struct Mount {
 pub enum Network {
     /// No interface up; all TCP refused by Landlock where the kernel supports it.
     None,
-    /// Only the loopback interface, brought up (the egress proxy attaches here later).
+    /// Only the loopback interface, brought up.
     Loopback,
+    /// Only the loopback interface, brought up, with a TCP listener on this address that the
+    /// sandbox opens inside the run's namespace before exec and hands to the caller of a held
+    /// spawn (`HeldChild::take_listener`); the program never holds it. The egress proxy
+    /// serves on it, with no need for the caller to enter the namespace (which takes root).
+    Proxied {
+        /// The listener's address inside the namespace, such as `127.0.0.1:3128`.
+        listener: std::net::SocketAddrV4,
+    },
+}
+
+impl Network {
+    /// The loopback interface is brought up.
+    pub fn has_loopback(self) -> bool {
+        self != Network::None
+    }
+
+    /// `none`, `loopback` or `proxied`, for records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Loopback => "loopback",
+            Network::Proxied { .. } => "proxied",
+        }
+    }
 }
 
 /// Resource limits of a run.

@@ -249,6 +249,21 @@ impl HeldChild<'_> {
         std::path::PathBuf::from(format!("/proc/{}/ns/net", self.pid))
     }
 
+    /// The TCP listener the sandbox opened inside the run's network namespace for a plan with
+    /// [`Network::Proxied`](crate::plan::Network::Proxied), moved to the caller (once; `None`
+    /// after that and for other networks). Works without root: the caller never enters the
+    /// namespace.
+    pub fn take_listener(&mut self) -> Result<Option<std::net::TcpListener>, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            Ok(self.inner.take_listener()?.map(std::net::TcpListener::from))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(SandboxError::Unsupported)
+        }
+    }
+
     /// Lets the child exec; returns once it has (or with the layer that failed). The plan's
     /// wall-clock limit is measured from here.
     pub fn release(self) -> Result<RunningChild, SandboxError> {

@@ -797,6 +797,91 @@ fn egress_to_scoped_host_goes_through_the_proxy() {
     outcome.finished();
 }
 
+/// Hands `path` and everything under it to uid/gid 65534 (`nobody`).
+fn give_to_nobody(path: &std::path::Path) {
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            give_to_nobody(&entry.unwrap().path());
+        }
+    }
+}
+
+#[test]
+fn egress_works_for_an_unprivileged_user() {
+    // Run as `nobody`: without CAP_SYS_ADMIN in its own namespace, AegisClaw cannot enter the
+    // run's network namespace, so the sandbox opens the proxy's listener there itself and
+    // hands it over before exec. Allowed traffic flows, unlisted hosts are refused, both
+    // audited.
+    let world = World::create(3);
+    let env = TestEnv::new();
+    let work = env.dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    give_to_nobody(env.dir.path());
+    let as_nobody = |args: &[&str]| {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AEGISCLAW_HOME", env.home())
+            .env("AEGISCLAW_ACTOR", "tester")
+            .env("HOME", env.dir.path().join("user"))
+            .current_dir(&work);
+        command.output().unwrap()
+    };
+    let init = as_nobody(&[
+        "init",
+        "--defaults",
+        "--policy",
+        "permissive",
+        "--secrets",
+        "none",
+    ]);
+    assert!(init.status.success(), "{init:?}");
+    let scope = format!("net.outbound:{}:8080", world.address);
+    let script = format!(
+        "{}; curl -s --max-time 10 -o /dev/null -w ' %{{http_code}}' http://evil.test/",
+        curl_status(&world.url())
+    );
+    let run = as_nobody(&[
+        "sandbox",
+        "run",
+        "--scope",
+        "files.write",
+        "--scope",
+        &scope,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stdout} {stderr}");
+    assert!(stdout.starts_with("200"), "{stdout} {stderr}");
+    assert!(stdout.contains("origin-says-hi"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("403"), "{stdout}");
+    let log = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
+    let records: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let egress: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "net.egress")
+        .collect();
+    assert_eq!(egress.len(), 2, "{egress:#?}");
+    assert_eq!(egress[0]["decision"], "allow");
+    assert_eq!(egress[0]["data"]["host"], world.address.as_str());
+    assert_eq!(egress[1]["decision"], "deny");
+    assert_eq!(egress[1]["data"]["host"], "evil.test");
+    let launch = records.iter().find(|r| r["kind"] == "run.launch").unwrap();
+    assert_eq!(launch["data"]["network"], "proxied");
+}
+
 #[test]
 fn egress_to_unlisted_host_is_blocked() {
     let world = World::create(1);

@@ -113,9 +113,10 @@ enum Stage {
     Exec,
     Hold,
     ParentDeath,
+    Listener,
 }
 
-const STAGE_NAMES: [&str; 19] = [
+const STAGE_NAMES: [&str; 20] = [
     "user namespace",
     "cgroup",
     "mount propagation",
@@ -135,14 +136,16 @@ const STAGE_NAMES: [&str; 19] = [
     "exec",
     "pre-exec hold",
     "parent-death signal",
+    "proxy listener",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
 type Report = [i32; 3];
 
 /// What a held child writes to the report pipe once every layer but exec is in force, before
-/// it blocks on the hold pipe (no stage is negative, so it is never a failure).
-const READY: Report = [-1, 0, 0];
+/// it blocks on the hold pipe (no stage is negative, so it is never a failure). The second
+/// word is the child's descriptor of the proxy listener, or -1.
+const READY: i32 = -1;
 
 /// One syscall-level step of building the new root.
 enum Action {
@@ -174,9 +177,9 @@ enum Action {
     },
 }
 
-/// A spawned child, its stdout and stderr, and (held) its report pipe and the write end of the
-/// hold pipe.
-type Spawned = (Running, File, File, Option<(File, OwnedFd)>);
+/// A spawned child, its stdout and stderr, and (held) its report pipe, the write end of the
+/// hold pipe and the child's descriptor of the proxy listener.
+type Spawned = (Running, File, File, Option<(File, OwnedFd, Option<RawFd>)>);
 
 /// Every string, struct and program the child uses, built before the fork.
 pub(crate) struct Prepared {
@@ -189,6 +192,8 @@ pub(crate) struct Prepared {
     actions: Vec<(usize, Action)>,
     hostname: Vec<u8>,
     loopback: bool,
+    /// Where the child opens the listener it hands to the parent (`Network::Proxied`).
+    listener: Option<libc::sockaddr_in>,
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     workdir: CString,
     ruleset: RulesetAttr,
@@ -404,7 +409,18 @@ impl Prepared {
             gid_map: format!("0 {} 1\n", plan.gid).into_bytes(),
             actions,
             hostname: plan.hostname.as_bytes().to_vec(),
-            loopback: plan.network == Network::Loopback,
+            loopback: plan.network.has_loopback(),
+            listener: match plan.network {
+                Network::Proxied { listener } => Some(libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: listener.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from(*listener.ip()).to_be(),
+                    },
+                    sin_zero: [0; 8],
+                }),
+                _ => None,
+            },
             rlimits: plan
                 .rlimits
                 .iter()
@@ -436,7 +452,7 @@ impl Prepared {
     /// until [`Held::release`]; dropping the [`Held`] kills it.
     pub(crate) fn spawn_held(&self, io: StdioSetup) -> Result<Held<'_>, SandboxError> {
         let (running, stdout, stderr, hold) = self.spawn_inner(io, true)?;
-        let Some((report, release)) = hold else {
+        let Some((report, release, listener)) = hold else {
             return Err(running.abort(SandboxError::Layer {
                 layer: "pre-exec hold",
                 detail: String::new(),
@@ -450,6 +466,7 @@ impl Prepared {
             stderr,
             report,
             release,
+            listener,
         })
     }
 
@@ -566,12 +583,12 @@ impl Prepared {
             Err(error) => return Err(running.abort(error)),
         };
         if let Some(hold_write) = hold_write {
-            if bytes == report_bytes(READY) {
+            if let Some(listener) = ready_report(&bytes) {
                 return Ok((
                     running,
                     File::from(stdout_read),
                     File::from(stderr_read),
-                    Some((report_read, hold_write)),
+                    Some((report_read, hold_write, listener)),
                 ));
             }
             if let Some(error) = self.report_error(&bytes, running.cgroup.as_ref()) {
@@ -649,9 +666,18 @@ fn read_report(report: &mut File) -> Result<Vec<u8>, SandboxError> {
     Ok(bytes)
 }
 
-/// A report as the bytes the child writes.
-fn report_bytes(report: Report) -> Vec<u8> {
-    report.iter().flat_map(|word| word.to_ne_bytes()).collect()
+/// The listener descriptor (in the child) of a READY report, `Some(None)` for a READY
+/// report without one; `None` when `bytes` is not a READY report.
+fn ready_report(bytes: &[u8]) -> Option<Option<RawFd>> {
+    if bytes.len() != size_of::<Report>() {
+        return None;
+    }
+    let word = |index: usize| {
+        let mut raw = [0u8; 4];
+        raw.copy_from_slice(&bytes[index * 4..index * 4 + 4]);
+        i32::from_ne_bytes(raw)
+    };
+    (word(0) == READY).then(|| (word(1) >= 0).then_some(word(1)))
 }
 
 /// A child stopped just before exec with every layer in force (see `Prepared::spawn_held`).
@@ -662,11 +688,44 @@ pub(crate) struct Held<'p> {
     stderr: File,
     report: File,
     release: OwnedFd,
+    /// The child's descriptor of the proxy listener, until taken.
+    listener: Option<RawFd>,
 }
 
 impl Held<'_> {
     pub(crate) fn pid(&self) -> i32 {
         self.running.pid
+    }
+
+    /// A copy of the listener the child opened inside its network namespace
+    /// (`Network::Proxied`), taken with `pidfd_getfd`; `None` for other networks or once
+    /// taken. The child's own copy is close-on-exec, so the program never holds it.
+    pub(crate) fn take_listener(&mut self) -> Result<Option<OwnedFd>, SandboxError> {
+        let Some(target) = self.listener.take() else {
+            return Ok(None);
+        };
+        let error = |source: io::Error| SandboxError::Layer {
+            layer: "proxy listener",
+            detail: String::new(),
+            source,
+        };
+        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped, stopped child.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.running.pid, 0) };
+        if pidfd < 0 {
+            return Err(error(io::Error::last_os_error()));
+        }
+        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
+        // SAFETY: pidfd_getfd takes the pidfd, the child's descriptor number and flags; it
+        // returns a new close-on-exec descriptor in this process or -1.
+        let copied = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target, 0) };
+        if copied < 0 {
+            return Err(error(io::Error::last_os_error()));
+        }
+        // SAFETY: pidfd_getfd returned a new descriptor that nothing else owns.
+        Ok(Some(unsafe {
+            OwnedFd::from_raw_fd(RawFd::try_from(copied).unwrap_or(-1))
+        }))
     }
 
     /// Lets the child exec; returns once it has (or with the error it reported). The
@@ -679,6 +738,7 @@ impl Held<'_> {
             stderr,
             mut report,
             release,
+            ..
         } = self;
         let mut release = File::from(release);
         if let Err(source) = release.write_all(b"x") {

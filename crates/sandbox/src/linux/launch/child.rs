@@ -251,6 +251,30 @@ pub(super) fn child(
             }
             libc::close(socket);
         }
+        // 7b. The proxy listener (`Network::Proxied`), opened here so the parent need not
+        //     enter this namespace: close-on-exec, handed over with pidfd_getfd while held.
+        let mut listener_fd: libc::c_int = -1;
+        if let Some(address) = &prepared.listener {
+            listener_fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            let one: libc::c_int = 1;
+            if listener_fd < 0
+                || libc::setsockopt(
+                    listener_fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_REUSEADDR,
+                    (&raw const one).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                ) != 0
+                || libc::bind(
+                    listener_fd,
+                    (address as *const libc::sockaddr_in).cast(),
+                    size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                ) != 0
+                || libc::listen(listener_fd, 128) != 0
+            {
+                fail(fds, Stage::Listener, 0);
+            }
+        }
         // 8. rlimits and the working directory.
         for (index, (resource, value)) in prepared.rlimits.iter().enumerate() {
             let limit = libc::rlimit {
@@ -377,7 +401,8 @@ pub(super) fn child(
         //     up what the program needs first, such as the egress proxy's listener in our
         //     network namespace). EOF means the parent gave up: never exec then.
         if let Some((hold_read, _)) = fds.hold {
-            if libc::write(fds.report, READY.as_ptr().cast(), size_of::<Report>())
+            let ready: Report = [READY, listener_fd, 0];
+            if libc::write(fds.report, ready.as_ptr().cast(), size_of::<Report>())
                 != size_of::<Report>() as isize
             {
                 fail(fds, Stage::Hold, 0);
