@@ -98,18 +98,21 @@ fn sign(
             key_path.display()
         )
     })?;
-    let outcome = sign::sign_dir(dir, &key)?;
+    let pending = sign::prepare_signature(dir, &key)?;
+    let prepared = pending.outcome();
+    // The record is durable before the manifest changes.
     context.record(
         context
             .event("skill.sign")
-            .skill(&outcome.manifest.name)
+            .skill(&prepared.manifest.name)
             .data(json!({
                 "dir": dir.display().to_string(),
-                "version": outcome.manifest.version,
-                "publisher": outcome.publisher,
-                "files": outcome.file_count,
+                "version": prepared.manifest.version,
+                "publisher": prepared.publisher,
+                "files": prepared.file_count,
             })),
     )?;
+    let outcome = pending.write()?;
     printer.json(&json!({
         "skill": outcome.manifest.name,
         "version": outcome.manifest.version,
@@ -225,8 +228,8 @@ fn install(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let trust = context.trust()?;
-    let installed = match registry::install(dir, context.home(), &trust, force) {
-        Ok(installed) => installed,
+    let staged = match registry::stage(dir, context.home(), &trust, force) {
+        Ok(staged) => staged,
         Err(error) => {
             context.record(
                 context
@@ -238,17 +241,35 @@ fn install(
             return Err(anyhow::Error::new(error).context(Refusal("skill not installed".into())));
         }
     };
+    // The record is durable before the skill is moved into place.
+    let skill = staged.skill();
     context.record(
         context
             .event("skill.install")
-            .skill(&installed.name)
+            .skill(&skill.name)
             .decision("installed")
             .data(json!({
                 "dir": dir.display().to_string(),
-                "version": installed.version,
-                "publisher": installed.publisher,
+                "version": skill.version,
+                "publisher": skill.publisher,
             })),
     )?;
+    let name = skill.name.clone();
+    let installed = match staged.commit() {
+        Ok(installed) => installed,
+        Err(error) => {
+            // Best effort: the install record above is followed by the failure.
+            let _ = context.record(
+                context
+                    .event("skill.install")
+                    .skill(&name)
+                    .decision("failed")
+                    .reason(error_chain(&error))
+                    .data(json!({"dir": dir.display().to_string()})),
+            );
+            return Err(anyhow::Error::new(error).context("skill not installed"));
+        }
+    };
     printer.json(&installed);
     printer.status(format_args!(
         "Installed {} {} (publisher {}) into {}",

@@ -122,6 +122,53 @@ pub fn install(
     trust: &TrustStore,
     force: bool,
 ) -> Result<InstalledSkill, RegistryError> {
+    stage(source_dir, home, trust, force)?.commit()
+}
+
+/// A verified copy of a skill staged next to its place by [`stage`]: nothing is installed
+/// until [`commit`](Self::commit) renames it into place, so the caller can record the install
+/// durably first. Dropping it removes the copy.
+#[derive(Debug)]
+pub struct StagedInstall {
+    temp: PathBuf,
+    target: PathBuf,
+    skills: PathBuf,
+    force: bool,
+    installed: InstalledSkill,
+    committed: bool,
+}
+
+impl StagedInstall {
+    /// The skill as it will be installed.
+    pub fn skill(&self) -> &InstalledSkill {
+        &self.installed
+    }
+
+    /// Moves the verified copy into place (replacing an installed one only with `force`).
+    pub fn commit(mut self) -> Result<InstalledSkill, RegistryError> {
+        replace_dir(&self.temp, &self.target, self.force, &self.installed.name)?;
+        sync_dir(&self.skills)?;
+        self.committed = true;
+        Ok(self.installed.clone())
+    }
+}
+
+impl Drop for StagedInstall {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.temp);
+        }
+    }
+}
+
+/// Everything [`install`] does but the final rename: verifies the source, copies it into a
+/// temp dir under `skills/`, and verifies the copy.
+pub fn stage(
+    source_dir: &Path,
+    home: &Home,
+    trust: &TrustStore,
+    force: bool,
+) -> Result<StagedInstall, RegistryError> {
     // 1. Verify the source, to fail fast and learn the name.
     let verified = sign::verify_dir(source_dir, trust).map_err(|source| RegistryError::Verify {
         path: source_dir.to_path_buf(),
@@ -152,19 +199,17 @@ pub fn install(
                     name: copied.manifest.name,
                 })
             }
-        })
-        // 3. Move it into place.
-        .and_then(|copied| {
-            replace_dir(&temp, &target, force, &name)?;
-            sync_dir(&skills)?;
-            Ok(copied)
         });
+    // The copy is ready; `commit` moves it into place.
     match result {
-        Ok(copied) => Ok(InstalledSkill::from_manifest(
-            &name,
-            &target,
-            Some(&copied.manifest),
-        )),
+        Ok(copied) => Ok(StagedInstall {
+            installed: InstalledSkill::from_manifest(&name, &target, Some(&copied.manifest)),
+            temp,
+            target,
+            skills,
+            force,
+            committed: false,
+        }),
         Err(error) => {
             let _ = fs::remove_dir_all(&temp);
             Err(error)

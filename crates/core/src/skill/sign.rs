@@ -199,7 +199,7 @@ impl VerifyError {
     }
 }
 
-/// What `sign_dir` wrote.
+/// What `sign_dir` wrote (or `PendingSignature::write` will write).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignOutcome {
     /// The signed manifest as written.
@@ -226,6 +226,37 @@ pub struct Verified {
 /// Signs the skill in `dir`: lists every file with its digest, sets `publisher` to the key's id,
 /// signs, and rewrites `dir/manifest.yaml` atomically.
 pub fn sign_dir(dir: &Path, key: &SigningKey) -> Result<SignOutcome, SignError> {
+    prepare_signature(dir, key)?.write()
+}
+
+/// A signed manifest computed by [`prepare_signature`] and not yet written, so the caller can
+/// record the signing durably first and then [`write`](Self::write) it.
+#[derive(Debug)]
+pub struct PendingSignature {
+    outcome: SignOutcome,
+    yaml: String,
+}
+
+impl PendingSignature {
+    /// What [`write`](Self::write) will write.
+    pub fn outcome(&self) -> &SignOutcome {
+        &self.outcome
+    }
+
+    /// Rewrites `manifest.yaml` atomically with the signed manifest.
+    pub fn write(self) -> Result<SignOutcome, SignError> {
+        let path = &self.outcome.manifest_path;
+        home::atomic_write(path, self.yaml.as_bytes()).map_err(|source| SignError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(self.outcome)
+    }
+}
+
+/// Everything [`sign_dir`] does but the write: lists and hashes the files, signs, and checks the
+/// manifest reads back as exactly what was signed.
+pub fn prepare_signature(dir: &Path, key: &SigningKey) -> Result<PendingSignature, SignError> {
     // 1. Read the manifest as it stands (its old files, signature and publisher are replaced).
     let manifest_path = dir.join(MANIFEST_FILE);
     require_regular(&manifest_path)?;
@@ -249,15 +280,14 @@ pub fn sign_dir(dir: &Path, key: &SigningKey) -> Result<SignOutcome, SignError> 
             path: manifest_path,
         });
     }
-    home::atomic_write(&manifest_path, yaml.as_bytes()).map_err(|source| SignError::Write {
-        path: manifest_path.clone(),
-        source,
-    })?;
-    Ok(SignOutcome {
-        file_count: manifest.files.len(),
-        manifest,
-        publisher,
-        manifest_path,
+    Ok(PendingSignature {
+        outcome: SignOutcome {
+            file_count: manifest.files.len(),
+            manifest,
+            publisher,
+            manifest_path,
+        },
+        yaml,
     })
 }
 

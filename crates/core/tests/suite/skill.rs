@@ -69,6 +69,41 @@ fn keygen_sign_trust_verify_and_install() {
     assert_eq!(registry::list(&home, &trust).unwrap(), vec![installed]);
 }
 
+#[test]
+fn signing_and_installing_change_nothing_until_written_or_committed() {
+    let temp = tempfile::tempdir().unwrap();
+    let (dir, trust, key) = signed(temp.path());
+    // A prepared signature leaves the manifest as it was until `write`.
+    fs::write(dir.join("run.sh"), "#!/bin/sh\necho changed\n").unwrap();
+    let before = fs::read(dir.join("manifest.yaml")).unwrap();
+    let pending = sign::prepare_signature(&dir, &key).unwrap();
+    assert_eq!(pending.outcome().file_count, 2);
+    assert_eq!(fs::read(dir.join("manifest.yaml")).unwrap(), before);
+    assert!(
+        sign::verify_dir(&dir, &trust).is_err(),
+        "still the old signature"
+    );
+    pending.write().unwrap();
+    sign::verify_dir(&dir, &trust).unwrap();
+    // A staged install is invisible until `commit`, and dropping it leaves nothing behind.
+    let home = Home::at(temp.path().join("home"));
+    home.ensure_layout().unwrap();
+    let staged = registry::stage(&dir, &home, &trust, false).unwrap();
+    assert_eq!(staged.skill().name, "hello");
+    assert!(registry::list(&home, &trust).unwrap().is_empty());
+    drop(staged);
+    assert_eq!(
+        fs::read_dir(home.skills_dir()).unwrap().count(),
+        0,
+        "temp copy removed"
+    );
+    let installed = registry::stage(&dir, &home, &trust, false)
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert_eq!(registry::list(&home, &trust).unwrap(), vec![installed]);
+}
+
 fn verify_error(dir: &Path, trust: &TrustStore) -> VerifyError {
     sign::verify_dir(dir, trust).unwrap_err()
 }
