@@ -7,7 +7,7 @@
 //!   of `/bin/true` spawned plainly (`plain`), each named command spawned as a process (split
 //!   on spaces), and the sandbox crate launching `/bin/true` in-process (`sandbox`); prints one
 //!   line per contender (`name median p90`, in ms). Interleaving keeps drift in the machine's
-//!   load out of the ratios.
+//!   load out of the ratios; the order rotates every round.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
@@ -74,17 +74,22 @@ fn main() -> Result<(), Error> {
                 }
                 Ok(elapsed)
             };
-            let mut times = vec![Vec::new(); contenders.len() + 1];
+            let count = contenders.len() + 1;
+            let mut times = vec![Vec::new(); count];
             for round in 0..rounds + 3 {
-                let mut sample = Vec::with_capacity(times.len());
-                for (_, argv) in &contenders {
-                    sample.push(spawned(argv)?);
-                }
-                sample.push(sandboxed()?);
-                // The first rounds warm the caches and are not counted.
-                if round >= 3 {
-                    for (list, time) in times.iter_mut().zip(sample) {
-                        list.push(time);
+                // Each round starts with the next contender, so each follows every other one
+                // equally often: work a run leaves to the kernel after it ends (a network
+                // namespace is torn down asynchronously, for one) is not always charged to
+                // the same successor.
+                for turn in 0..count {
+                    let which = (round + turn) % count;
+                    let time = match contenders.get(which) {
+                        Some((_, argv)) => spawned(argv)?,
+                        None => sandboxed()?,
+                    };
+                    // The first rounds warm the caches and are not counted.
+                    if round >= 3 {
+                        times[which].push(time);
                     }
                 }
             }
