@@ -410,6 +410,11 @@ pub enum Resource {
     Nofile,
     /// `RLIMIT_AS` (only when no cgroup memory controller is writable).
     AddressSpace,
+    /// `RLIMIT_NPROC` (only when no cgroup pids controller is writable). The run has a user
+    /// namespace of its own, where the kernel counts its processes apart from the caller's, so
+    /// this caps the run like `pids.max`. The kernel exempts real uid 0 from it: for root this
+    /// fallback binds nothing, and root has the cgroup controllers anyway.
+    Processes,
 }
 
 /// One rlimit (soft = hard).
@@ -701,6 +706,16 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         rlimits.push(Rlimit {
             resource: Resource::AddressSpace,
             value: memory_bytes,
+        });
+    }
+    let pids_in_cgroup = matches!(
+        &facts.cgroup,
+        Some(CgroupFacts::V2 { .. } | CgroupFacts::V1 { pids: Some(_), .. })
+    );
+    if !pids_in_cgroup {
+        rlimits.push(Rlimit {
+            resource: Resource::Processes,
+            value: spec.limits.pids,
         });
     }
     Ok(SandboxPlan {

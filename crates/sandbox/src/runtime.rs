@@ -68,6 +68,9 @@ pub struct Enforcement {
     pub seccomp_denies: usize,
     /// The cgroup hierarchy that held the limits (`v1` or `v2`), if any.
     pub cgroup: Option<String>,
+    /// The rlimits set before exec (`address_space` and `processes` stand in for a missing
+    /// cgroup memory or pids controller).
+    pub rlimits: std::collections::BTreeMap<&'static str, u64>,
     /// `PR_SET_NO_NEW_PRIVS` was set.
     pub no_new_privs: bool,
     /// Every capability dropped (effective, permitted, inheritable, ambient, bounding).
@@ -87,6 +90,19 @@ impl Enforcement {
                 crate::plan::CgroupFacts::V1 { .. } => "v1".to_string(),
                 crate::plan::CgroupFacts::V2 { .. } => "v2".to_string(),
             }),
+            rlimits: plan
+                .rlimits
+                .iter()
+                .map(|limit| {
+                    let name = match limit.resource {
+                        crate::plan::Resource::Core => "core",
+                        crate::plan::Resource::Nofile => "nofile",
+                        crate::plan::Resource::AddressSpace => "address_space",
+                        crate::plan::Resource::Processes => "processes",
+                    };
+                    (name, limit.value)
+                })
+                .collect(),
             no_new_privs: true,
             capabilities_dropped: true,
         }

@@ -807,6 +807,56 @@ fn give_to_nobody(path: &std::path::Path) {
     }
 }
 
+/// A home and work directory owned by `nobody`, and the real binary run as `nobody`
+/// (`setpriv`): no capabilities, no writable cgroups, no way into other namespaces.
+struct Unprivileged {
+    env: TestEnv,
+    work: PathBuf,
+}
+
+impl Unprivileged {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let work = env.dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        give_to_nobody(env.dir.path());
+        let this = Self { env, work };
+        let init = this.run(&[
+            "init",
+            "--defaults",
+            "--policy",
+            "permissive",
+            "--secrets",
+            "none",
+        ]);
+        assert!(init.status.success(), "{init:?}");
+        this
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AEGISCLAW_HOME", self.env.home())
+            .env("AEGISCLAW_ACTOR", "tester")
+            .env("HOME", self.env.dir.path().join("user"))
+            .current_dir(&self.work)
+            .output()
+            .unwrap()
+    }
+
+    fn records(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.env.home().join("audit/audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
 #[test]
 fn egress_works_for_an_unprivileged_user() {
     // Run as `nobody`: without CAP_SYS_ADMIN in its own namespace, AegisClaw cannot enter the
@@ -814,39 +864,13 @@ fn egress_works_for_an_unprivileged_user() {
     // hands it over before exec. Allowed traffic flows, unlisted hosts are refused, both
     // audited.
     let world = World::create(3);
-    let env = TestEnv::new();
-    let work = env.dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    give_to_nobody(env.dir.path());
-    let as_nobody = |args: &[&str]| {
-        let mut command = std::process::Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("AEGISCLAW_HOME", env.home())
-            .env("AEGISCLAW_ACTOR", "tester")
-            .env("HOME", env.dir.path().join("user"))
-            .current_dir(&work);
-        command.output().unwrap()
-    };
-    let init = as_nobody(&[
-        "init",
-        "--defaults",
-        "--policy",
-        "permissive",
-        "--secrets",
-        "none",
-    ]);
-    assert!(init.status.success(), "{init:?}");
+    let user = Unprivileged::new();
     let scope = format!("net.outbound:{}:8080", world.address);
     let script = format!(
         "{}; curl -s --max-time 10 -o /dev/null -w ' %{{http_code}}' http://evil.test/",
         curl_status(&world.url())
     );
-    let run = as_nobody(&[
+    let run = user.run(&[
         "sandbox",
         "run",
         "--scope",
@@ -864,11 +888,7 @@ fn egress_works_for_an_unprivileged_user() {
     assert!(stdout.starts_with("200"), "{stdout} {stderr}");
     assert!(stdout.contains("origin-says-hi"), "{stdout}");
     assert!(stdout.trim_end().ends_with("403"), "{stdout}");
-    let log = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
-    let records: Vec<Value> = log
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let records = user.records();
     let egress: Vec<&Value> = records
         .iter()
         .filter(|r| r["kind"] == "net.egress")
@@ -880,6 +900,35 @@ fn egress_works_for_an_unprivileged_user() {
     assert_eq!(egress[1]["data"]["host"], "evil.test");
     let launch = records.iter().find(|r| r["kind"] == "run.launch").unwrap();
     assert_eq!(launch["data"]["network"], "proxied");
+}
+
+#[test]
+fn fork_bomb_is_held_without_cgroups_for_an_unprivileged_user() {
+    // `nobody` has no writable cgroup: the run's process limit falls back to RLIMIT_NPROC,
+    // which the kernel counts inside the run's own user namespace.
+    let user = Unprivileged::new();
+    let run = user.run(&[
+        "sandbox",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 400 ]; do sleep 3 & i=$((i+1)); done; echo SPAWNED_ALL; wait",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("Cannot fork"), "{stderr}");
+    assert!(!stdout.contains("SPAWNED_ALL"), "{stdout}");
+    let records = user.records();
+    let finished = records
+        .iter()
+        .find(|r| r["kind"] == "run.finished")
+        .unwrap();
+    let enforcement = &finished["data"]["enforcement"];
+    assert!(enforcement["cgroup"].is_null(), "{enforcement}");
+    // The default config's `pids` limit.
+    assert_eq!(enforcement["rlimits"]["processes"], 128, "{enforcement}");
+    assert_eq!(finished["data"]["timed_out"], false);
 }
 
 #[test]

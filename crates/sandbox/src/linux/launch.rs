@@ -429,6 +429,7 @@ impl Prepared {
                         Resource::Core => libc::RLIMIT_CORE,
                         Resource::Nofile => libc::RLIMIT_NOFILE,
                         Resource::AddressSpace => libc::RLIMIT_AS,
+                        Resource::Processes => libc::RLIMIT_NPROC,
                     };
                     (resource, limit.value)
                 })

@@ -241,14 +241,21 @@ fn old_abi_handles_fewer_rights_and_no_network_or_scopes() {
             .iter()
             .all(|rule| rule.access.is_subset(&plan.landlock.handled))
     );
-    // Without a cgroup memory controller the address space is capped instead.
+    // Without cgroup memory and pids controllers the address space and the number of
+    // processes are capped instead.
     assert_eq!(plan.cgroup, None);
     assert_eq!(
-        plan.rlimits.last(),
-        Some(&Rlimit {
-            resource: Resource::AddressSpace,
-            value: 64 * 1024 * 1024
-        })
+        plan.rlimits[2..],
+        [
+            Rlimit {
+                resource: Resource::AddressSpace,
+                value: 64 * 1024 * 1024
+            },
+            Rlimit {
+                resource: Resource::Processes,
+                value: 32
+            }
+        ]
     );
 }
 
