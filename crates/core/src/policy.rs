@@ -211,7 +211,7 @@ impl Policy {
     /// `rvm` when decisions run on the compiled register VM, `interpreter` when the policy
     /// uses something the VM cannot compile.
     pub fn engine_kind(&self) -> &'static str {
-        if self.loaded.program.is_some() {
+        if self.loaded.program().is_some() {
             "rvm"
         } else {
             "interpreter"
@@ -219,7 +219,7 @@ impl Policy {
     }
 
     fn new_worker(&self) -> Worker {
-        match &self.loaded.program {
+        match self.loaded.program() {
             Some(program) => Worker::vm(program),
             None => Worker::interpreter(&self.loaded.engine),
         }

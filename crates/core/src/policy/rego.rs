@@ -1,5 +1,5 @@
 //! The regorus glue: parsing with version detection, typed parse errors, the recursion check
-//! and smoke evaluation at load, the RVM program compiled once per policy, and the workers
+//! and smoke evaluation at load, the RVM program compiled once per policy on first use, and the workers
 //! (RVM or interpreter) that evaluate entry points. Does not decide outcomes.
 
 use super::PolicyError;
@@ -12,7 +12,7 @@ use regorus::rvm::{Program, RegoVM};
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Entry point of the `allow` rule.
@@ -48,13 +48,35 @@ pub(crate) struct Loaded {
     pub(crate) instrumented: bool,
     /// Whether `CONFLICTS` can be evaluated.
     pub(crate) conflict_checked: bool,
-    /// The RVM program, or `None` if the RVM cannot compile this policy.
-    pub(crate) program: Option<Arc<Program>>,
+    /// The RVM program, compiled on first use (a command that decides nothing never pays
+    /// for it), or `None` if the RVM cannot compile this policy.
+    program: OnceLock<Option<Arc<Program>>>,
 }
 
 impl Loaded {
     pub(crate) fn has_rule(&self, name: &str) -> bool {
         self.analysis.rules.contains(name)
+    }
+
+    /// The RVM program, compiled once on first call; `None` when only the interpreter is safe
+    /// or the VM cannot compile this policy.
+    pub(crate) fn program(&self) -> Option<&Arc<Program>> {
+        self.program
+            .get_or_init(|| {
+                // The VM does not report conflicting values; without the generated check,
+                // only the interpreter is safe for a policy that could have them.
+                let vm_safe = self.analysis.multi_valued.is_empty() || self.conflict_checked;
+                if !vm_safe {
+                    return None;
+                }
+                let entries = entry_points(self);
+                self.engine
+                    .clone()
+                    .compile_with_entrypoint(&ALLOW.into())
+                    .ok()
+                    .and_then(|compiled| Compiler::compile_from_policy(&compiled, &entries).ok())
+            })
+            .as_ref()
     }
 }
 
@@ -111,7 +133,7 @@ pub(crate) fn load(
         version,
         instrumented: false,
         conflict_checked: false,
-        program: None,
+        program: OnceLock::new(),
     };
     // 1. Add the generated instrumentation to the same engine and smoke-evaluate every entry
     //    point once (unsafe variables and bad references only show up when a rule is first
@@ -153,19 +175,8 @@ pub(crate) fn load(
         loaded.analysis.bodies.clear();
         loaded.analysis.uninstrumented.extend(["allow", "deny"]);
     }
-    // The VM does not report conflicting values; without the generated check, only the
-    // interpreter is safe for a policy that could have them.
-    let vm_safe = loaded.analysis.multi_valued.is_empty() || loaded.conflict_checked;
-    // 3. Compile the RVM program once; the interpreter remains the fallback.
-    let entries = entry_points(&loaded);
-    if vm_safe {
-        loaded.program = loaded
-            .engine
-            .clone()
-            .compile_with_entrypoint(&ALLOW.into())
-            .ok()
-            .and_then(|compiled| Compiler::compile_from_policy(&compiled, &entries).ok());
-    }
+    // 3. The RVM program is compiled on first use (`Loaded::program`); the interpreter
+    //    remains the fallback.
     Ok(loaded)
 }
 
