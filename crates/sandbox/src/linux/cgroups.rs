@@ -42,8 +42,13 @@ fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> Sand
 impl RunCgroup {
     /// Creates the run's directories and writes the limits.
     pub(crate) fn create(plan: &CgroupPlan) -> Result<Self, SandboxError> {
+        // pid and counter tell runs of live processes apart; the clock tells them from the
+        // directories a killed process with a since-reused pid left behind.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
         let name = format!(
-            "run-{}-{}",
+            "run-{}-{}-{nanos:x}",
             std::process::id(),
             RUN_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
@@ -100,6 +105,11 @@ impl RunCgroup {
             attach: Vec::new(),
             attach_file,
         };
+        for (_, dir, _) in &limits {
+            if let Some(parent) = dir.parent() {
+                sweep_stale(parent);
+            }
+        }
         for (layer, dir, files) in limits {
             if let Err(error) = fs_err::create_dir(&dir) {
                 run.remove();
@@ -158,6 +168,31 @@ impl RunCgroup {
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
+        }
+    }
+}
+
+/// Removes the run directories under `parent` left by AegisClaw processes that no longer
+/// exist (killed before they could clean up): `run-<pid>-…` with no `/proc/<pid>`. Their runs
+/// died with them (parent-death signal), so the directories are empty; one that is not, or
+/// whose pid was reused, is left alone. Best effort.
+pub(crate) fn sweep_stale(parent: &Path) {
+    let Ok(entries) = fs_err::read_dir(parent) else {
+        return;
+    };
+    let own = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("run-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != own && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = fs_err::remove_dir(entry.path());
         }
     }
 }

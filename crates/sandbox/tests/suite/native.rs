@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
-use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{CgroupFacts, Limits, Mount, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{
     ExitStatus, Launcher, RunOutcome, RunOutput, Stdin, StdioSetup, Stream, host_facts, run,
 };
@@ -494,4 +494,30 @@ fn streaming_wait_closes_a_stream_its_sink_refuses() {
         err.contains("Broken pipe") && err.ends_with("done\n"),
         "{err}"
     );
+}
+
+#[test]
+fn cgroup_dirs_left_by_a_killed_process_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &["true"]);
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let cgroup = plan
+        .cgroup
+        .as_ref()
+        .expect("this machine has writable cgroups");
+    let parent = match &cgroup.facts {
+        CgroupFacts::V1 { memory, .. } => memory.clone().unwrap(),
+        CgroupFacts::V2 { parent } => parent.clone(),
+    };
+    // A pid above pid_max never belongs to a live process.
+    let pid_max: u64 = fs_err::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stale = parent.join(format!("run-{}-0-0", pid_max + 1));
+    fs_err::create_dir(&stale).unwrap();
+    let output = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap();
+    assert_eq!(output.outcome.exit, ExitStatus::Code(0));
+    assert!(!stale.exists(), "{} was not swept", stale.display());
 }
