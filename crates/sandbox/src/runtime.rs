@@ -379,7 +379,8 @@ impl RunningChild {
     ) -> Result<RunOutcome, SandboxError> {
         #[cfg(target_os = "linux")]
         {
-            self.inner.wait_streaming(self.stdout, self.stderr, sink)
+            self.inner
+                .wait_streaming(Some(self.stdout), Some(self.stderr), sink)
         }
         #[cfg(not(target_os = "linux"))]
         {

@@ -710,13 +710,7 @@ impl Held<'_> {
             detail: String::new(),
             source,
         };
-        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped, stopped child.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.running.pid, 0) };
-        if pidfd < 0 {
-            return Err(error(io::Error::last_os_error()));
-        }
-        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
+        let pidfd = pidfd_open(self.running.pid).map_err(error)?;
         // SAFETY: pidfd_getfd takes the pidfd, the child's descriptor number and flags; it
         // returns a new close-on-exec descriptor in this process or -1.
         let copied = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target, 0) };
@@ -760,6 +754,17 @@ impl Held<'_> {
         }
         Ok((running, stdout, stderr))
     }
+}
+
+/// A pidfd for `pid`, which must be an unreaped child of ours (so the pid cannot be reused).
+fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and touches no memory of ours.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) })
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -835,56 +840,8 @@ impl Running {
 
     /// Waits up to the plan's wall-clock limit (measured from spawn), then kills the whole
     /// pid namespace.
-    pub(crate) fn wait(mut self) -> Result<RunOutcome, SandboxError> {
-        let wait_error = |source: io::Error| SandboxError::Layer {
-            layer: "wait",
-            detail: String::new(),
-            source,
-        };
-        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped child.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
-        if pidfd < 0 {
-            return Err(wait_error(io::Error::last_os_error()));
-        }
-        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
-        let mut timed_out = false;
-        loop {
-            let left = self.plan_timeout.saturating_sub(self.started.elapsed());
-            if left.is_zero() {
-                timed_out = true;
-                self.kill();
-                break;
-            }
-            let mut poll = libc::pollfd {
-                fd: pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let millis = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
-            // SAFETY: `poll` is one valid pollfd, and its count is 1.
-            let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
-            if ready > 0 {
-                break;
-            }
-            if ready < 0 {
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    return Err(wait_error(error));
-                }
-            }
-        }
-        let status = self.reap().map_err(wait_error)?;
-        let exit = if libc::WIFSIGNALED(status) {
-            ExitStatus::Signal(libc::WTERMSIG(status))
-        } else {
-            ExitStatus::Code(libc::WEXITSTATUS(status))
-        };
-        Ok(RunOutcome {
-            exit,
-            timed_out,
-            enforcement: self.enforcement.clone(),
-        })
+    pub(crate) fn wait(self) -> Result<RunOutcome, SandboxError> {
+        self.wait_streaming(None, None, &mut |_, _| true)
     }
 }
 
@@ -905,8 +862,8 @@ impl Running {
     /// namespace is killed and the streams are drained the same way.
     pub(crate) fn wait_streaming(
         mut self,
-        stdout: File,
-        stderr: File,
+        stdout: Option<File>,
+        stderr: Option<File>,
         sink: &mut dyn FnMut(Stream, &[u8]) -> bool,
     ) -> Result<RunOutcome, SandboxError> {
         let wait_error = |source: io::Error| SandboxError::Layer {
@@ -914,17 +871,8 @@ impl Running {
             detail: String::new(),
             source,
         };
-        // SAFETY: pidfd_open takes a pid and flags; `pid` is our unreaped child.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
-        if pidfd < 0 {
-            return Err(wait_error(io::Error::last_os_error()));
-        }
-        // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) };
-        let mut streams = [
-            (Stream::Stdout, Some(stdout)),
-            (Stream::Stderr, Some(stderr)),
-        ];
+        let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
+        let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
         let mut buffer = vec![0u8; 64 * 1024];
         let mut exited = false;
         let mut timed_out = false;
