@@ -17,6 +17,16 @@ Home: $AEGISCLAW_HOME, default ~/.aegisclaw. Run `aegisclaw help <word>` for det
 #[derive(Debug, Parser)]
 #[command(name = "aegisclaw", version, after_help = AFTER_HELP, propagate_version = true)]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) globals: GlobalArgs,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The flags every word takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
     /// Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw.
     #[arg(long, global = true, value_name = "DIR", env = env::AEGISCLAW_HOME, hide_env_values = true)]
     pub(crate) home: Option<PathBuf>,
@@ -28,9 +38,50 @@ pub(crate) struct Cli {
     /// Print only errors (and the data a command exists to print).
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+}
 
-    #[command(subcommand)]
-    pub(crate) command: Command,
+impl Cli {
+    /// Parses this process's arguments (clap exits 2 on usage errors, 0 on `--help`).
+    ///
+    /// `sandbox run` and `sandbox run-registered`, the words an agent calls on every run, are
+    /// first parsed against a tree of only the global flags and the `sandbox` word: building
+    /// the whole tree costs a few hundred microseconds per process. The result is the same
+    /// `Cli` (same definitions, same `FromArgMatches`); any other shape, any help or version
+    /// flag, and any error go to the whole tree, so messages and help never differ.
+    pub(crate) fn parse_args() -> Self {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::parse_lean(&args).unwrap_or_else(|| Self::parse_from(args))
+    }
+
+    /// The lean parse of the run words, or `None` to use the whole tree.
+    pub(crate) fn parse_lean(args: &[std::ffi::OsString]) -> Option<Self> {
+        use clap::FromArgMatches as _;
+        let words: Vec<&str> = args
+            .iter()
+            .skip(1)
+            .map(|arg| arg.to_str())
+            .collect::<Option<_>>()?;
+        if !matches!(words.as_slice(), ["sandbox", "run" | "run-registered", ..]) {
+            return None;
+        }
+        let before_command = words
+            .iter()
+            .position(|word| *word == "--")
+            .unwrap_or(words.len());
+        if words[..before_command]
+            .iter()
+            .any(|word| matches!(*word, "-h" | "--help" | "-V" | "--version"))
+        {
+            return None;
+        }
+        let sandbox = SandboxCommand::augment_subcommands(clap::Command::new("sandbox"))
+            .subcommand_required(true);
+        let root = GlobalArgs::augment_args(clap::Command::new("aegisclaw"))
+            .subcommand(sandbox)
+            .subcommand_required(true);
+        let matches = root.try_get_matches_from(args).ok()?;
+        Self::from_arg_matches(&matches).ok()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -406,4 +457,48 @@ fish: `aegisclaw completions fish > ~/.config/fish/completions/aegisclaw.fish`."
 pub(crate) struct CompletionsArgs {
     /// The shell to write the script for.
     pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<std::ffi::OsString> {
+        std::iter::once("aegisclaw")
+            .chain(line.split_whitespace())
+            .map(Into::into)
+            .collect()
+    }
+
+    #[test]
+    fn the_lean_parse_of_the_run_words_equals_the_whole_tree() {
+        for line in [
+            "sandbox run -- /bin/true",
+            "sandbox run --scope files.read:/tmp --scope net.outbound:example.com -- sh -c x",
+            "sandbox run --workdir /tmp --json -q -- ls -l --color",
+            "sandbox run --home /h -- true --help",
+            "sandbox run-registered file-organiser",
+            "sandbox run-registered file-organiser -- --input a --output b",
+        ] {
+            let lean = Cli::parse_lean(&args(line)).unwrap_or_else(|| panic!("`{line}`"));
+            let whole = Cli::try_parse_from(args(line)).unwrap();
+            assert_eq!(format!("{lean:?}"), format!("{whole:?}"), "`{line}`");
+        }
+    }
+
+    #[test]
+    fn everything_else_goes_to_the_whole_tree() {
+        for line in [
+            "skill list",
+            "--json sandbox run -- true",
+            "sandbox run --help",
+            "sandbox run -h -- true",
+            "sandbox run-registered --version x",
+            "sandbox run --no-such-flag -- true",
+            "sandbox run-registered",
+            "sandbox",
+        ] {
+            assert!(Cli::parse_lean(&args(line)).is_none(), "`{line}`");
+        }
+    }
 }

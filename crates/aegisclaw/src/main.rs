@@ -11,15 +11,14 @@ mod exit;
 mod output;
 mod wizard;
 
-use clap::Parser as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // 1. Hardening first, while single-threaded; refuse to run unhardened.
     let hardening = aegisclaw_sandbox::harden_process();
     // 2. Parse (clap exits 2 on usage errors and 0 on --help/--version).
-    let cli = cli::Cli::parse();
-    let printer = output::Printer::new(cli.json, cli.quiet);
+    let cli = cli::Cli::parse_args();
+    let printer = output::Printer::new(cli.globals.json, cli.globals.quiet);
     if let Err(error) = hardening {
         let error = anyhow::Error::new(error);
         printer.error(&error, exit::Exit::Usage.code());

@@ -54,7 +54,9 @@ impl Globals {
 
 /// Runs the parsed command.
 pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
-    let globals = Globals { home: cli.home };
+    let globals = Globals {
+        home: cli.globals.home,
+    };
     match cli.command {
         Command::Init(args) => init::run(&globals, args, printer),
         Command::Scope(command) => scope::run(&globals, command, printer),
