@@ -1,6 +1,12 @@
-//! A run's cgroups: one directory per run under the `aegisclaw` parents found by
-//! `facts::detect` (v1: one per controller; v2: one), limits written before the child runs,
-//! removed after it is reaped. Never touches `process_api`.
+//! A run's cgroups: a slot directory per concurrent run under the `aegisclaw` parents found by
+//! `facts::detect` (v1: one per controller; v2: one), limits written before the child runs.
+//! Never touches `process_api`.
+//!
+//! Slots (`slot-<n>`) are reused, not made and removed per run: a run takes the first slot
+//! whose first directory it can `flock` (the lock dies with the process, so a killed AegisClaw
+//! never strands one) and that has no process left in it, writes the run's limits, and lets
+//! the lock go when the run has been reaped. Creating and removing three cgroups per run cost
+//! more than the rest of the cgroup work together.
 //!
 //! The child attaches itself: the parent opens each directory's attach file (v1 `tasks`, v2
 //! `cgroup.procs`) before the clone, and the single-threaded child writes `0` to each as its
@@ -12,13 +18,11 @@ use crate::plan::{CgroupFacts, CgroupPlan};
 use crate::runtime::SandboxError;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
-/// Distinguishes runs started by one process.
-static RUN_COUNTER: AtomicU32 = AtomicU32::new(0);
+/// Slots per hierarchy, so this many runs at once on one machine.
+const MAX_SLOTS: usize = 1024;
 
-/// One directory to create: its layer name, path, and the limit files to write.
+/// One controller: its layer name, the parent of its slot directories, the limit files to write.
 type Limits<'a> = Vec<(&'static str, PathBuf, Vec<(&'a str, String)>)>;
 
 /// The directories of one run.
@@ -29,6 +33,8 @@ pub(crate) struct RunCgroup {
     attach: Vec<OwnedFd>,
     /// The attach file's name (`tasks` or `cgroup.procs`).
     attach_file: &'static str,
+    /// The `flock` on the slot's first directory, held until the run is reaped.
+    lock: OwnedFd,
 }
 
 fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> SandboxError {
@@ -40,18 +46,8 @@ fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> Sand
 }
 
 impl RunCgroup {
-    /// Creates the run's directories and writes the limits.
+    /// Takes a free slot and writes the run's limits into it.
     pub(crate) fn create(plan: &CgroupPlan) -> Result<Self, SandboxError> {
-        // pid and counter tell runs of live processes apart; the clock tells them from the
-        // directories a killed process with a since-reused pid left behind.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
-        let name = format!(
-            "run-{}-{}-{nanos:x}",
-            std::process::id(),
-            RUN_COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
         let mut limits: Limits<'_> = Vec::new();
         // v1: `tasks` moves one thread (the child has one), so a self-move needs no global
         // lock; v2 has no `tasks`, and `cgroup.procs` is correct there.
@@ -64,21 +60,21 @@ impl RunCgroup {
                 if let Some(parent) = memory {
                     limits.push((
                         "cgroup memory",
-                        parent.join(&name),
+                        parent.clone(),
                         vec![("memory.limit_in_bytes", plan.memory_bytes.to_string())],
                     ));
                 }
                 if let Some(parent) = pids {
                     limits.push((
                         "cgroup pids",
-                        parent.join(&name),
+                        parent.clone(),
                         vec![("pids.max", plan.pids_max.to_string())],
                     ));
                 }
                 if let Some(parent) = cpu {
                     limits.push((
                         "cgroup cpu",
-                        parent.join(&name),
+                        parent.clone(),
                         vec![
                             ("cpu.cfs_period_us", plan.cpu_period_us.to_string()),
                             ("cpu.cfs_quota_us", plan.cpu_quota_us.to_string()),
@@ -88,7 +84,7 @@ impl RunCgroup {
             }
             CgroupFacts::V2 { parent } => limits.push((
                 "cgroup",
-                parent.join(&name),
+                parent.clone(),
                 vec![
                     ("memory.max", plan.memory_bytes.to_string()),
                     ("memory.swap.max", "0".to_string()),
@@ -100,43 +96,76 @@ impl RunCgroup {
                 ],
             )),
         }
-        let mut run = RunCgroup {
-            dirs: Vec::new(),
-            attach: Vec::new(),
-            attach_file,
+        let Some((first_layer, first_parent, _)) = limits.first() else {
+            return Err(SandboxError::Layer {
+                layer: "cgroup",
+                detail: String::new(),
+                source: std::io::Error::other("no controller directory to use"),
+            });
         };
-        for (_, dir, _) in &limits {
-            if let Some(parent) = dir.parent() {
-                sweep_stale(parent);
+        let (first_layer, first_parent) = (*first_layer, first_parent.clone());
+        for slot in 0..MAX_SLOTS {
+            let name = format!("slot-{slot}");
+            let first = first_parent.join(&name);
+            match fs_err::create_dir(&first) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(layer_error(first_layer, &first, error)),
             }
+            let lock = fs_err::File::open(&first)
+                .map_err(|error| layer_error(first_layer, &first, error))?
+                .into_file();
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => continue,
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(layer_error(first_layer, &first, error));
+                }
+            }
+            // A slot whose last run's processes are still dying is skipped.
+            match fs_err::read_to_string(first.join("cgroup.procs")) {
+                Ok(procs) if procs.trim().is_empty() => {}
+                Ok(_) => continue,
+                Err(error) => return Err(layer_error(first_layer, &first, error)),
+            }
+            let mut run = RunCgroup {
+                dirs: Vec::new(),
+                attach: Vec::new(),
+                attach_file,
+                lock: OwnedFd::from(lock),
+            };
+            for (layer, parent, files) in &limits {
+                let dir = parent.join(&name);
+                match fs_err::create_dir(&dir) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(error) => return Err(layer_error(layer, &dir, error)),
+                }
+                for (file, value) in files {
+                    let path = dir.join(file);
+                    // memory.swap.max is absent without swap accounting; everything else must
+                    // work.
+                    if *file == "memory.swap.max" && !path.exists() {
+                        continue;
+                    }
+                    fs_err::write(&path, value)
+                        .map_err(|error| layer_error(layer, &path, error))?;
+                }
+                let path = dir.join(attach_file);
+                let attach = fs_err::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|error| layer_error(layer, &path, error))?;
+                run.attach.push(OwnedFd::from(attach.into_parts().0));
+                run.dirs.push((layer, dir));
+            }
+            return Ok(run);
         }
-        for (layer, dir, files) in limits {
-            if let Err(error) = fs_err::create_dir(&dir) {
-                run.remove();
-                return Err(layer_error(layer, &dir, error));
-            }
-            run.dirs.push((layer, dir.clone()));
-            for (file, value) in files {
-                let path = dir.join(file);
-                // memory.swap.max is absent without swap accounting; everything else must work.
-                if file == "memory.swap.max" && !path.exists() {
-                    continue;
-                }
-                if let Err(error) = fs_err::write(&path, &value) {
-                    run.remove();
-                    return Err(layer_error(layer, &path, error));
-                }
-            }
-            let path = dir.join(attach_file);
-            match fs_err::OpenOptions::new().write(true).open(&path) {
-                Ok(file) => run.attach.push(OwnedFd::from(file.into_parts().0)),
-                Err(error) => {
-                    run.remove();
-                    return Err(layer_error(layer, &path, error));
-                }
-            }
-        }
-        Ok(run)
+        Err(layer_error(
+            first_layer,
+            &first_parent,
+            std::io::Error::other(format!("all {MAX_SLOTS} cgroup slots are in use")),
+        ))
     }
 
     /// The attach files (close-on-exec) the child writes `0` to, in directory order.
@@ -156,43 +185,10 @@ impl RunCgroup {
         }
     }
 
-    /// Removes the directories, retrying briefly while the kernel finishes tearing down the
-    /// killed processes.
-    pub(crate) fn remove(self) {
+    /// Lets the slot go for the next run (its directories stay). Call once the child has
+    /// been reaped.
+    pub(crate) fn release(self) {
         drop(self.attach);
-        for (_, dir) in &self.dirs {
-            for _ in 0..50 {
-                match fs_err::remove_dir(dir) {
-                    Ok(()) => break,
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        }
-    }
-}
-
-/// Removes the run directories under `parent` left by AegisClaw processes that no longer
-/// exist (killed before they could clean up): `run-<pid>-…` with no `/proc/<pid>`. Their runs
-/// died with them (parent-death signal), so the directories are empty; one that is not, or
-/// whose pid was reused, is left alone. Best effort.
-pub(crate) fn sweep_stale(parent: &Path) {
-    let Ok(entries) = fs_err::read_dir(parent) else {
-        return;
-    };
-    let own = std::process::id();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|name| name.strip_prefix("run-"))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != own && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = fs_err::remove_dir(entry.path());
-        }
+        drop(self.lock);
     }
 }

@@ -551,7 +551,7 @@ impl Prepared {
         if pid < 0 {
             let source = io::Error::last_os_error();
             if let Some(cgroup) = cgroup {
-                cgroup.remove();
+                cgroup.release();
             }
             return Err(SandboxError::Layer {
                 layer: "clone namespaces",
@@ -833,7 +833,7 @@ impl Running {
         }
         self.reaped = true;
         if let Some(cgroup) = self.cgroup.take() {
-            cgroup.remove();
+            cgroup.release();
         }
         Ok(status)
     }

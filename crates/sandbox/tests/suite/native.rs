@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
-use aegisclaw_sandbox::plan::{CgroupFacts, Limits, Mount, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{
     ExitStatus, Launcher, RunOutcome, RunOutput, Stdin, StdioSetup, Stream, host_facts, run,
 };
@@ -404,7 +404,7 @@ fn the_program_starts_inside_every_cgroup_of_its_run() {
         text(&output.stderr)
     );
     let cgroups = text(&output.stdout);
-    let in_run = |line: &str| line.contains("/aegisclaw/run-");
+    let in_run = |line: &str| line.contains("/aegisclaw/slot-");
     match output.outcome.enforcement.cgroup.as_deref() {
         Some("v1") => {
             for controller in ["memory", "pids", "cpu"] {
@@ -496,28 +496,40 @@ fn streaming_wait_closes_a_stream_its_sink_refuses() {
     );
 }
 
+/// The slot (`slot-<n>`) of the memory (v1) or only (v2) cgroup a program reports.
+fn slot_of(cgroups: &str) -> String {
+    cgroups
+        .lines()
+        .find(|line| line.contains(":memory:") || line.starts_with("0::"))
+        .and_then(|line| line.rsplit('/').next())
+        .unwrap_or_else(|| panic!("no cgroup line in {cgroups}"))
+        .to_string()
+}
+
 #[test]
-fn cgroup_dirs_left_by_a_killed_process_are_swept() {
+fn cgroup_slots_are_held_by_one_run_at_a_time_and_reused() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = spec(dir.path(), &["true"]);
+    let spec = spec(dir.path(), &["cat", "/proc/self/cgroup"]);
     let plan = plan(&spec, &host_facts(&spec)).unwrap();
-    let cgroup = plan
-        .cgroup
-        .as_ref()
-        .expect("this machine has writable cgroups");
-    let parent = match &cgroup.facts {
-        CgroupFacts::V1 { memory, .. } => memory.clone().unwrap(),
-        CgroupFacts::V2 { parent } => parent.clone(),
+    assert!(plan.cgroup.is_some(), "this machine has writable cgroups");
+    let launcher = Launcher::new(&plan).unwrap();
+    let slot_of_run = |child: aegisclaw_sandbox::runtime::RunningChild| {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.outcome.exit, ExitStatus::Code(0));
+        slot_of(&text(&output.stdout))
     };
-    // A pid above pid_max never belongs to a live process.
-    let pid_max: u64 = fs_err::read_to_string("/proc/sys/kernel/pid_max")
-        .unwrap()
-        .trim()
-        .parse()
+    // While one run holds its slot (held before exec), another run gets a different one.
+    let held = launcher
+        .spawn_held(StdioSetup { stdin: Stdin::Null })
         .unwrap();
-    let stale = parent.join(format!("run-{}-0-0", pid_max + 1));
-    fs_err::create_dir(&stale).unwrap();
-    let output = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap();
-    assert_eq!(output.outcome.exit, ExitStatus::Code(0));
-    assert!(!stale.exists(), "{} was not swept", stale.display());
+    let other = slot_of_run(launcher.spawn(StdioSetup { stdin: Stdin::Null }).unwrap());
+    let first = slot_of_run(held.release().unwrap());
+    assert_ne!(first, other);
+    assert!(first.starts_with("slot-") && other.starts_with("slot-"));
+    // Runs one after another reuse slots instead of making one each (other tests running at
+    // the same time may hold some).
+    let used: std::collections::BTreeSet<String> = (0..8)
+        .map(|_| slot_of_run(launcher.spawn(StdioSetup { stdin: Stdin::Null }).unwrap()))
+        .collect();
+    assert!(used.len() < 8, "{used:?}");
 }
