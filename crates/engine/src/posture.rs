@@ -4,7 +4,7 @@
 //! collects the facts. Writes nothing.
 
 use crate::doctor::error_chain;
-use aegisclaw_core::audit::{self, VerifyReport};
+use aegisclaw_core::audit::{self, AuditError, Filter, VerifyReport};
 use aegisclaw_core::config::{Config, RuntimeKind};
 use aegisclaw_core::home::Home;
 use aegisclaw_core::policy::{self, Outcome, Policy};
@@ -53,6 +53,43 @@ pub struct PostureInput {
     pub audit: Result<VerifyReport, String>,
     /// Installed skills and their verification, or why they could not be listed.
     pub skills: Result<Vec<InstalledSkill>, String>,
+    /// What the home's most recent runs really had in force (their `run.finished` records),
+    /// or why the log could not be read.
+    pub runs: Result<RecentRuns, String>,
+}
+
+/// How many runs [`RecentRuns`] looks back over.
+pub const RECENT_RUNS: usize = 100;
+
+/// The enforcement of the last [`RECENT_RUNS`] runs, from their `run.finished` records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecentRuns {
+    /// Runs looked at.
+    pub count: usize,
+    /// Of those, the ones that ran without cgroup limits (rlimits only).
+    pub without_cgroup: usize,
+}
+
+impl RecentRuns {
+    /// Reads the `run.finished` records of the log at `log_path`.
+    pub fn read(log_path: &std::path::Path) -> Result<Self, AuditError> {
+        let filter = Filter {
+            kind: Some("run.finished".to_string()),
+            ..Filter::default()
+        };
+        let mut last: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
+        for record in audit::read_records(log_path, &filter)? {
+            let record = record?;
+            if last.len() == RECENT_RUNS {
+                last.pop_front();
+            }
+            last.push_back(record.data["enforcement"]["cgroup"].is_string());
+        }
+        Ok(Self {
+            count: last.len(),
+            without_cgroup: last.iter().filter(|cgroup| !**cgroup).count(),
+        })
+    }
 }
 
 impl PostureInput {
@@ -90,6 +127,7 @@ impl PostureInput {
             .map(TrustStore::with_project_keys)
             .map_err(|error| error_chain(&error))
             .and_then(|trust| registry::list(home, &trust).map_err(|error| error_chain(&error)));
+        let runs = RecentRuns::read(&home.audit_log()).map_err(|error| error_chain(&error));
         Self {
             runtime: config.runtime,
             probes,
@@ -98,6 +136,7 @@ impl PostureInput {
             policy,
             audit,
             skills,
+            runs,
         }
     }
 }
@@ -241,17 +280,34 @@ fn sandbox(input: &PostureInput) -> Category {
     let (points, detail) = match runtime {
         RuntimeKind::Native | RuntimeKind::Auto => {
             let cgroups = &input.probes.cgroups;
-            let limits = cgroups.memory && cgroups.pids;
+            let probed = cgroups.memory && cgroups.pids;
+            // The probes say what this process can do; the runs' own records say what runs
+            // really had (a run by a user who cannot write cgroups has rlimits only).
+            let recent = input.runs.as_ref().ok().filter(|runs| runs.count > 0);
+            let unlimited_runs = recent.map_or(0, |runs| runs.without_cgroup);
+            let limits = probed && unlimited_runs == 0;
             if !limits {
-                raise.push("make cgroup memory and pids limits writable for +4".to_string());
+                raise.push(
+                    "make cgroup memory and pids limits writable for every user who runs \
+                     skills for +4"
+                        .to_string(),
+                );
             }
             raise.push(microvm_raise);
             let abi = input.probes.landlock_abi.unwrap_or(0);
+            let runs = match recent {
+                Some(runs) if runs.without_cgroup > 0 => format!(
+                    "; {} of the last {} runs had no cgroup limits (rlimits only)",
+                    runs.without_cgroup, runs.count
+                ),
+                Some(runs) => format!("; the last {} runs all had them", runs.count),
+                None => String::new(),
+            };
             (
                 22 + if limits { 4 } else { 0 },
                 format!(
-                    "native: 6 namespaces, landlock ABI {abi}, seccomp, no_new_privs{}",
-                    if limits {
+                    "native: 6 namespaces, landlock ABI {abi}, seccomp, no_new_privs{}{runs}",
+                    if probed {
                         ", cgroup memory+pids limits"
                     } else {
                         ", no cgroup limits (rlimits only)"

@@ -6,7 +6,7 @@ use aegisclaw_core::config::{Config, PolicyTemplate, RuntimeKind};
 use aegisclaw_core::policy::Outcome;
 use aegisclaw_core::scope::Risk;
 use aegisclaw_engine::posture::{
-    self, Category, GridDecision, Posture, PostureInput, SecretsFacts,
+    self, Category, GridDecision, Posture, PostureInput, RecentRuns, SecretsFacts,
 };
 use aegisclaw_sandbox::probe::{self, Layer, Probes};
 
@@ -76,6 +76,10 @@ fn input() -> PostureInput {
         policy: Ok(strict_grid()),
         audit: Ok(intact_audit(3, Some(3))),
         skills: Ok(Vec::new()),
+        runs: Ok(RecentRuns {
+            count: 0,
+            without_cgroup: 0,
+        }),
     }
 }
 
@@ -156,6 +160,59 @@ fn a_configured_runtime_that_is_not_available_scores_zero() {
         sandbox
             .detail
             .starts_with("configured runtime `firecracker` does not work here")
+    );
+}
+
+#[test]
+fn runs_that_had_no_cgroup_limits_cost_four_points_and_are_named() {
+    let mut input = input();
+    input.runs = Ok(RecentRuns {
+        count: 40,
+        without_cgroup: 3,
+    });
+    let posture = posture::score(&input);
+    let sandbox = category(&posture, "Sandbox isolation");
+    assert_eq!(sandbox.points, 22);
+    assert!(
+        sandbox
+            .detail
+            .ends_with("; 3 of the last 40 runs had no cgroup limits (rlimits only)"),
+        "{}",
+        sandbox.detail
+    );
+    input.runs = Ok(RecentRuns {
+        count: 40,
+        without_cgroup: 0,
+    });
+    let sandbox = posture::score(&input).categories.remove(0);
+    assert_eq!(sandbox.points, 26);
+    assert!(sandbox.detail.ends_with("; the last 40 runs all had them"));
+}
+
+#[test]
+fn recent_runs_are_read_from_the_run_finished_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut writer =
+        aegisclaw_core::audit::AuditLog::open(&log, &dir.path().join("cp.jsonl"), None).unwrap();
+    let finished = |cgroup: serde_json::Value| {
+        aegisclaw_core::audit::Event::new("run.finished", "t")
+            .data(serde_json::json!({"enforcement": {"cgroup": cgroup}}))
+    };
+    let mut events = vec![aegisclaw_core::audit::Event::new("run.launch", "t")];
+    events.extend((0..5).map(|_| finished(serde_json::json!("v1"))));
+    events.extend((0..2).map(|_| finished(serde_json::Value::Null)));
+    writer.append_batch(events).unwrap();
+    assert_eq!(
+        RecentRuns::read(&log).unwrap(),
+        RecentRuns {
+            count: 7,
+            without_cgroup: 2,
+        }
+    );
+    assert_eq!(
+        RecentRuns::read(&dir.path().join("none.jsonl")).unwrap(),
+        RecentRuns::default()
     );
 }
 
