@@ -162,6 +162,10 @@ impl Home {
     pub fn lockdown_state(&self) -> PathBuf {
         self.root.join("state/lockdown.json")
     }
+    /// `state/policy-validated`: which policy text last passed the full load-time checks.
+    pub fn policy_marker(&self) -> PathBuf {
+        self.root.join("state/policy-validated")
+    }
 
     /// Creates the root and every directory of the layout with mode 0700; tightens existing ones.
     pub fn ensure_layout(&self) -> Result<(), HomeError> {
@@ -245,6 +249,34 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
         drop(file);
         fs::rename(&temp, path)?;
         fs::File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Writes `bytes` to `path` with mode 0600 through a temp file and a rename, without fsync: for
+/// caches, where a crash may lose the file (or leave the old one) but never half of it.
+pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut suffix = [0u8; 6];
+    let _ = getrandom::fill(&mut suffix);
+    let temp = dir.join(format!(".{file_name}.{}.tmp", hex::encode(suffix)));
+    let result = (|| -> Result<(), HomeError> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        drop(file);
+        fs::rename(&temp, path)?;
         Ok(())
     })();
     if result.is_err() {

@@ -145,7 +145,16 @@ impl Policy {
         text: &str,
         version: Option<RegoVersion>,
     ) -> Result<Policy, PolicyError> {
-        let loaded = rego::load(file_name, text, version)?;
+        Self::build(file_name, text, version, rego::Smoke::Run)
+    }
+
+    fn build(
+        file_name: &str,
+        text: &str,
+        version: Option<RegoVersion>,
+        smoke: rego::Smoke,
+    ) -> Result<Policy, PolicyError> {
+        let loaded = rego::load(file_name, text, version, smoke)?;
         Ok(Policy {
             name: file_name.to_string(),
             text: text.to_string(),
@@ -163,13 +172,42 @@ impl Policy {
     }
 
     /// The home's active policy, `policies/default.rego`, in the config's Rego version.
+    ///
+    /// The first load of a given text runs every check [`Policy::compile`] runs and records
+    /// that it passed in `state/policy-validated` (a cache, keyed by this build and the text's
+    /// sha256). Later loads of the same text skip the smoke evaluation on sample inputs,
+    /// which is deterministic for one build; a forged marker can only skip a check whose
+    /// failures would fail closed anyway (an evaluation error is a deny).
     pub fn load_active(home: &Home, config: &Config) -> Result<Policy, PolicyError> {
+        const FILE: &str = "policies/default.rego";
         let path = home.default_policy();
         let text = home::read_text(&path).map_err(|source| PolicyError::Read {
             path: path.clone(),
             source,
         })?;
-        Self::compile("policies/default.rego", &text, Some(config.rego_version))
+        let version = config.rego_version;
+        let key = sha256_hex(
+            format!(
+                "aegisclaw {}\0{FILE}\0{}\0{text}",
+                env!("CARGO_PKG_VERSION"),
+                version.as_str()
+            )
+            .as_bytes(),
+        );
+        let marker = home.policy_marker();
+        let passed = home::read_text(&marker).ok().and_then(|line| {
+            let (marked, module) = line.trim().split_once(' ')?;
+            (marked == key).then(|| (module != "plain").then(|| module.to_string()))
+        });
+        if let Some(module) = passed {
+            return Self::build(FILE, &text, Some(version), rego::Smoke::Passed(module));
+        }
+        let policy = Self::build(FILE, &text, Some(version), rego::Smoke::Run)?;
+        let module = rego::module_digest(&policy.loaded).unwrap_or_else(|| "plain".to_string());
+        let line = format!("{key} {module}\n");
+        // Best effort: without the marker the next load checks everything again.
+        let _ = home::write_cache(&marker, line.as_bytes());
+        Ok(policy)
     }
 
     /// Decides one scope by DESIGN §5: `allow` if allowed with `approval: false`, else

@@ -80,11 +80,31 @@ impl Loaded {
     }
 }
 
+/// How `load` treats the smoke evaluation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Smoke {
+    /// Evaluate every entry point on sample inputs (the full check).
+    Run,
+    /// This exact text passed the full check before: skip the evaluation. The instrumentation
+    /// is added only if it was added then, as the module with this sha256; if the module this
+    /// build generates differs, everything is checked again.
+    Passed(Option<String>),
+}
+
+/// The sha256 of the instrumentation module `load` added, for [`Smoke::Passed`].
+pub(crate) fn module_digest(loaded: &Loaded) -> Option<String> {
+    (loaded.instrumented || loaded.conflict_checked)
+        .then_some(loaded.analysis.instrumentation.as_deref())
+        .flatten()
+        .map(|module| super::sha256_hex(module.as_bytes()))
+}
+
 /// Parses, checks and compiles `text`. `None` detects the version: v1 first, then v0.
 pub(crate) fn load(
     file: &str,
     text: &str,
     version: Option<RegoVersion>,
+    smoke_mode: Smoke,
 ) -> Result<Loaded, PolicyError> {
     let (mut engine, version) = match version {
         Some(version) => (parse(file, text, version)?, version),
@@ -142,6 +162,33 @@ pub(crate) fn load(
     //    named without lines).
     let own_entries = entry_points(&loaded);
     let mut instrumented = false;
+    if let Smoke::Passed(passed_module) = &smoke_mode {
+        let passed_module = passed_module.clone();
+        let module = loaded.analysis.instrumentation.clone();
+        let digest = module
+            .as_deref()
+            .map(|module| super::sha256_hex(module.as_bytes()));
+        if passed_module.is_some() && passed_module != digest {
+            return load(file, text, Some(version), Smoke::Run);
+        }
+        if let Some(module) = module.filter(|_| passed_module.is_some()) {
+            if loaded
+                .engine
+                .add_policy(format!("{file}#rules"), module)
+                .is_err()
+            {
+                // Not what happened when this text passed: check it all again.
+                return load(file, text, Some(version), Smoke::Run);
+            }
+            loaded.instrumented = !loaded.analysis.bodies.is_empty();
+            loaded.conflict_checked = !loaded.analysis.multi_valued.is_empty();
+        }
+        if !loaded.instrumented {
+            loaded.analysis.bodies.clear();
+            loaded.analysis.uninstrumented.extend(["allow", "deny"]);
+        }
+        return Ok(loaded);
+    }
     if let Some(module) = loaded.analysis.instrumentation.clone() {
         let has_hits = !loaded.analysis.bodies.is_empty();
         let has_conflicts = !loaded.analysis.multi_valued.is_empty();

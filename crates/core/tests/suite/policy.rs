@@ -223,6 +223,51 @@ fn the_active_policy_loads_from_the_home() {
 }
 
 #[test]
+fn a_validated_policy_text_loads_again_without_its_smoke_test_and_decides_the_same() {
+    let temp = tempfile::tempdir().unwrap();
+    let home = Home::at(temp.path());
+    home.ensure_layout().unwrap();
+    let config = Config::default();
+    let text = aegisclaw_core::policy::template_text(PolicyTemplate::Standard).unwrap();
+    home::atomic_write(&home.default_policy(), text.as_bytes()).unwrap();
+    let first = Policy::load_active(&home, &config).unwrap();
+    let marker = home::read_text(&home.policy_marker()).unwrap();
+    let (key, module) = marker.trim().split_once(' ').unwrap();
+    assert_eq!((key.len(), module.len()), (64, 64), "{marker}");
+    let again = Policy::load_active(&home, &config).unwrap();
+    for input in grid() {
+        let (a, b) = (first.decide(&input).unwrap(), again.decide(&input).unwrap());
+        assert_eq!(
+            (a.outcome, &a.rules, &a.reasons),
+            (b.outcome, &b.rules, &b.reasons)
+        );
+    }
+    // A changed text is checked in full again: a rule that fails on evaluation is refused
+    // at load, whatever the marker says.
+    let broken = format!("{text}\nreason := \"a\"\nreason := \"b\"\n");
+    home::atomic_write(&home.default_policy(), broken.as_bytes()).unwrap();
+    let error = Policy::load_active(&home, &config).unwrap_err();
+    assert!(error.to_string().contains("default.rego"), "{error}");
+    // A marker forged for that text only skips the smoke test: every decision still fails
+    // closed on the evaluation error.
+    let key = aegisclaw_core::policy::sha256_hex(
+        format!(
+            "aegisclaw {}\0policies/default.rego\0{}\0{broken}",
+            env!("CARGO_PKG_VERSION"),
+            config.rego_version.as_str()
+        )
+        .as_bytes(),
+    );
+    home::atomic_write(&home.policy_marker(), format!("{key} plain\n").as_bytes()).unwrap();
+    let forged = Policy::load_active(&home, &config).unwrap();
+    for input in grid() {
+        let decision = forged.decide(&input).unwrap();
+        assert_eq!(decision.outcome, Outcome::Deny, "{decision:?}");
+        assert!(!decision.errors.is_empty(), "{decision:?}");
+    }
+}
+
+#[test]
 fn case_files_report_failures_by_name() {
     let policy = Policy::template(PolicyTemplate::Strict).unwrap();
     let cases = "- name: strict allows nothing outright\n  input: {scope_risk: low}\n  expect: allow\n- name: rule must match\n  expect: needs_approval\n  rule: \"deny\"\n- name: fine\n  expect: needs_approval\n";
