@@ -272,7 +272,7 @@ impl HeldChild<'_> {
     pub fn take_listener(&mut self) -> Result<Option<std::net::TcpListener>, SandboxError> {
         #[cfg(target_os = "linux")]
         {
-            Ok(self.inner.take_listener()?.map(std::net::TcpListener::from))
+            Ok(self.inner.take_listener().map(std::net::TcpListener::from))
         }
         #[cfg(not(target_os = "linux"))]
         {

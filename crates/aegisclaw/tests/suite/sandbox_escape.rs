@@ -903,6 +903,20 @@ fn egress_works_for_an_unprivileged_user() {
 }
 
 #[test]
+fn the_proxy_listener_never_reaches_the_skill() {
+    // The sandbox opens the proxy's listener and passes it to AegisClaw before exec; the
+    // program holds only its stdio (and the directory `ls` itself opens).
+    let escape = Escape::new();
+    let outcome = escape.run(
+        &["net.outbound:example.com"],
+        "ls /proc/self/fd | tr '\\n' ' '",
+    );
+    assert_eq!(outcome.stdout(), "0 1 2 3 ", "{}", outcome.stderr());
+    assert_eq!(outcome.record("run.launch")["data"]["network"], "proxied");
+    outcome.finished();
+}
+
+#[test]
 fn fork_bomb_is_held_without_cgroups_for_an_unprivileged_user() {
     // `nobody` has no writable cgroup: the run's process limit falls back to RLIMIT_NPROC,
     // which the kernel counts inside the run's own user namespace.

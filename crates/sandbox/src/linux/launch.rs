@@ -142,9 +142,9 @@ const STAGE_NAMES: [&str; 20] = [
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
 type Report = [i32; 3];
 
-/// What a held child writes to the report pipe once every layer but exec is in force, before
-/// it blocks on the hold pipe (no stage is negative, so it is never a failure). The second
-/// word is the child's descriptor of the proxy listener, or -1.
+/// What a held child writes to the report socket once every layer but exec is in force,
+/// before it blocks on the hold pipe (no stage is negative, so it is never a failure); the
+/// proxy listener, if any, travels with it as SCM_RIGHTS.
 const READY: i32 = -1;
 
 /// One syscall-level step of building the new root.
@@ -178,8 +178,13 @@ enum Action {
 }
 
 /// A spawned child, its stdout and stderr, and (held) its report pipe, the write end of the
-/// hold pipe and the child's descriptor of the proxy listener.
-type Spawned = (Running, File, File, Option<(File, OwnedFd, Option<RawFd>)>);
+/// hold pipe and the proxy listener the child passed.
+type Spawned = (
+    Running,
+    File,
+    File,
+    Option<(OwnedFd, OwnedFd, Option<OwnedFd>)>,
+);
 
 /// Every string, struct and program the child uses, built before the fork.
 pub(crate) struct Prepared {
@@ -483,7 +488,9 @@ impl Prepared {
         };
         let (stdout_read, stdout_write) = pipe().map_err(parent_error("stdio"))?;
         let (stderr_read, stderr_write) = pipe().map_err(parent_error("stdio"))?;
-        let (report_read, report_write) = pipe().map_err(parent_error("stdio"))?;
+        // A socket pair rather than a pipe, so a held child can pass the proxy listener along
+        // with its READY report (SCM_RIGHTS).
+        let (report_read, report_write) = socketpair().map_err(parent_error("stdio"))?;
         let hold_pipe = if hold {
             Some(pipe().map_err(parent_error("stdio"))?)
         } else {
@@ -576,20 +583,19 @@ impl Prepared {
             plan_timeout: self.plan.timeout,
             enforcement: Enforcement::of(&self.plan),
         };
-        // EOF: the child exec'd (the pipe is close-on-exec). A report: it failed, or (held)
+        // EOF: the child exec'd (its end is close-on-exec). A report: it failed, or (held)
         // it is ready and waits before exec.
-        let mut report_read = File::from(report_read);
-        let bytes = match read_report(&mut report_read) {
-            Ok(bytes) => bytes,
+        let (bytes, passed) = match read_report(&report_read) {
+            Ok(report) => report,
             Err(error) => return Err(running.abort(error)),
         };
         if let Some(hold_write) = hold_write {
-            if let Some(listener) = ready_report(&bytes) {
+            if is_ready(&bytes) {
                 return Ok((
                     running,
                     File::from(stdout_read),
                     File::from(stderr_read),
-                    Some((report_read, hold_write, listener)),
+                    Some((report_read, hold_write, passed)),
                 ));
             }
             if let Some(error) = self.report_error(&bytes, running.cgroup.as_ref()) {
@@ -653,32 +659,74 @@ impl Prepared {
     }
 }
 
-/// Reads one report (or EOF) from the child's report pipe.
-fn read_report(report: &mut File) -> Result<Vec<u8>, SandboxError> {
-    let mut bytes = Vec::with_capacity(size_of::<Report>());
-    report
-        .take(size_of::<Report>() as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|source| SandboxError::Layer {
-            layer: "parent sync",
-            detail: String::new(),
-            source,
-        })?;
-    Ok(bytes)
+/// Reads one report (or EOF: no bytes) from the child's end of the report socket, with the
+/// descriptor it passed along, if any.
+fn read_report(report: &OwnedFd) -> Result<(Vec<u8>, Option<OwnedFd>), SandboxError> {
+    let error = |source: io::Error| SandboxError::Layer {
+        layer: "parent sync",
+        detail: String::new(),
+        source,
+    };
+    let mut bytes = [0u8; size_of::<Report>()];
+    let mut filled = 0;
+    let mut passed: Option<OwnedFd> = None;
+    // Room for one control message carrying one descriptor.
+    let mut control = [0u64; 4];
+    while filled < bytes.len() {
+        let mut iov = libc::iovec {
+            iov_base: bytes[filled..].as_mut_ptr().cast(),
+            iov_len: bytes.len() - filled,
+        };
+        // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
+        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+        message.msg_iov = &raw mut iov;
+        message.msg_iovlen = 1;
+        message.msg_control = control.as_mut_ptr().cast();
+        message.msg_controllen = size_of::<[u64; 4]>() as _;
+        // SAFETY: `message` points at `iov` and `control`, both alive and writable for the
+        // call; MSG_CMSG_CLOEXEC makes any received descriptor close-on-exec.
+        let read =
+            unsafe { libc::recvmsg(report.as_raw_fd(), &raw mut message, libc::MSG_CMSG_CLOEXEC) };
+        if read < 0 {
+            let source = io::Error::last_os_error();
+            if source.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error(source));
+        }
+        // SAFETY: the kernel filled `message`; CMSG_FIRSTHDR/NXTHDR walk the control buffer it
+        // describes and CMSG_DATA points inside it.
+        unsafe {
+            let mut header = libc::CMSG_FIRSTHDR(&raw const message);
+            while !header.is_null() {
+                if (*header).cmsg_level == libc::SOL_SOCKET
+                    && (*header).cmsg_type == libc::SCM_RIGHTS
+                {
+                    let data = libc::CMSG_DATA(header).cast::<libc::c_int>();
+                    let count = ((*header).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                        / size_of::<libc::c_int>();
+                    for index in 0..count {
+                        let fd = OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(index)));
+                        // The first is the listener; any other is closed at once.
+                        if passed.is_none() {
+                            passed = Some(fd);
+                        }
+                    }
+                }
+                header = libc::CMSG_NXTHDR(&raw const message, header);
+            }
+        }
+        if read == 0 {
+            break;
+        }
+        filled += usize::try_from(read).unwrap_or(0);
+    }
+    Ok((bytes[..filled].to_vec(), passed))
 }
 
-/// The listener descriptor (in the child) of a READY report, `Some(None)` for a READY
-/// report without one; `None` when `bytes` is not a READY report.
-fn ready_report(bytes: &[u8]) -> Option<Option<RawFd>> {
-    if bytes.len() != size_of::<Report>() {
-        return None;
-    }
-    let word = |index: usize| {
-        let mut raw = [0u8; 4];
-        raw.copy_from_slice(&bytes[index * 4..index * 4 + 4]);
-        i32::from_ne_bytes(raw)
-    };
-    (word(0) == READY).then(|| (word(1) >= 0).then_some(word(1)))
+/// Whether `bytes` is a READY report (the child waits before exec).
+fn is_ready(bytes: &[u8]) -> bool {
+    bytes.len() == size_of::<Report>() && bytes[..4] == READY.to_ne_bytes()
 }
 
 /// A child stopped just before exec with every layer in force (see `Prepared::spawn_held`).
@@ -687,10 +735,10 @@ pub(crate) struct Held<'p> {
     running: Running,
     stdout: File,
     stderr: File,
-    report: File,
+    report: OwnedFd,
     release: OwnedFd,
-    /// The child's descriptor of the proxy listener, until taken.
-    listener: Option<RawFd>,
+    /// The proxy listener the child passed with its READY report, until taken.
+    listener: Option<OwnedFd>,
 }
 
 impl Held<'_> {
@@ -698,29 +746,11 @@ impl Held<'_> {
         self.running.pid
     }
 
-    /// A copy of the listener the child opened inside its network namespace
-    /// (`Network::Proxied`), taken with `pidfd_getfd`; `None` for other networks or once
-    /// taken. The child's own copy is close-on-exec, so the program never holds it.
-    pub(crate) fn take_listener(&mut self) -> Result<Option<OwnedFd>, SandboxError> {
-        let Some(target) = self.listener.take() else {
-            return Ok(None);
-        };
-        let error = |source: io::Error| SandboxError::Layer {
-            layer: "proxy listener",
-            detail: String::new(),
-            source,
-        };
-        let pidfd = pidfd_open(self.running.pid).map_err(error)?;
-        // SAFETY: pidfd_getfd takes the pidfd, the child's descriptor number and flags; it
-        // returns a new close-on-exec descriptor in this process or -1.
-        let copied = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target, 0) };
-        if copied < 0 {
-            return Err(error(io::Error::last_os_error()));
-        }
-        // SAFETY: pidfd_getfd returned a new descriptor that nothing else owns.
-        Ok(Some(unsafe {
-            OwnedFd::from_raw_fd(RawFd::try_from(copied).unwrap_or(-1))
-        }))
+    /// The listener the child opened inside its network namespace (`Network::Proxied`) and
+    /// passed with its READY report; `None` for other networks or once taken. The child's
+    /// own copy is close-on-exec, so the program never holds it.
+    pub(crate) fn take_listener(&mut self) -> Option<OwnedFd> {
+        self.listener.take()
     }
 
     /// Lets the child exec; returns once it has (or with the error it reported). The
@@ -731,7 +761,7 @@ impl Held<'_> {
             mut running,
             stdout,
             stderr,
-            mut report,
+            report,
             release,
             ..
         } = self;
@@ -745,15 +775,35 @@ impl Held<'_> {
         }
         drop(release);
         running.started = Instant::now();
-        let bytes = match read_report(&mut report) {
-            Ok(bytes) => bytes,
+        let bytes = match read_report(&report) {
+            Ok((bytes, _)) => bytes,
             Err(error) => return Err(running.abort(error)),
         };
+        drop(report);
         if let Some(error) = prepared.report_error(&bytes, running.cgroup.as_ref()) {
             return Err(running.abort(error));
         }
         Ok((running, stdout, stderr))
     }
+}
+
+/// A connected pair of close-on-exec stream sockets.
+fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    // SAFETY: `fds` is a writable array of two c_ints, which is what socketpair fills.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: socketpair succeeded, so both descriptors are open and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// A pidfd for `pid`, which must be an unreaped child of ours (so the pid cannot be reused).

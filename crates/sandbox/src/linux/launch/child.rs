@@ -252,7 +252,7 @@ pub(super) fn child(
             libc::close(socket);
         }
         // 7b. The proxy listener (`Network::Proxied`), opened here so the parent need not
-        //     enter this namespace: close-on-exec, handed over with pidfd_getfd while held.
+        //     enter this namespace: close-on-exec, passed to the parent with READY.
         let mut listener_fd: libc::c_int = -1;
         if let Some(address) = &prepared.listener {
             listener_fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
@@ -401,8 +401,29 @@ pub(super) fn child(
         //     up what the program needs first, such as the egress proxy's listener in our
         //     network namespace). EOF means the parent gave up: never exec then.
         if let Some((hold_read, _)) = fds.hold {
-            let ready: Report = [READY, listener_fd, 0];
-            if libc::write(fds.report, ready.as_ptr().cast(), size_of::<Report>())
+            // READY, with the proxy listener (if any) as SCM_RIGHTS on the same message.
+            let ready: Report = [READY, 0, 0];
+            let mut iov = libc::iovec {
+                iov_base: ready.as_ptr().cast_mut().cast(),
+                iov_len: size_of::<Report>(),
+            };
+            let mut control = [0u64; 4];
+            let mut message: libc::msghdr = std::mem::zeroed();
+            message.msg_iov = &raw mut iov;
+            message.msg_iovlen = 1;
+            if listener_fd >= 0 {
+                message.msg_control = control.as_mut_ptr().cast();
+                message.msg_controllen = libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as usize;
+                let header = libc::CMSG_FIRSTHDR(&raw const message);
+                (*header).cmsg_level = libc::SOL_SOCKET;
+                (*header).cmsg_type = libc::SCM_RIGHTS;
+                (*header).cmsg_len = libc::CMSG_LEN(size_of::<libc::c_int>() as u32) as usize;
+                std::ptr::write_unaligned(
+                    libc::CMSG_DATA(header).cast::<libc::c_int>(),
+                    listener_fd,
+                );
+            }
+            if libc::sendmsg(fds.report, &raw const message, libc::MSG_NOSIGNAL)
                 != size_of::<Report>() as isize
             {
                 fail(fds, Stage::Hold, 0);
