@@ -3,58 +3,28 @@
 //! the crate's tests use (`src/plan/seccomp_check.rs`): an entry without a reason fails the
 //! build. Reads only that file; downloads nothing.
 
-use serde::Deserialize;
 use std::fmt::Write as _;
 
 include!("src/plan/seccomp_check.rs");
 
-#[derive(Debug, Deserialize)]
-enum DenyErrno {
-    #[serde(rename = "EPERM")]
-    Eperm,
-    #[serde(rename = "ENOSYS")]
-    Enosys,
-}
-
-#[derive(Debug, Deserialize)]
 #[expect(
     clippy::enum_variant_names,
-    reason = "the same names as `plan::CloneFlag`, which the generated code uses"
+    reason = "the names of `plan::CloneFlag`, which the generated code uses"
 )]
-enum CloneFlag {
-    #[serde(rename = "CLONE_NEWNS")]
-    NewNs,
-    #[serde(rename = "CLONE_NEWCGROUP")]
-    NewCgroup,
-    #[serde(rename = "CLONE_NEWUTS")]
-    NewUts,
-    #[serde(rename = "CLONE_NEWIPC")]
-    NewIpc,
-    #[serde(rename = "CLONE_NEWUSER")]
-    NewUser,
-    #[serde(rename = "CLONE_NEWPID")]
-    NewPid,
-    #[serde(rename = "CLONE_NEWNET")]
-    NewNet,
-    #[serde(rename = "CLONE_NEWTIME")]
-    NewTime,
+#[expect(
+    unreachable_pub,
+    reason = "`pub` for the crate, which includes the same file"
+)]
+mod types {
+    use serde::{Deserialize, Serialize};
+    include!("src/plan/seccomp_types.rs");
 }
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeccompDeny {
-    syscall: String,
-    errno: DenyErrno,
-    reason: String,
-    #[serde(default)]
-    clone_flags: Vec<CloneFlag>,
-    #[serde(default)]
-    allow_arg0: Vec<u64>,
-}
+use types::SeccompDeny;
 
 fn main() {
     println!("cargo::rerun-if-changed=data/seccomp.yaml");
     println!("cargo::rerun-if-changed=src/plan/seccomp_check.rs");
+    println!("cargo::rerun-if-changed=src/plan/seccomp_types.rs");
     let text = match fs_err::read_to_string("data/seccomp.yaml") {
         Ok(text) => text,
         Err(error) => panic!("{error}"),

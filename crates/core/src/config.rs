@@ -287,18 +287,11 @@ impl ConfigFile {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let options = serde_saphyr::options! {
-            budget: serde_saphyr::budget! {
-                max_events: 10_000,
-                max_aliases: 0,
-                max_anchors: 0,
-                max_depth: 16,
-            },
-            duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
-        };
-        serde_saphyr::from_str_with_options(text, options).map_err(|error| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: yaml_message(&error, path),
+        serde_saphyr::from_str_with_options(text, plain_yaml(10_000, 16)).map_err(|error| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: yaml_message(&error, path),
+            }
         })
     }
 
@@ -400,6 +393,20 @@ impl ConfigFile {
             secrets_backend,
             checkpoint_every,
         })
+    }
+}
+
+/// Parser options for our own plain YAML files (config, policy cases): no anchors or aliases,
+/// duplicate keys refused, at most `max_events` events nested `max_depth` deep.
+pub(crate) fn plain_yaml(max_events: usize, max_depth: usize) -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: max_events,
+            max_aliases: 0,
+            max_anchors: 0,
+            max_depth: max_depth,
+        },
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
     }
 }
 

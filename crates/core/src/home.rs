@@ -229,6 +229,18 @@ pub fn create_private_dir(path: &Path) -> Result<(), HomeError> {
 /// Writes `bytes` to `path` atomically with mode 0600: a temp file in the same directory,
 /// fsync, rename over the target, then fsync the directory so the rename is durable.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
+    replace_through_temp(path, bytes, true)
+}
+
+/// Writes `bytes` to `path` with mode 0600 through a temp file and a rename, without fsync: for
+/// caches, where a crash may lose the file (or leave the old one) but never half of it.
+pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
+    replace_through_temp(path, bytes, false)
+}
+
+/// A temp file (mode 0600) beside `path`, renamed over it; with `durable`, the file and then
+/// the directory are fsynced around the rename.
+fn replace_through_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<(), HomeError> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let file_name = path
         .file_name()
@@ -245,38 +257,14 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
             .mode(0o600)
             .open(&temp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
         fs::rename(&temp, path)?;
-        fs::File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Writes `bytes` to `path` with mode 0600 through a temp file and a rename, without fsync: for
-/// caches, where a crash may lose the file (or leave the old one) but never half of it.
-pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut suffix = [0u8; 6];
-    let _ = getrandom::fill(&mut suffix);
-    let temp = dir.join(format!(".{file_name}.{}.tmp", hex::encode(suffix)));
-    let result = (|| -> Result<(), HomeError> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        drop(file);
-        fs::rename(&temp, path)?;
+        if durable {
+            fs::File::open(dir)?.sync_all()?;
+        }
         Ok(())
     })();
     if result.is_err() {

@@ -197,8 +197,8 @@ fn execute_inner(
     let syncing = std::thread::spawn(move || durable.wait());
 
     // 3. Launch and stream output through the redactor. The child stops before exec; with
-    // net.outbound scopes the egress proxy starts listening in its network namespace first,
-    // so the program never sees a moment without it.
+    // net.outbound scopes it has opened the proxy's listener in its network namespace and
+    // passed it over, and the egress proxy serves on it before the program starts.
     let held = launcher.spawn_held(StdioSetup { stdin: Stdin::Null });
     let synced = syncing.join().unwrap_or_else(|_| {
         Err(AuditError::Io {
@@ -248,19 +248,16 @@ fn execute_inner(
     ] = streams;
     let stdout_bytes = stdout_bytes + finish(out_stream, stdout);
     let stderr_bytes = stderr_bytes + finish(err_stream, stderr);
-    let mut egress_events = Vec::new();
-    if let Some(egress) = egress {
-        let events = egress
-            .finish()
-            .iter()
-            .map(|event| {
-                event
-                    .to_audit_event(context.actor(), &authorised.run)
-                    .skill(&authorised.skill.name)
-            })
-            .collect::<Vec<_>>();
-        egress_events = events;
-    }
+    let mut egress_events: Vec<_> = egress
+        .map(Egress::finish)
+        .unwrap_or_default()
+        .iter()
+        .map(|event| {
+            event
+                .to_audit_event(context.actor(), &authorised.run)
+                .skill(&authorised.skill.name)
+        })
+        .collect();
     let outcome: RunOutcome = outcome?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 

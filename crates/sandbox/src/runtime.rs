@@ -285,13 +285,7 @@ impl HeldChild<'_> {
     pub fn release(self) -> Result<RunningChild, SandboxError> {
         #[cfg(target_os = "linux")]
         {
-            let (running, stdout, stderr) = self.inner.release()?;
-            Ok(RunningChild {
-                pid: running.pid(),
-                stdout,
-                stderr,
-                inner: running,
-            })
+            Ok(RunningChild::started(self.inner.release()?))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -320,13 +314,7 @@ impl Launcher {
     pub fn spawn(&self, io: StdioSetup) -> Result<RunningChild, SandboxError> {
         #[cfg(target_os = "linux")]
         {
-            let (running, stdout, stderr) = self.inner.spawn(io)?;
-            Ok(RunningChild {
-                pid: running.pid(),
-                stdout,
-                stderr,
-                inner: running,
-            })
+            Ok(RunningChild::started(self.inner.spawn(io)?))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -357,6 +345,16 @@ impl Launcher {
 }
 
 impl RunningChild {
+    #[cfg(target_os = "linux")]
+    fn started((running, stdout, stderr): (crate::linux::launch::Running, File, File)) -> Self {
+        Self {
+            pid: running.pid(),
+            stdout,
+            stderr,
+            inner: running,
+        }
+    }
+
     /// Waits for the child until the plan's wall-clock limit, then kills its whole pid
     /// namespace; removes its cgroups.
     pub fn wait(self) -> Result<RunOutcome, SandboxError> {

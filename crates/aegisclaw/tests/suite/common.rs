@@ -28,9 +28,15 @@ impl TestEnv {
 
     /// The real binary with this env's home, a fixed actor, no colour.
     pub(crate) fn cmd(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("aegisclaw").unwrap();
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("aegisclaw"));
+        command.args(args);
+        Command::from_std(self.with_env(command))
+    }
+
+    /// `command` with only this env's variables (home, actor, user dir, no colour) and the
+    /// temp dir as its working directory.
+    pub(crate) fn with_env(&self, mut command: std::process::Command) -> std::process::Command {
         command
-            .args(args)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("AEGISCLAW_HOME", self.home())

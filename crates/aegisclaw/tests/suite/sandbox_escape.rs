@@ -834,15 +834,13 @@ impl Unprivileged {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new("setpriv")
+        let mut setpriv = std::process::Command::new("setpriv");
+        setpriv
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("AEGISCLAW_HOME", self.env.home())
-            .env("AEGISCLAW_ACTOR", "tester")
-            .env("HOME", self.env.dir.path().join("user"))
+            .args(args);
+        self.env
+            .with_env(setpriv)
             .current_dir(&self.work)
             .output()
             .unwrap()

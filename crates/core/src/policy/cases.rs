@@ -81,15 +81,7 @@ impl CaseFile {
             path: path.to_path_buf(),
             message,
         };
-        let options = serde_saphyr::options! {
-            budget: serde_saphyr::budget! {
-                max_events: 200_000,
-                max_aliases: 0,
-                max_anchors: 0,
-                max_depth: 32,
-            },
-            duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::Error,
-        };
+        let options = crate::config::plain_yaml(200_000, 32);
         let cases: Vec<CaseSpec> = serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| error(crate::config::yaml_message(&e, path)))?;
         if cases.is_empty() {

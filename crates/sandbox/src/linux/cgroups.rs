@@ -45,6 +45,14 @@ fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> Sand
     }
 }
 
+/// Creates `dir` unless it exists (a slot made by an earlier run).
+fn ensure_dir(dir: &Path) -> std::io::Result<()> {
+    match fs_err::create_dir(dir) {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => Err(error),
+        _ => Ok(()),
+    }
+}
+
 impl RunCgroup {
     /// Takes a free slot and writes the run's limits into it.
     pub(crate) fn create(plan: &CgroupPlan) -> Result<Self, SandboxError> {
@@ -107,11 +115,7 @@ impl RunCgroup {
         for slot in 0..MAX_SLOTS {
             let name = format!("slot-{slot}");
             let first = first_parent.join(&name);
-            match fs_err::create_dir(&first) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(error) => return Err(layer_error(first_layer, &first, error)),
-            }
+            ensure_dir(&first).map_err(|error| layer_error(first_layer, &first, error))?;
             let lock = fs_err::File::open(&first)
                 .map_err(|error| layer_error(first_layer, &first, error))?
                 .into_file();
@@ -136,11 +140,7 @@ impl RunCgroup {
             };
             for (layer, parent, files) in &limits {
                 let dir = parent.join(&name);
-                match fs_err::create_dir(&dir) {
-                    Ok(()) => {}
-                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(error) => return Err(layer_error(layer, &dir, error)),
-                }
+                ensure_dir(&dir).map_err(|error| layer_error(layer, &dir, error))?;
                 for (file, value) in files {
                     let path = dir.join(file);
                     // memory.swap.max is absent without swap accounting; everything else must

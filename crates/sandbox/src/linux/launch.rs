@@ -923,7 +923,12 @@ impl Running {
         };
         let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
         let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
-        let mut buffer = vec![0u8; 64 * 1024];
+        // `wait` passes no streams and needs no buffer.
+        let mut buffer = if streams.iter().any(|(_, file)| file.is_some()) {
+            vec![0u8; 64 * 1024]
+        } else {
+            Vec::new()
+        };
         let mut exited = false;
         let mut timed_out = false;
         loop {

@@ -21,41 +21,7 @@ const TABLE: &[Entry] = include!(concat!(env!("OUT_DIR"), "/seccomp_table.rs"));
 #[cfg(test)]
 include!("seccomp_check.rs");
 
-/// The errno a denied call returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DenyErrno {
-    /// "Operation not permitted": the call exists but is forbidden.
-    #[serde(rename = "EPERM")]
-    Eperm,
-    /// "Function not implemented": libc falls back to an older call.
-    #[serde(rename = "ENOSYS")]
-    Enosys,
-}
-
-/// A `clone` flag that makes a `clone` call denied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[expect(
-    missing_docs,
-    reason = "each variant is the Linux flag of the same name"
-)]
-pub enum CloneFlag {
-    #[serde(rename = "CLONE_NEWNS")]
-    NewNs,
-    #[serde(rename = "CLONE_NEWCGROUP")]
-    NewCgroup,
-    #[serde(rename = "CLONE_NEWUTS")]
-    NewUts,
-    #[serde(rename = "CLONE_NEWIPC")]
-    NewIpc,
-    #[serde(rename = "CLONE_NEWUSER")]
-    NewUser,
-    #[serde(rename = "CLONE_NEWPID")]
-    NewPid,
-    #[serde(rename = "CLONE_NEWNET")]
-    NewNet,
-    #[serde(rename = "CLONE_NEWTIME")]
-    NewTime,
-}
+include!("seccomp_types.rs");
 
 impl CloneFlag {
     /// The flag's value (linux/sched.h; the same on every architecture).
@@ -71,24 +37,6 @@ impl CloneFlag {
             CloneFlag::NewNet => 0x4000_0000,
         }
     }
-}
-
-/// One denied syscall.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeccompDeny {
-    /// The syscall's name.
-    pub syscall: String,
-    /// What it returns.
-    pub errno: DenyErrno,
-    /// Why it is denied (required, non-empty).
-    pub reason: String,
-    /// Deny only calls whose first argument has any of these flags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub clone_flags: Vec<CloneFlag>,
-    /// Deny unless the first argument is one of these values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_arg0: Vec<u64>,
 }
 
 /// The table, checked: every entry has a reason, no syscall twice.
