@@ -239,7 +239,9 @@ fn execute_inner(
         stream.push_into(bytes, &mut redacted);
         let ok = sink.write_all(&redacted).is_ok();
         let _ = sink.flush();
-        *written += redacted.len() as u64;
+        if ok {
+            *written += redacted.len() as u64;
+        }
         ok
     });
     let [
