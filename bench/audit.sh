@@ -9,7 +9,9 @@ GROUPED=${GROUPED:-200000}
 VERIFY=${VERIFY:-500000}
 
 cargo build --release --locked -p aegisclaw-core --example audit_bench
-bin="${CARGO_TARGET_DIR:-target}/release/examples/audit_bench"
+# Builds name their target (.cargo/config.toml), so artifacts live under the host triple.
+out="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')"
+bin="$out/release/examples/audit_bench"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -38,7 +38,9 @@ fi
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   cargo build --release --locked -p aegisclaw-engine --example egress_bench
 fi
-bin="${CARGO_TARGET_DIR:-target}/release/examples/egress_bench"
+# Builds name their target (.cargo/config.toml), so artifacts live under the host triple.
+out="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')"
+bin="$out/release/examples/egress_bench"
 
 work=$(mktemp -d /tmp/aegis-egress-bench.XXXXXX)
 pids=()

@@ -10,7 +10,9 @@ PER_RUN=${PER_RUN:-10000}
 GOAL_US=50
 
 cargo build --release --locked -p aegisclaw-core --example policy_bench
-bin="${CARGO_TARGET_DIR:-target}/release/examples/policy_bench"
+# Builds name their target (.cargo/config.toml), so artifacts live under the host triple.
+out="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')"
+bin="$out/release/examples/policy_bench"
 
 line=$(taskset -c 0 "$bin" "$RUNS" "$PER_RUN")
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$line"; }

@@ -30,7 +30,9 @@ need hyperfine hyperfine
 
 cargo build --release --locked -q -p aegisclaw
 cargo build --release --locked -q -p aegisclaw-sandbox --example launch_true
-target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
+# Builds name their target (.cargo/config.toml), so artifacts live under the host triple.
+out="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')"
+target="$(cd "$out" && pwd)/release"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export AEGISCLAW_HOME="$work/home"

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet -p aegisclaw
-bin="$PWD/target/debug/aegisclaw"
+# Builds name their target (.cargo/config.toml), so artifacts live under the host triple.
+out="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')"
+bin="$(cd "$out" && pwd)/debug/aegisclaw"
 work=$(mktemp -d)
 export AEGISCLAW_HOME="${AEGISCLAW_HOME:-$work/home}"
 say() { printf '\n$ %s\n' "$*"; "$@"; }

@@ -11,7 +11,6 @@ use crate::egress::{
     EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
-use aegisclaw_core::audit::AuditError;
 use aegisclaw_core::config::Limits as ConfigLimits;
 use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
@@ -191,24 +190,27 @@ fn execute_inner(
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
     );
-    // Written now, fsynced on another thread while the sandbox is built: the child is held
-    // before exec until the records are durable, and never execs if they cannot be made so.
-    let durable = context.record_batch_deferred(batch)?;
-    let syncing = std::thread::spawn(move || durable.wait());
+    // Written now, fsynced while the child builds its sandbox (the fsync's wait is the
+    // child's time to run): the child is held before exec until the records are durable,
+    // and never execs if they cannot be made so.
+    let mut durable = Some(context.record_batch_deferred(batch)?);
+    let mut synced = None;
+    let mut sync = || {
+        if let Some(durable) = durable.take() {
+            synced = Some(durable.wait());
+        }
+    };
 
     // 3. Launch and stream output through the redactor. The child stops before exec; with
     // net.outbound scopes it has opened the proxy's listener in its network namespace and
     // passed it over, and the egress proxy serves on it before the program starts.
-    let held = launcher.spawn_held(StdioSetup { stdin: Stdin::Null });
-    let synced = syncing.join().unwrap_or_else(|_| {
-        Err(AuditError::Io {
-            action: "fsync",
-            path: context.home().audit_log(),
-            source: std::io::Error::other("the fsync thread panicked"),
-        })
-    });
+    let held = launcher.spawn_held_while(StdioSetup { stdin: Stdin::Null }, &mut sync);
+    // If the clone failed, the records are still made durable before the error is recorded.
+    sync();
     let mut held = held?;
-    synced.map_err(ContextError::from)?;
+    if let Some(synced) = synced {
+        synced.map_err(ContextError::from)?;
+    }
     let egress = match held.take_listener()? {
         Some(listener) => Some(Egress::start(
             listener,

@@ -328,9 +328,20 @@ impl Launcher {
     /// Starts the child and stops it just before exec (see [`HeldChild`]); returns once every
     /// layer is in force (or with the layer that failed).
     pub fn spawn_held(&self, io: StdioSetup) -> Result<HeldChild<'_>, SandboxError> {
+        self.spawn_held_while(io, &mut || {})
+    }
+
+    /// [`Launcher::spawn_held`], running `work` in this thread while the child builds its
+    /// sandbox, so a wait in `work` (an fsync) overlaps the child's set-up. `work` runs once
+    /// the child exists; it is not called when the clone itself fails.
+    pub fn spawn_held_while(
+        &self,
+        io: StdioSetup,
+        work: &mut dyn FnMut(),
+    ) -> Result<HeldChild<'_>, SandboxError> {
         #[cfg(target_os = "linux")]
         {
-            let held = self.inner.spawn_held(io)?;
+            let held = self.inner.spawn_held(io, work)?;
             Ok(HeldChild {
                 pid: held.pid(),
                 inner: held,
@@ -338,7 +349,7 @@ impl Launcher {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = io;
+            let _ = (io, work);
             Err(SandboxError::Unsupported)
         }
     }

@@ -450,14 +450,20 @@ impl Prepared {
 
     /// Clones the child, puts it in its cgroups, lets it run, and waits until it has exec'd.
     pub(crate) fn spawn(&self, io: StdioSetup) -> Result<(Running, File, File), SandboxError> {
-        let (running, stdout, stderr, _) = self.spawn_inner(io, false)?;
+        let (running, stdout, stderr, _) = self.spawn_inner(io, false, &mut || {})?;
         Ok((running, stdout, stderr))
     }
 
     /// Like `spawn`, but the child stops after every layer is in force, just before exec,
-    /// until [`Held::release`]; dropping the [`Held`] kills it.
-    pub(crate) fn spawn_held(&self, io: StdioSetup) -> Result<Held<'_>, SandboxError> {
-        let (running, stdout, stderr, hold) = self.spawn_inner(io, true)?;
+    /// until [`Held::release`]; dropping the [`Held`] kills it. `while_building` runs here
+    /// once the child exists, while it builds its sandbox (it is not called if the clone
+    /// fails).
+    pub(crate) fn spawn_held(
+        &self,
+        io: StdioSetup,
+        while_building: &mut dyn FnMut(),
+    ) -> Result<Held<'_>, SandboxError> {
+        let (running, stdout, stderr, hold) = self.spawn_inner(io, true, while_building)?;
         let Some((report, release, listener)) = hold else {
             return Err(running.abort(SandboxError::Layer {
                 layer: "pre-exec hold",
@@ -478,7 +484,12 @@ impl Prepared {
 
     /// Spawns; with `hold`, returns once the child waits before exec, with the report pipe
     /// and the hold pipe's write end.
-    fn spawn_inner(&self, io: StdioSetup, hold: bool) -> Result<Spawned, SandboxError> {
+    fn spawn_inner(
+        &self,
+        io: StdioSetup,
+        hold: bool,
+        while_building: &mut dyn FnMut(),
+    ) -> Result<Spawned, SandboxError> {
         let parent_error = |layer: &'static str| {
             move |source: io::Error| SandboxError::Layer {
                 layer,
@@ -583,6 +594,7 @@ impl Prepared {
             plan_timeout: self.plan.timeout,
             enforcement: Enforcement::of(&self.plan),
         };
+        while_building();
         // EOF: the child exec'd (its end is close-on-exec). A report: it failed, or (held)
         // it is ready and waits before exec.
         let (bytes, passed) = match read_report(&report_read) {
