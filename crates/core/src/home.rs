@@ -162,6 +162,10 @@ impl Home {
     pub fn lockdown_state(&self) -> PathBuf {
         self.root.join("state/lockdown.json")
     }
+    /// `state/config-parsed`: the last `config.yaml` text's parse, keyed by its sha256.
+    pub fn config_cache(&self) -> PathBuf {
+        self.root.join("state/config-parsed")
+    }
     /// `state/policy-validated`: which policy text last passed the full load-time checks.
     pub fn policy_marker(&self) -> PathBuf {
         self.root.join("state/policy-validated")

@@ -17,6 +17,7 @@ use aegisclaw_core::timestamp::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -144,6 +145,38 @@ pub enum AuthoriseError {
     },
 }
 
+/// The policy [`authorise`] decides with: one already loaded, or the home's active policy
+/// loaded when the first scope is decided. A run that asks for no scope decides nothing, so
+/// it never pays for parsing the policy (the policy has no say over a run it grants nothing).
+#[derive(Debug, Default)]
+pub struct LazyPolicy {
+    loaded: OnceLock<Policy>,
+}
+
+impl LazyPolicy {
+    /// The home's active policy (`policies/default.rego`), loaded on first use.
+    pub fn active() -> Self {
+        Self::default()
+    }
+
+    /// The policy, loading the active one from `context`'s home if none is loaded yet.
+    pub fn get(&self, context: &Context) -> Result<&Policy, aegisclaw_core::policy::PolicyError> {
+        if let Some(policy) = self.loaded.get() {
+            return Ok(policy);
+        }
+        let policy = Policy::load_active(context.home(), context.config())?;
+        Ok(self.loaded.get_or_init(|| policy))
+    }
+}
+
+impl From<Policy> for LazyPolicy {
+    fn from(policy: Policy) -> Self {
+        Self {
+            loaded: OnceLock::from(policy),
+        }
+    }
+}
+
 /// A new run id: 16 hex digits of randomness.
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 8];
@@ -162,7 +195,7 @@ fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
 /// Runs the envelope up to the runtime (steps 1–6 of DESIGN §1).
 pub fn authorise(
     context: &mut Context,
-    policy: &Policy,
+    policy: &LazyPolicy,
     broker: &mut dyn ApprovalBroker,
     request: RunRequest,
 ) -> Result<Verdict, AuthoriseError> {
@@ -327,7 +360,7 @@ pub fn authorise(
     for scope in &scopes {
         let risk = scope.rating(&scope_context).risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, &runtime, &actor);
-        let decision = policy.decide(&input)?;
+        let decision = policy.get(context)?.decide(&input)?;
         pending.push(
             context
                 .event("policy.decision")

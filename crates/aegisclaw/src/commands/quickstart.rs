@@ -11,7 +11,6 @@ use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
 use aegisclaw_core::audit;
 use aegisclaw_core::env;
-use aegisclaw_core::policy::Policy;
 use aegisclaw_engine::authorise::{self, RunRequest, SkillSource, Verdict};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
@@ -68,7 +67,7 @@ pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> 
 
     // 4. Run file-organiser through the whole envelope.
     printer.status("\n4. Running `file-organiser` through the envelope: signature, lockdown, scopes, policy, sandbox, redaction, audit");
-    let policy = Policy::load_active(context.home(), context.config())?;
+    let policy = authorise::LazyPolicy::active();
     let request = RunRequest {
         source: SkillSource::Installed {
             name: "file-organiser".to_string(),

@@ -9,7 +9,7 @@ use crate::approver::TerminalApprover;
 use crate::cli::SandboxCommand;
 use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
-use aegisclaw_core::policy::{Outcome, Policy};
+use aegisclaw_core::policy::Outcome;
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_engine::Context;
 use aegisclaw_engine::authorise::{
@@ -57,7 +57,7 @@ pub(crate) fn run(
     let workdir = fs_canonical(&workdir)?;
 
     let mut context = globals.context()?;
-    let policy = Policy::load_active(context.home(), context.config())?;
+    let policy = authorise::LazyPolicy::active();
     let request = RunRequest {
         source,
         args,
