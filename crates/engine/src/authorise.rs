@@ -360,7 +360,28 @@ pub fn authorise(
     for scope in &scopes {
         let risk = scope.rating(&scope_context).risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, &runtime, &actor);
-        let decision = policy.get(context)?.decide(&input)?;
+        let loaded = match policy.get(context) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                // A policy that cannot load decides nothing: the run is refused on the record,
+                // and the error (bad input, exit 2) goes to the caller.
+                let reason = format!(
+                    "the policy cannot be loaded: {}",
+                    crate::doctor::error_chain(&error)
+                );
+                pending.push(
+                    context
+                        .event("run.refused")
+                        .run(&run)
+                        .decision("deny")
+                        .reason(&reason)
+                        .data(json!({"stage": RefusalStage::Policy})),
+                );
+                context.record_batch(pending)?;
+                return Err(error.into());
+            }
+        };
+        let decision = loaded.decide(&input)?;
         pending.push(
             context
                 .event("policy.decision")

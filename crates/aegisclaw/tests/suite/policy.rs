@@ -293,3 +293,49 @@ fn eval_prints_each_outcome_with_its_rules() {
       caused by: missing field `skill` at line 1 column 28
     ");
 }
+
+#[test]
+fn a_broken_policy_refuses_every_run_that_needs_a_decision_on_the_record() {
+    let env = TestEnv::initialised();
+    std::fs::write(env.home().join("policies/default.rego"), BAD).unwrap();
+    let scoped = env
+        .cmd(&[
+            "sandbox",
+            "run",
+            "--scope",
+            "files.read:/usr/share",
+            "--",
+            "/bin/true",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&scoped.stderr);
+    assert_eq!(scoped.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("policies/default.rego"), "{stderr}");
+    let log = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
+    let refused: serde_json::Value = log
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|record| record["kind"] == "run.refused")
+        .expect("a run.refused record");
+    assert_eq!(refused["data"]["stage"], "policy");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the policy cannot be loaded: invalid policy `policies/default.rego"),
+        "{refused}"
+    );
+    assert!(!log.contains("\"run.launch\""), "{log}");
+    // A run that asks for no scope decides nothing: the policy is not loaded at all.
+    let bare = env
+        .cmd(&["sandbox", "run", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bare.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
+}
