@@ -50,7 +50,74 @@ impl Cli {
     /// flag, and any error go to the whole tree, so messages and help never differ.
     pub(crate) fn parse_args() -> Self {
         let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        Self::parse_lean(&args).unwrap_or_else(|| Self::parse_from(args))
+        Self::parse_run(&args)
+            .or_else(|| Self::parse_lean(&args))
+            .unwrap_or_else(|| Self::parse_from(args))
+    }
+
+    /// The plain shapes of `sandbox run` (global flags, `--scope`, `--workdir`, then `--` and
+    /// the command) read directly, without building clap's tree at all; `None` for anything
+    /// else (another flag or word, a repeated single flag, a value that starts with `-`, no
+    /// command, an empty `AEGISCLAW_HOME`), which then goes to clap. The result equals clap's
+    /// for every shape it accepts (unit-tested).
+    pub(crate) fn parse_run(args: &[std::ffi::OsString]) -> Option<Self> {
+        let words: Vec<&str> = args
+            .iter()
+            .skip(1)
+            .map(|arg| arg.to_str())
+            .collect::<Option<_>>()?;
+        let ["sandbox", "run", rest @ ..] = words.as_slice() else {
+            return None;
+        };
+        let end = rest.iter().position(|word| *word == "--")?;
+        let (options, command) = (&rest[..end], &rest[end + 1..]);
+        if command.is_empty() {
+            return None;
+        }
+        let (mut scopes, mut workdir, mut home, mut json, mut quiet) =
+            (Vec::new(), None, None, false, false);
+        let mut options = options.iter();
+        while let Some(word) = options.next() {
+            let (name, inline) = match word.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+                _ => (*word, None),
+            };
+            match (name, inline) {
+                ("--json", None) if !json => json = true,
+                ("--quiet" | "-q", None) if !quiet => quiet = true,
+                ("--scope" | "--workdir" | "--home", _) => {
+                    let value = match inline {
+                        Some(value) => value,
+                        None => options.next()?,
+                    };
+                    if value.is_empty() || value.starts_with('-') {
+                        return None;
+                    }
+                    match name {
+                        "--scope" => scopes.push(value.to_string()),
+                        "--workdir" if workdir.is_none() => workdir = Some(PathBuf::from(value)),
+                        "--home" if home.is_none() => home = Some(PathBuf::from(value)),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+        if home.is_none() {
+            home = env::get(env::AEGISCLAW_HOME).map(PathBuf::from);
+            // clap refuses an empty value from the environment: let it say so.
+            if home.is_none() && env::is_present(env::AEGISCLAW_HOME) {
+                return None;
+            }
+        }
+        Some(Self {
+            globals: GlobalArgs { home, json, quiet },
+            command: Command::Sandbox(SandboxCommand::Run {
+                scopes,
+                workdir,
+                command: command.iter().map(|word| (*word).to_string()).collect(),
+            }),
+        })
     }
 
     /// The lean parse of the run words, or `None` to use the whole tree.
@@ -483,6 +550,49 @@ mod tests {
             let lean = Cli::parse_lean(&args(line)).unwrap_or_else(|| panic!("`{line}`"));
             let whole = Cli::try_parse_from(args(line)).unwrap();
             assert_eq!(format!("{lean:?}"), format!("{whole:?}"), "`{line}`");
+        }
+    }
+
+    #[test]
+    fn the_direct_parse_of_sandbox_run_equals_clap() {
+        for line in [
+            "sandbox run -- /bin/true",
+            "sandbox run --scope files.read:/tmp --scope net.outbound:example.com -- sh -c x",
+            "sandbox run --scope=files.write:/a=b --workdir=/w -- true",
+            "sandbox run --workdir /tmp --json -q -- ls -l --color",
+            "sandbox run --quiet --home /h -- true --help",
+            "sandbox run --home=/h --json -- true -- --json",
+            "sandbox run -- --scope x",
+        ] {
+            let direct = Cli::parse_run(&args(line)).unwrap_or_else(|| panic!("`{line}`"));
+            let whole = Cli::try_parse_from(args(line)).unwrap();
+            assert_eq!(format!("{direct:?}"), format!("{whole:?}"), "`{line}`");
+        }
+    }
+
+    #[test]
+    fn other_shapes_of_sandbox_run_go_to_clap() {
+        for line in [
+            "sandbox run",
+            "sandbox run --",
+            "sandbox run /bin/true",
+            "--json sandbox run -- true",
+            "sandbox run --help -- true",
+            "sandbox run -h -- true",
+            "sandbox run -V -- true",
+            "sandbox run --json --json -- true",
+            "sandbox run -q --quiet -- true",
+            "sandbox run -qq -- true",
+            "sandbox run --workdir /a --workdir /b -- true",
+            "sandbox run --home /a --home=/b -- true",
+            "sandbox run --scope -- true",
+            "sandbox run --scope -x -- true",
+            "sandbox run --scope= -- true",
+            "sandbox run --json=yes -- true",
+            "sandbox run --no-such-flag -- true",
+            "sandbox run-registered file-organiser",
+        ] {
+            assert!(Cli::parse_run(&args(line)).is_none(), "`{line}`");
         }
     }
 

@@ -57,3 +57,12 @@ pub fn get(name: &str) -> Option<OsString> {
 pub fn get_string(name: &str) -> Option<String> {
     get(name).and_then(|value| value.into_string().ok())
 }
+
+/// Whether a variable is set at all, even to the empty value `get` treats as unset.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "this is the one place that reads the environment"
+)]
+pub fn is_present(name: &str) -> bool {
+    std::env::var_os(name).is_some()
+}
