@@ -75,8 +75,97 @@ fn system_dirs() -> Vec<SystemDir> {
         .collect()
 }
 
-/// v2 when its root delegates memory, pids and cpu; otherwise v1 per controller.
+/// Where systemd and most distributions mount the cgroup hierarchies.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// `statfs` magic numbers of the file systems `conventional_cgroup` recognises.
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+/// The controllers a run is limited by, each with a file only its v1 hierarchy has (in every
+/// cgroup but, for pids, the root).
+const V1_LIMIT_FILES: [(&str, &str); 3] = [
+    ("memory", "memory.limit_in_bytes"),
+    ("pids", "pids.max"),
+    ("cpu", "cpu.cfs_quota_us"),
+];
+
+/// v2 when its root delegates memory, pids and cpu; otherwise v1 per controller. The
+/// conventional layout under `/sys/fs/cgroup` is recognised with a few `statfs` calls;
+/// anything else is read from mountinfo (which costs far more to generate and parse).
 fn cgroup() -> Option<CgroupFacts> {
+    conventional_cgroup().or_else(cgroup_from_mountinfo)
+}
+
+/// The facts `cgroup_from_mountinfo` would give, when `/sys/fs/cgroup` is plainly either a
+/// v2 root delegating all three controllers, or a v1 layout with each controller mounted at
+/// `/sys/fs/cgroup/<name>` (symlinks resolved, as mountinfo names the mount point) and no v2
+/// mount there that delegates them. `None` for any other shape.
+fn conventional_cgroup() -> Option<CgroupFacts> {
+    let root = Path::new(CGROUP_ROOT);
+    let delegates_all = |dir: &Path| {
+        let controllers =
+            fs_err::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+        ["memory", "pids", "cpu"]
+            .iter()
+            .all(|name| controllers.split_whitespace().any(|word| word == *name))
+    };
+    match fs_magic(root)? {
+        CGROUP2_SUPER_MAGIC if delegates_all(root) => {
+            let parent = root.join(CGROUP_PARENT);
+            let ready = make_dir(&parent)
+                && fs_err::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu")
+                    .is_ok();
+            ready.then_some(CgroupFacts::V2 { parent })
+        }
+        TMPFS_MAGIC => {
+            let unified = root.join("unified");
+            if fs_magic(&unified) == Some(CGROUP2_SUPER_MAGIC) && delegates_all(&unified) {
+                return None;
+            }
+            let mut parents = Vec::new();
+            for (controller, limit_file) in V1_LIMIT_FILES {
+                // The limit file names the controller; a v1 root has none for pids, so a
+                // parent made earlier (by the mountinfo path) is asked instead.
+                let dir = root.join(controller);
+                let named = dir.join(limit_file).is_file()
+                    || dir.join(CGROUP_PARENT).join(limit_file).is_file();
+                if fs_magic(&dir) != Some(CGROUP_SUPER_MAGIC) || !named {
+                    return None;
+                }
+                let parent = fs_err::canonicalize(&dir).ok()?.join(CGROUP_PARENT);
+                parents.push(make_dir(&parent).then_some(parent));
+            }
+            let [memory, pids, cpu] = <[Option<PathBuf>; 3]>::try_from(parents).ok()?;
+            if memory.is_none() && pids.is_none() && cpu.is_none() {
+                return None;
+            }
+            Some(CgroupFacts::V1 { memory, pids, cpu })
+        }
+        _ => None,
+    }
+}
+
+/// The file system type of `path` (`statfs`'s `f_type`).
+fn fs_magic(path: &Path) -> Option<i64> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `c_path` is NUL-terminated and alive for the call; statfs writes one `statfs`
+    // into `stat`, which is read only after it reported success.
+    if unsafe { libc::statfs(c_path.as_ptr(), stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statfs returned 0, so it initialised `stat`.
+    let stat = unsafe { stat.assume_init() };
+    #[allow(
+        clippy::useless_conversion,
+        reason = "`f_type` is i64 here but narrower on other architectures"
+    )]
+    Some(i64::from(stat.f_type))
+}
+
+/// v2 when its root delegates memory, pids and cpu; otherwise v1 per controller, from the
+/// cgroup mounts mountinfo lists.
+fn cgroup_from_mountinfo() -> Option<CgroupFacts> {
     let mountinfo = fs_err::read_to_string("/proc/self/mountinfo").ok()?;
     let mounts = super::probe::cgroup::cgroup_mounts(&mountinfo);
     if let Some(v2) = mounts.iter().find(|mount| mount.unified) {
@@ -109,13 +198,39 @@ fn cgroup() -> Option<CgroupFacts> {
 
 /// Creates `path` if needed; true when this process may create run directories in it.
 fn make_dir(path: &Path) -> bool {
-    let exists = match fs_err::create_dir(path) {
-        Ok(()) => true,
-        Err(error) => error.kind() == std::io::ErrorKind::AlreadyExists,
-    };
     let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
         return false;
     };
     // SAFETY: `c_path` is NUL-terminated and alive for the call; access only reads it.
-    exists && unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0
+    let writable = || unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0;
+    if writable() {
+        return true;
+    }
+    let exists = match fs_err::create_dir(path) {
+        Ok(()) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::AlreadyExists,
+    };
+    exists && writable()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_conventional_cgroup_layout_reads_as_mountinfo_does() {
+        match conventional_cgroup() {
+            Some(found) => assert_eq!(Some(found), cgroup_from_mountinfo()),
+            // Another layout (or no cgroups): mountinfo decides, so there is nothing to compare.
+            None => eprintln!(
+                "skipped: {CGROUP_ROOT} has no conventional layout writable by this user here"
+            ),
+        }
+    }
+
+    #[test]
+    fn fs_magic_names_the_file_system() {
+        assert_eq!(fs_magic(Path::new("/proc")), Some(0x9fa0));
+        assert_eq!(fs_magic(Path::new("/no/such/path")), None);
+    }
 }
