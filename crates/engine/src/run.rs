@@ -24,7 +24,6 @@ use aegisclaw_sandbox::runtime::{
 use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt as _;
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -165,12 +164,12 @@ fn execute_inner(
     )?;
 
     // 2. The sandbox spec from the granted scopes.
-    let workdir = Workdir::choose(authorised)?;
+    let workdir = workdir_for(authorised);
     let proxied = authorised
         .scopes
         .iter()
         .any(|scope| scope.kind() == ScopeKind::NetOutbound);
-    let spec = spec_for(context, authorised, &workdir, &secrets, proxied);
+    let spec = spec_for(context, authorised, workdir, &secrets, proxied);
     let facts = runtime::host_facts(&spec);
     let plan = plan::plan(&spec, &facts)?;
     let launcher = Launcher::new(&plan)?;
@@ -366,57 +365,24 @@ fn finish(stream: StreamRedactor, sink: &mut (dyn Write + Send)) -> u64 {
     written
 }
 
-/// The run's working directory: the requested one when a `files.*` scope covers it, otherwise
-/// a fresh, empty, private scratch directory (removed after the run), so a run without file
-/// scopes sees nothing of the host.
-struct Workdir {
-    path: PathBuf,
-    scratch: bool,
-}
-
-impl Workdir {
-    fn choose(authorised: &Authorised) -> Result<Self, RunError> {
-        let covered = authorised.scopes.iter().any(|scope| {
+/// The run's working directory: the requested one when a `files.*` scope covers it; otherwise
+/// `None`, the sandbox's own private `/tmp`, so a run without file scopes sees nothing of the
+/// host (and leaves nothing behind on it, however it ends).
+fn workdir_for(authorised: &Authorised) -> Option<PathBuf> {
+    authorised
+        .scopes
+        .iter()
+        .any(|scope| {
             matches!(scope.kind(), ScopeKind::FilesRead | ScopeKind::FilesWrite)
                 && matches!(scope.target(), Target::Path(path) if authorised.workdir.starts_with(path))
-        });
-        if covered {
-            return Ok(Self {
-                path: authorised.workdir.clone(),
-                scratch: false,
-            });
-        }
-        let path = std::env::temp_dir().join(format!("aegisclaw-run-{}", authorised.run));
-        // `create` fails if the path exists, so nobody can plant it beforehand.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map_err(|source| {
-                RunError::Sandbox(SandboxError::Layer {
-                    layer: "scratch directory",
-                    detail: path.display().to_string(),
-                    source,
-                })
-            })?;
-        Ok(Self {
-            path,
-            scratch: true,
         })
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        if self.scratch {
-            let _ = fs_err::remove_dir_all(&self.path);
-        }
-    }
+        .then(|| authorised.workdir.clone())
 }
 
 fn spec_for(
     context: &Context,
     authorised: &Authorised,
-    workdir: &Workdir,
+    workdir: Option<PathBuf>,
     secrets: &[(String, SecretString)],
     proxied: bool,
 ) -> RunSpec {
@@ -433,12 +399,6 @@ fn spec_for(
                 read_only,
             });
         }
-    }
-    if workdir.scratch {
-        mounts.push(Mount {
-            host: workdir.path.clone(),
-            read_only: false,
-        });
     }
     // The skill's own files, read-only, at their own path; entrypoint words naming them point
     // there.
@@ -480,7 +440,7 @@ fn spec_for(
     RunSpec {
         argv,
         env,
-        workdir: workdir.path.clone(),
+        workdir,
         mounts,
         network,
         limits: limits(&context.config().limits, authorised),

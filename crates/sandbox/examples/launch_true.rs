@@ -23,7 +23,7 @@ fn main() -> Result<(), Error> {
     let spec = RunSpec {
         argv: vec!["/bin/true".into()],
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-        workdir: workdir.clone(),
+        workdir: Some(workdir.clone()),
         mounts: vec![Mount {
             host: workdir,
             read_only: true,

@@ -19,8 +19,9 @@ pub struct RunSpec {
     /// The only environment the child sees: nothing is inherited.
     pub env: Vec<(String, String)>,
     /// Host path of the working directory; it must be covered by one of [`RunSpec::mounts`]
-    /// and appears at the same path inside.
-    pub workdir: PathBuf,
+    /// and appears at the same path inside. `None`: the sandbox's own private `/tmp`, for a
+    /// run that sees no host directory at all.
+    pub workdir: Option<PathBuf>,
     /// Host paths bound at the same path inside (from `files.read` / `files.write` scopes).
     pub mounts: Vec<Mount>,
     /// Network access.
@@ -165,7 +166,7 @@ pub struct HostFacts {
     /// `/bin`, `/lib`, `/lib64`, `/sbin`… as found on the host (only the ones that exist).
     pub system_dirs: Vec<SystemDir>,
     /// `RunSpec::workdir` and every `RunSpec::mounts` host path, canonicalized, in spec order
-    /// (workdir first); `None` where the path does not exist.
+    /// (workdir first); `None` where the path does not exist (and for a private workdir).
     pub resolved: Vec<Option<ResolvedPath>>,
 }
 
@@ -530,6 +531,8 @@ pub enum PlanError {
 
 /// Size of the private `/tmp`.
 const TMP_SIZE_MB: u64 = 256;
+/// The sandbox's own tmpfs, the working directory of a run given no host one.
+const PRIVATE_TMP: &str = "/tmp";
 /// `PATH` used to find `argv[0]` when the spec's env has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Device nodes bound from the host: the harmless ones.
@@ -576,20 +579,22 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         check_reserved(&resolved.path)?;
         binds.push((resolved.clone(), mount.read_only));
     }
-    check_path(&spec.workdir)?;
-    let Some(workdir) = &facts.resolved[0] else {
-        return Err(PlanError::Missing {
-            path: spec.workdir.clone(),
-        });
+    let workdir = match &spec.workdir {
+        None => PathBuf::from(PRIVATE_TMP),
+        Some(path) => {
+            check_path(path)?;
+            let Some(workdir) = &facts.resolved[0] else {
+                return Err(PlanError::Missing { path: path.clone() });
+            };
+            if !binds
+                .iter()
+                .any(|(bind, _)| workdir.path.starts_with(&bind.path))
+            {
+                return Err(PlanError::WorkdirNotMounted { path: path.clone() });
+            }
+            workdir.path.clone()
+        }
     };
-    if !binds
-        .iter()
-        .any(|(bind, _)| workdir.path.starts_with(&bind.path))
-    {
-        return Err(PlanError::WorkdirNotMounted {
-            path: spec.workdir.clone(),
-        });
-    }
     // Parents before children, so a nested bind lands on top of its parent's; a path given
     // twice keeps its most restrictive mode.
     binds.sort_by(|a, b| {
@@ -650,7 +655,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         });
     }
     mounts.push(MountOp::Tmpfs {
-        target: PathBuf::from("/tmp"),
+        target: PathBuf::from(PRIVATE_TMP),
         flags: MountFlags::SCRATCH,
         size_mb: TMP_SIZE_MB,
     });
@@ -722,7 +727,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         argv: spec.argv.clone(),
         program,
         env: spec.env.clone(),
-        workdir: workdir.path.clone(),
+        workdir,
         hostname: spec.hostname.clone(),
         namespaces: Namespace::ALL.to_vec(),
         uid: facts.uid,

@@ -171,6 +171,52 @@ fn files_write_scope_writes_only_where_granted() {
 }
 
 #[test]
+fn a_run_without_file_scopes_sees_and_leaves_nothing_of_the_host() {
+    let escape = Escape::new();
+    let host_tmp = std::env::temp_dir();
+    let listing = |dir: &std::path::Path| -> Vec<std::ffi::OsString> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    std::fs::write(escape.work.join("host.txt"), "host").unwrap();
+    // Its working directory is the sandbox's own /tmp: the host's work directory is not there,
+    // and what it writes goes nowhere on the host.
+    let outcome = escape.run(
+        &[],
+        "pwd; ls -A; cat host.txt; echo pwned > left.txt; ls -A",
+    );
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(outcome.stdout(), "/tmp\nleft.txt\n", "{}", outcome.stderr());
+    assert!(
+        outcome.stderr().contains("host.txt"),
+        "{}",
+        outcome.stderr()
+    );
+    assert_eq!(
+        listing(&escape.work),
+        vec![std::ffi::OsString::from("host.txt")]
+    );
+    let finished = outcome.finished();
+    assert_eq!(
+        outcome.record("run.launch")["data"]["mounts"],
+        serde_json::json!([])
+    );
+    assert_eq!(finished["decision"], "ok");
+    let run = outcome.record("run.launch")["run"].as_str().unwrap();
+    assert!(
+        !listing(&host_tmp)
+            .iter()
+            .any(|name| name.to_string_lossy().contains(run)),
+        "the run left a directory in {}",
+        host_tmp.display()
+    );
+}
+
+#[test]
 fn home_ssh_is_unreadable() {
     let escape = Escape::new();
     let ssh = escape.env.home().with_file_name("user").join(".ssh");

@@ -13,9 +13,8 @@ const CGROUP_PARENT: &str = "aegisclaw";
 const SYSTEM_DIRS: [&str; 6] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
 pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
-    let resolved = std::iter::once(&spec.workdir)
-        .chain(spec.mounts.iter().map(|mount| &mount.host))
-        .map(|path| resolve(path))
+    let resolved = std::iter::once(spec.workdir.as_deref().and_then(resolve))
+        .chain(spec.mounts.iter().map(|mount| resolve(&mount.host)))
         .collect();
     HostFacts {
         landlock_abi: landlock_abi(),

@@ -5,7 +5,7 @@ fn spec() -> RunSpec {
     RunSpec {
         argv: vec!["python3".into(), "main.py".into()],
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-        workdir: PathBuf::from("/home/alice/project"),
+        workdir: Some(PathBuf::from("/home/alice/project")),
         mounts: vec![
             Mount {
                 host: PathBuf::from("/home/alice/project"),
@@ -314,7 +314,7 @@ fn bad_specs_are_refused() {
         Err(PlanError::Reserved { .. })
     ));
     let mut unmounted = spec();
-    unmounted.workdir = PathBuf::from("/srv");
+    unmounted.workdir = Some(PathBuf::from("/srv"));
     let mut unmounted_facts = facts(7);
     unmounted_facts.resolved[0] = Some(ResolvedPath {
         path: PathBuf::from("/srv"),
@@ -392,4 +392,30 @@ fn program_with_a_slash_is_used_as_is() {
             PathBuf::from("/bin/ls")
         ]
     );
+}
+
+#[test]
+fn a_run_given_no_host_workdir_works_in_its_private_tmp() {
+    let mut private = spec();
+    private.workdir = None;
+    private.mounts.clear();
+    let mut private_facts = facts(7);
+    private_facts.resolved = vec![None];
+    let planned = plan(&private, &private_facts).unwrap();
+    assert_eq!(planned.workdir, PathBuf::from("/tmp"));
+    // Nothing of the host is bound beyond the system directories and devices: /tmp is the
+    // sandbox's own tmpfs.
+    let system = [Path::new("/usr"), Path::new("/lib64"), Path::new("/dev")];
+    assert!(
+        planned.mounts.iter().all(|op| match op {
+            MountOp::Bind { source, .. } => system.iter().any(|dir| source.starts_with(dir)),
+            _ => true,
+        }),
+        "{:?}",
+        planned.mounts
+    );
+    assert!(planned.mounts.iter().any(|op| matches!(
+        op,
+        MountOp::Tmpfs { target, .. } if target == Path::new("/tmp")
+    )));
 }

@@ -18,7 +18,7 @@ fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
             ("PATH".to_string(), "/usr/bin:/bin".to_string()),
             ("HOME".to_string(), "/tmp".to_string()),
         ],
-        workdir: workdir.to_path_buf(),
+        workdir: Some(workdir.to_path_buf()),
         mounts: vec![Mount {
             host: workdir.to_path_buf(),
             read_only: false,
