@@ -7,7 +7,8 @@
 //!   of `/bin/true` spawned plainly (`plain`), each named command spawned as a process (split
 //!   on spaces), and the sandbox crate launching `/bin/true` in-process (`sandbox`); prints one
 //!   line per contender (`name median p90`, in ms). Interleaving keeps drift in the machine's
-//!   load out of the ratios; the order rotates every round.
+//!   load out of the ratios; each round's order is shuffled, so no contender always inherits
+//!   the same predecessor's deferred kernel work.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
@@ -76,13 +77,23 @@ fn main() -> Result<(), Error> {
             };
             let count = contenders.len() + 1;
             let mut times = vec![Vec::new(); count];
+            // Work a run leaves to the kernel after it ends (a network namespace is torn down
+            // asynchronously, for one) is charged to whoever runs next. A fixed cyclic order
+            // would always give each contender the same predecessor, so every round is
+            // shuffled (xorshift, seeded from the clock).
+            let mut state = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0x9e37_79b9, |since| since.as_nanos() as u64)
+                | 1;
+            let mut order: Vec<usize> = (0..count).collect();
             for round in 0..rounds + 3 {
-                // Each round starts with the next contender, so each follows every other one
-                // equally often: work a run leaves to the kernel after it ends (a network
-                // namespace is torn down asynchronously, for one) is not always charged to
-                // the same successor.
-                for turn in 0..count {
-                    let which = (round + turn) % count;
+                for slot in (1..count).rev() {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    order.swap(slot, (state % (slot as u64 + 1)) as usize);
+                }
+                for &which in &order {
                     let time = match contenders.get(which) {
                         Some((_, argv)) => spawned(argv)?,
                         None => sandboxed()?,
