@@ -349,17 +349,30 @@ fn read_tail(file: &File, path: &Path) -> Result<Tail, AuditError> {
     })
 }
 
+/// The two fields the writer needs from the last record; the rest is skipped, not built.
+#[derive(serde::Deserialize)]
+struct TailFields {
+    #[serde(default)]
+    seq: Value,
+    #[serde(default)]
+    hash: Value,
+}
+
 fn parse_tail_line(line: &[u8]) -> Result<(u64, String), String> {
-    let value: Value =
+    // Records are canonical JSON objects (a struct would also accept an array).
+    if line.first() != Some(&b'{') {
+        return Err("not a JSON object".to_string());
+    }
+    let value: TailFields =
         serde_json::from_slice(line).map_err(|error| format!("not JSON: {error}"))?;
     let seq = value
-        .get("seq")
-        .and_then(Value::as_u64)
+        .seq
+        .as_u64()
         .filter(|seq| *seq > 0)
         .ok_or("no positive integer `seq`")?;
     let hash = value
-        .get("hash")
-        .and_then(Value::as_str)
+        .hash
+        .as_str()
         .filter(|hash| decode_hash(hash).is_some())
         .ok_or("no 64-hex-digit `hash`")?;
     Ok((seq, hash.to_string()))
@@ -420,6 +433,21 @@ pub(super) fn read_tail_bytes(file: &File, path: &Path) -> Result<TailBytes, Aud
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_line_must_be_an_object_with_seq_and_hash() {
+        let hash = "ab".repeat(32);
+        let line = format!(r#"{{"data":{{"big":[1,2,3]}},"hash":"{hash}","seq":7}}"#);
+        assert_eq!(parse_tail_line(line.as_bytes()), Ok((7, hash.clone())));
+        let array = format!(r#"[7,"{hash}"]"#);
+        assert_eq!(
+            parse_tail_line(array.as_bytes()),
+            Err("not a JSON object".to_string())
+        );
+        assert!(parse_tail_line(br#"{"seq":0}"#).unwrap_err().contains("seq"));
+        assert!(parse_tail_line(br#"{"seq":3,"hash":"xyz"}"#).unwrap_err().contains("hash"));
+        assert!(parse_tail_line(br#"{"seq":3"#).unwrap_err().starts_with("not JSON"));
+    }
     use crate::audit::verify::verify;
     use crate::key::SigningKey;
     use serde_json::json;
