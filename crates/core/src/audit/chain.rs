@@ -433,6 +433,13 @@ pub(super) fn read_tail_bytes(file: &File, path: &Path) -> Result<TailBytes, Aud
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::verify::verify;
+    use crate::key::SigningKey;
+    use serde_json::json;
+
+    fn paths(dir: &Path) -> (PathBuf, PathBuf) {
+        (dir.join("audit.jsonl"), dir.join("checkpoints.jsonl"))
+    }
 
     #[test]
     fn the_tail_line_must_be_an_object_with_seq_and_hash() {
@@ -444,16 +451,21 @@ mod tests {
             parse_tail_line(array.as_bytes()),
             Err("not a JSON object".to_string())
         );
-        assert!(parse_tail_line(br#"{"seq":0}"#).unwrap_err().contains("seq"));
-        assert!(parse_tail_line(br#"{"seq":3,"hash":"xyz"}"#).unwrap_err().contains("hash"));
-        assert!(parse_tail_line(br#"{"seq":3"#).unwrap_err().starts_with("not JSON"));
-    }
-    use crate::audit::verify::verify;
-    use crate::key::SigningKey;
-    use serde_json::json;
-
-    fn paths(dir: &Path) -> (PathBuf, PathBuf) {
-        (dir.join("audit.jsonl"), dir.join("checkpoints.jsonl"))
+        assert!(
+            parse_tail_line(br#"{"seq":0}"#)
+                .unwrap_err()
+                .contains("seq")
+        );
+        assert!(
+            parse_tail_line(br#"{"seq":3,"hash":"xyz"}"#)
+                .unwrap_err()
+                .contains("hash")
+        );
+        assert!(
+            parse_tail_line(br#"{"seq":3"#)
+                .unwrap_err()
+                .starts_with("not JSON")
+        );
     }
 
     #[test]
