@@ -238,6 +238,43 @@ fn mkdirs(
     Ok(())
 }
 
+/// The tmpfs mounts of `mounts` with binds inside whose attributes all equal the tmpfs's own
+/// (the devices under `/dev`): one recursive `mount_setattr` on the tmpfs, after every mount
+/// is in place, gives each of those binds its attributes. Attributes are only ever set, never
+/// cleared, so the result is the same as one call per bind, in one syscall instead of five.
+fn shared_attr_tmpfs(mounts: &[MountOp]) -> Vec<usize> {
+    mounts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, op)| {
+            let MountOp::Tmpfs { target, flags, .. } = op else {
+                return None;
+            };
+            let mut nested = mounts[index + 1..].iter().filter_map(|inner| match inner {
+                MountOp::Bind {
+                    target: path,
+                    flags,
+                    ..
+                }
+                | MountOp::Tmpfs {
+                    target: path,
+                    flags,
+                    ..
+                }
+                | MountOp::Proc {
+                    target: path,
+                    flags,
+                } => path.starts_with(target).then_some(*flags),
+                MountOp::Symlink { .. } => None,
+            });
+            let first = nested.next()?;
+            (attr_bits(first) == attr_bits(*flags)
+                && nested.all(|inner| attr_bits(inner) == attr_bits(*flags)))
+            .then_some(index)
+        })
+        .collect()
+}
+
 fn attr_bits(flags: MountFlags) -> u64 {
     let mut bits = 0;
     if flags.read_only {
@@ -280,6 +317,7 @@ impl Prepared {
     pub(crate) fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
         let mut actions = Vec::new();
         let mut mount_names = Vec::new();
+        let shared = shared_attr_tmpfs(&plan.mounts);
         for (index, op) in plan.mounts.iter().enumerate() {
             match op {
                 MountOp::Bind {
@@ -298,6 +336,9 @@ impl Prepared {
                             actions.push((index, Action::Touch(cstring(path_under(NEW, target))?)));
                         }
                     }
+                    let inherits = shared.iter().any(|&tmpfs| {
+                        matches!(&plan.mounts[tmpfs], MountOp::Tmpfs { target: dir, .. } if target.starts_with(dir))
+                    });
                     let target = cstring(path_under(NEW, target))?;
                     actions.push((
                         index,
@@ -306,13 +347,15 @@ impl Prepared {
                             target: target.clone(),
                         },
                     ));
-                    actions.push((
-                        index,
-                        Action::SetAttr {
-                            target,
-                            attr_set: attr_bits(*flags),
-                        },
-                    ));
+                    if !inherits {
+                        actions.push((
+                            index,
+                            Action::SetAttr {
+                                target,
+                                attr_set: attr_bits(*flags),
+                            },
+                        ));
+                    }
                 }
                 MountOp::Tmpfs {
                     target,
@@ -364,6 +407,17 @@ impl Prepared {
                         },
                     ));
                 }
+            }
+        }
+        for &index in &shared {
+            if let MountOp::Tmpfs { target, flags, .. } = &plan.mounts[index] {
+                actions.push((
+                    index,
+                    Action::SetAttr {
+                        target: cstring(path_under(NEW, target))?,
+                        attr_set: attr_bits(*flags),
+                    },
+                ));
             }
         }
         let landlock = &plan.landlock;

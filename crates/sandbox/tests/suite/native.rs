@@ -533,3 +533,39 @@ fn cgroup_slots_are_held_by_one_run_at_a_time_and_reused() {
         .collect();
     assert!(used.len() < 8, "{used:?}");
 }
+
+#[test]
+fn every_mount_carries_the_attributes_its_plan_gives_it() {
+    // Field 6 of mountinfo is the mount's own options.
+    let output = sh("cut -d' ' -f5,6 /proc/self/mountinfo");
+    let listing = text(&output.stdout);
+    let options = |point: &str| -> String {
+        listing
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{point} ")))
+            .unwrap_or_else(|| panic!("no mount at {point} in:\n{listing}"))
+            .to_string()
+    };
+    // Devices: writable, no set-user-ID, no exec (one recursive call sets them on all five).
+    for device in [
+        "/dev",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+    ] {
+        let flags = options(device);
+        assert!(flags.starts_with("rw,"), "{device}: {flags}");
+        assert!(
+            flags.contains("nosuid") && flags.contains("noexec"),
+            "{device}: {flags}"
+        );
+    }
+    for (point, wanted) in [("/usr", "ro,"), ("/tmp", "rw,"), ("/proc", "rw,")] {
+        let flags = options(point);
+        assert!(flags.starts_with(wanted), "{point}: {flags}");
+        assert!(flags.contains("nosuid"), "{point}: {flags}");
+    }
+    assert!(options("/tmp").contains("noexec"), "{listing}");
+}
