@@ -233,7 +233,8 @@ fn execute_inner(
         (redactor.stream(), stdout, 0u64),
         (redactor.stream(), stderr, 0u64),
     ];
-    let mut redacted = Vec::with_capacity(64 * 1024);
+    // Grows with the largest chunk read; most runs print little.
+    let mut redacted = Vec::new();
     let outcome = child.wait_streaming(&mut |which, bytes| {
         let (stream, sink, written) = &mut streams[usize::from(which == Stream::Stderr)];
         redacted.clear();

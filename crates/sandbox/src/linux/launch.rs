@@ -989,9 +989,10 @@ impl Running {
         };
         let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
         let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
-        // `wait` passes no streams and needs no buffer.
+        // `wait` passes no streams and needs no buffer. 16 KiB per read: small enough that
+        // a run with little output does not pay for zeroing and faulting in a pipe's worth.
         let mut buffer = if streams.iter().any(|(_, file)| file.is_some()) {
-            vec![0u8; 64 * 1024]
+            vec![0u8; 16 * 1024]
         } else {
             Vec::new()
         };
