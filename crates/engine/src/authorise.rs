@@ -369,15 +369,7 @@ pub fn authorise(
                     "the policy cannot be loaded: {}",
                     crate::doctor::error_chain(&error)
                 );
-                pending.push(
-                    context
-                        .event("run.refused")
-                        .run(&run)
-                        .decision("deny")
-                        .reason(&reason)
-                        .data(json!({"stage": RefusalStage::Policy})),
-                );
-                context.record_batch(pending)?;
+                refuse(context, pending, RefusalStage::Policy, reason, Vec::new())?;
                 return Err(error.into());
             }
         };
