@@ -189,14 +189,18 @@ fn execute_inner(
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
     );
-    // Written now, fsynced while the child builds its sandbox (the fsync's wait is the
-    // child's time to run): the child is held before exec until the records are durable,
-    // and never execs if they cannot be made so.
-    let mut durable = Some(context.record_batch_deferred(batch)?);
-    let mut synced = None;
+    // Written and fsynced while the child builds its sandbox (the child's waits are the
+    // writer's time to run, and the fsync's wait is the child's): the child is held before
+    // exec until the records are durable, and never execs if they cannot be made so.
+    let mut batch = Some(batch);
+    let mut synced: Option<Result<(), ContextError>> = None;
     let mut sync = || {
-        if let Some(durable) = durable.take() {
-            synced = Some(durable.wait());
+        if let Some(batch) = batch.take() {
+            synced = Some(
+                context
+                    .record_batch_deferred(batch)
+                    .and_then(|durable| durable.wait().map_err(ContextError::from)),
+            );
         }
     };
 
@@ -208,7 +212,7 @@ fn execute_inner(
     sync();
     let mut held = held?;
     if let Some(synced) = synced {
-        synced.map_err(ContextError::from)?;
+        synced?;
     }
     let egress = match held.take_listener()? {
         Some(listener) => Some(Egress::start(
