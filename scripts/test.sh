@@ -23,6 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+step "every example a bench script builds exists"
+# A bench script names its example by `--example NAME`; cargo only notices a missing one when
+# the script runs, so check here (the audit and policy benches once lost theirs unnoticed).
+for name in $(grep -ho -- '--example [a-z_]*' bench/*.sh | awk '{print $2}' | sort -u); do
+  ls crates/*/examples/"$name".rs >/dev/null 2>&1 || { echo "error: bench example \`$name\` is missing" >&2; exit 1; }
+done
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
