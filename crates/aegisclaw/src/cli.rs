@@ -43,11 +43,12 @@ pub(crate) struct GlobalArgs {
 impl Cli {
     /// Parses this process's arguments (clap exits 2 on usage errors, 0 on `--help`).
     ///
-    /// `sandbox run` and `sandbox run-registered`, the words an agent calls on every run, are
-    /// first parsed against a tree of only the global flags and the `sandbox` word: building
-    /// the whole tree costs a few hundred microseconds per process. The result is the same
-    /// `Cli` (same definitions, same `FromArgMatches`); any other shape, any help or version
-    /// flag, and any error go to the whole tree, so messages and help never differ.
+    /// `sandbox run` and `sandbox run-registered`, the words an agent calls on every run, skip
+    /// building the whole tree (a few hundred microseconds per process): the plain shapes of
+    /// `sandbox run` are read directly (`parse_run`), the rest of both words against a tree of
+    /// only the global flags and the `sandbox` word (`parse_lean`). The result is the same
+    /// `Cli`; any other shape, any help or version flag, and any error go to the whole tree,
+    /// so messages and help never differ.
     pub(crate) fn parse_args() -> Self {
         let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
         Self::parse_run(&args)
@@ -61,11 +62,7 @@ impl Cli {
     /// command, an empty `AEGISCLAW_HOME`), which then goes to clap. The result equals clap's
     /// for every shape it accepts (unit-tested).
     pub(crate) fn parse_run(args: &[std::ffi::OsString]) -> Option<Self> {
-        let words: Vec<&str> = args
-            .iter()
-            .skip(1)
-            .map(|arg| arg.to_str())
-            .collect::<Option<_>>()?;
+        let words = utf8_words(args)?;
         let ["sandbox", "run", rest @ ..] = words.as_slice() else {
             return None;
         };
@@ -123,11 +120,7 @@ impl Cli {
     /// The lean parse of the run words, or `None` to use the whole tree.
     pub(crate) fn parse_lean(args: &[std::ffi::OsString]) -> Option<Self> {
         use clap::FromArgMatches as _;
-        let words: Vec<&str> = args
-            .iter()
-            .skip(1)
-            .map(|arg| arg.to_str())
-            .collect::<Option<_>>()?;
+        let words = utf8_words(args)?;
         if !matches!(words.as_slice(), ["sandbox", "run" | "run-registered", ..]) {
             return None;
         }
@@ -524,6 +517,11 @@ fish: `aegisclaw completions fish > ~/.config/fish/completions/aegisclaw.fish`."
 pub(crate) struct CompletionsArgs {
     /// The shell to write the script for.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// The arguments after the program name as text, or `None` if any is not UTF-8.
+fn utf8_words(args: &[std::ffi::OsString]) -> Option<Vec<&str>> {
+    args.iter().skip(1).map(|arg| arg.to_str()).collect()
 }
 
 #[cfg(test)]

@@ -278,7 +278,7 @@ impl Default for Config {
 /// The key of a `config.yaml` text in `state/config-parsed`: the sha256 of this build's
 /// version and the text, so a text is only ever matched with its own parse by this parser.
 fn parse_key(text: &str) -> String {
-    crate::policy::sha256_hex(format!("aegisclaw {}\0{text}", env!("CARGO_PKG_VERSION")).as_bytes())
+    home::cache_key(&[text])
 }
 
 /// The parse `Config::load` recorded for exactly this text, if any. The YAML parser is the

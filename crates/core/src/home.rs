@@ -230,6 +230,17 @@ pub fn create_private_dir(path: &Path) -> Result<(), HomeError> {
     Ok(())
 }
 
+/// The key of a derived cache entry under `state/`: the sha256 of this build's version and
+/// `parts`, NUL-separated, so an entry only ever matches what this build made it from.
+pub fn cache_key(parts: &[&str]) -> String {
+    let mut text = format!("aegisclaw {}", env!("CARGO_PKG_VERSION"));
+    for part in parts {
+        text.push('\0');
+        text.push_str(part);
+    }
+    crate::policy::sha256_hex(text.as_bytes())
+}
+
 /// Writes `bytes` to `path` atomically with mode 0600: a temp file in the same directory,
 /// fsync, rename over the target, then fsync the directory so the rename is durable.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {

@@ -186,14 +186,7 @@ impl Policy {
             source,
         })?;
         let version = config.rego_version;
-        let key = sha256_hex(
-            format!(
-                "aegisclaw {}\0{FILE}\0{}\0{text}",
-                env!("CARGO_PKG_VERSION"),
-                version.as_str()
-            )
-            .as_bytes(),
-        );
+        let key = home::cache_key(&[FILE, version.as_str(), &text]);
         let marker = home.policy_marker();
         let passed = home::read_text(&marker).ok().and_then(|line| {
             let (marked, module) = line.trim().split_once(' ')?;

@@ -169,14 +169,6 @@ impl LazyPolicy {
     }
 }
 
-impl From<Policy> for LazyPolicy {
-    fn from(policy: Policy) -> Self {
-        Self {
-            loaded: OnceLock::from(policy),
-        }
-    }
-}
-
 /// A new run id: 16 hex digits of randomness.
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 8];

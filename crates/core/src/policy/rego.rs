@@ -161,17 +161,14 @@ pub(crate) fn load(
     //    reported; if the policy alone passes, it runs without instrumentation (rules are then
     //    named without lines).
     let own_entries = entry_points(&loaded);
-    let mut instrumented = false;
-    if let Smoke::Passed(passed_module) = &smoke_mode {
-        let passed_module = passed_module.clone();
-        let module = loaded.analysis.instrumentation.clone();
-        let digest = module
-            .as_deref()
-            .map(|module| super::sha256_hex(module.as_bytes()));
-        if passed_module.is_some() && passed_module != digest {
-            return load(file, text, Some(version), Smoke::Run);
-        }
-        if let Some(module) = module.filter(|_| passed_module.is_some()) {
+    let passed = match smoke_mode {
+        Smoke::Run => None,
+        Smoke::Passed(module) => Some(module),
+    };
+    let mut smoked = false;
+    match (loaded.analysis.instrumentation.clone(), passed.as_ref()) {
+        // Passed with the very module this build generates: add it, evaluate nothing.
+        (Some(module), Some(Some(digest))) if super::sha256_hex(module.as_bytes()) == *digest => {
             if loaded
                 .engine
                 .add_policy(format!("{file}#rules"), module)
@@ -183,39 +180,38 @@ pub(crate) fn load(
             loaded.instrumented = !loaded.analysis.bodies.is_empty();
             loaded.conflict_checked = !loaded.analysis.multi_valued.is_empty();
         }
-        if !loaded.instrumented {
-            loaded.analysis.bodies.clear();
-            loaded.analysis.uninstrumented.extend(["allow", "deny"]);
+        // Passed with a module this build no longer generates: check it all again.
+        (_, Some(Some(_))) => return load(file, text, Some(version), Smoke::Run),
+        // Passed without instrumentation, or nothing to instrument.
+        (_, Some(None)) | (None, None) => {}
+        (Some(module), None) => {
+            let has_hits = !loaded.analysis.bodies.is_empty();
+            let has_conflicts = !loaded.analysis.multi_valued.is_empty();
+            let mut entries = own_entries.clone();
+            if has_hits {
+                entries.push(HITS);
+            }
+            if has_conflicts {
+                entries.push(CONFLICTS);
+            }
+            if loaded
+                .engine
+                .add_policy(format!("{file}#rules"), module)
+                .is_ok()
+                && smoke(&mut loaded.engine, &entries).is_ok()
+            {
+                loaded.instrumented = has_hits;
+                loaded.conflict_checked = has_conflicts;
+                smoked = true;
+            } else {
+                // The failed addition may have left the engine half-changed: start again from
+                // the policy text (the slow path of a broken policy or instrumentation).
+                loaded.engine = parse(file, text, version)?;
+                loaded.engine.set_execution_timer_config(timer());
+            }
         }
-        return Ok(loaded);
     }
-    if let Some(module) = loaded.analysis.instrumentation.clone() {
-        let has_hits = !loaded.analysis.bodies.is_empty();
-        let has_conflicts = !loaded.analysis.multi_valued.is_empty();
-        let mut entries = own_entries.clone();
-        if has_hits {
-            entries.push(HITS);
-        }
-        if has_conflicts {
-            entries.push(CONFLICTS);
-        }
-        if loaded
-            .engine
-            .add_policy(format!("{file}#rules"), module)
-            .is_ok()
-            && smoke(&mut loaded.engine, &entries).is_ok()
-        {
-            loaded.instrumented = has_hits;
-            loaded.conflict_checked = has_conflicts;
-            instrumented = true;
-        } else {
-            // The failed addition may have left the engine half-changed: start again from the
-            // policy text (the slow path of a broken policy or instrumentation).
-            loaded.engine = parse(file, text, version)?;
-            loaded.engine.set_execution_timer_config(timer());
-        }
-    }
-    if !instrumented {
+    if passed.is_none() && !smoked {
         smoke(&mut loaded.engine, &own_entries).map_err(|message| compile_error(file, message))?;
     }
     if !loaded.instrumented {

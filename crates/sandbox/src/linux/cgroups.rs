@@ -138,9 +138,12 @@ impl RunCgroup {
                 attach_file,
                 lock: OwnedFd::from(lock),
             };
-            for (layer, parent, files) in &limits {
+            for (index, (layer, parent, files)) in limits.iter().enumerate() {
                 let dir = parent.join(&name);
-                ensure_dir(&dir).map_err(|error| layer_error(layer, &dir, error))?;
+                // The first directory was made above, before its lock was taken.
+                if index > 0 {
+                    ensure_dir(&dir).map_err(|error| layer_error(layer, &dir, error))?;
+                }
                 for (file, value) in files {
                     let path = dir.join(file);
                     // memory.swap.max is absent without swap accounting; everything else must

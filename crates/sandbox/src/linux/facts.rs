@@ -101,21 +101,8 @@ fn cgroup() -> Option<CgroupFacts> {
 /// mount there that delegates them. `None` for any other shape.
 fn conventional_cgroup() -> Option<CgroupFacts> {
     let root = Path::new(CGROUP_ROOT);
-    let delegates_all = |dir: &Path| {
-        let controllers =
-            fs_err::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-        ["memory", "pids", "cpu"]
-            .iter()
-            .all(|name| controllers.split_whitespace().any(|word| word == *name))
-    };
     match fs_magic(root)? {
-        CGROUP2_SUPER_MAGIC if delegates_all(root) => {
-            let parent = root.join(CGROUP_PARENT);
-            let ready = make_dir(&parent)
-                && fs_err::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu")
-                    .is_ok();
-            ready.then_some(CgroupFacts::V2 { parent })
-        }
+        CGROUP2_SUPER_MAGIC if delegates_all(root) => v2_facts(root),
         TMPFS_MAGIC => {
             let unified = root.join("unified");
             if fs_magic(&unified) == Some(CGROUP2_SUPER_MAGIC) && delegates_all(&unified) {
@@ -135,13 +122,40 @@ fn conventional_cgroup() -> Option<CgroupFacts> {
                 parents.push(make_dir(&parent).then_some(parent));
             }
             let [memory, pids, cpu] = <[Option<PathBuf>; 3]>::try_from(parents).ok()?;
-            if memory.is_none() && pids.is_none() && cpu.is_none() {
-                return None;
-            }
-            Some(CgroupFacts::V1 { memory, pids, cpu })
+            v1_facts(memory, pids, cpu)
         }
         _ => None,
     }
+}
+
+/// Whether the v2 hierarchy at `root` delegates memory, pids and cpu.
+fn delegates_all(root: &Path) -> bool {
+    let controllers = fs_err::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+    ["memory", "pids", "cpu"]
+        .iter()
+        .all(|name| controllers.split_whitespace().any(|word| word == *name))
+}
+
+/// v2 facts for the hierarchy at `root`, once its `aegisclaw` parent exists and enables the
+/// three controllers for its children; `None` when that cannot be done.
+fn v2_facts(root: &Path) -> Option<CgroupFacts> {
+    let parent = root.join(CGROUP_PARENT);
+    let ready = make_dir(&parent)
+        && fs_err::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu").is_ok();
+    ready.then_some(CgroupFacts::V2 { parent })
+}
+
+/// v1 facts from the usable parent of each controller; `None` when there is none.
+fn v1_facts(
+    memory: Option<PathBuf>,
+    pids: Option<PathBuf>,
+    cpu: Option<PathBuf>,
+) -> Option<CgroupFacts> {
+    (memory.is_some() || pids.is_some() || cpu.is_some()).then_some(CgroupFacts::V1 {
+        memory,
+        pids,
+        cpu,
+    })
 }
 
 /// The file system type of `path` (`statfs`'s `f_type`).
@@ -167,19 +181,11 @@ fn fs_magic(path: &Path) -> Option<i64> {
 fn cgroup_from_mountinfo() -> Option<CgroupFacts> {
     let mountinfo = fs_err::read_to_string("/proc/self/mountinfo").ok()?;
     let mounts = super::probe::cgroup::cgroup_mounts(&mountinfo);
-    if let Some(v2) = mounts.iter().find(|mount| mount.unified) {
-        let controllers =
-            fs_err::read_to_string(v2.path.join("cgroup.controllers")).unwrap_or_default();
-        let has = |name: &str| controllers.split_whitespace().any(|word| word == name);
-        if has("memory") && has("pids") && has("cpu") {
-            let parent = v2.path.join(CGROUP_PARENT);
-            let ready = make_dir(&parent)
-                && fs_err::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu")
-                    .is_ok();
-            if ready {
-                return Some(CgroupFacts::V2 { parent });
-            }
-        }
+    if let Some(v2) = mounts.iter().find(|mount| mount.unified)
+        && delegates_all(&v2.path)
+        && let Some(facts) = v2_facts(&v2.path)
+    {
+        return Some(facts);
     }
     let parent_of = |controller: &str| -> Option<PathBuf> {
         let mount = mounts.iter().find(|mount| {
@@ -188,11 +194,7 @@ fn cgroup_from_mountinfo() -> Option<CgroupFacts> {
         let parent = mount.path.join(CGROUP_PARENT);
         make_dir(&parent).then_some(parent)
     };
-    let (memory, pids, cpu) = (parent_of("memory"), parent_of("pids"), parent_of("cpu"));
-    if memory.is_none() && pids.is_none() && cpu.is_none() {
-        return None;
-    }
-    Some(CgroupFacts::V1 { memory, pids, cpu })
+    v1_facts(parent_of("memory"), parent_of("pids"), parent_of("cpu"))
 }
 
 /// Creates `path` if needed; true when this process may create run directories in it.
