@@ -89,6 +89,9 @@ pub struct SandboxSection {
     /// Default resource limits for skills that declare none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsSection>,
+    /// `reuse` or `fresh`: where a run with no network gets its network namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_namespace: Option<String>,
 }
 
 /// `sandbox.limits:` as written.
@@ -190,6 +193,18 @@ named_enum!(
 );
 
 named_enum!(
+    /// Where a native run with no network scope gets its network namespace.
+    NetworkNamespace {
+        /// Run as root, it joins the empty namespace kept for its cgroup slot (only `lo`,
+        /// down, checked before each run; one run at a time per slot), saving the dearest step
+        /// of a launch. Other runs get a fresh one. See docs/security.md.
+        Reuse = "reuse",
+        /// Every run gets a namespace of its own, made and torn down with it.
+        Fresh = "fresh",
+    }
+);
+
+named_enum!(
     /// The embedded policy templates (seed §4.7), or a user's own policy.
     PolicyTemplate {
         /// Every scope needs approval.
@@ -252,6 +267,8 @@ pub struct Config {
     pub runtime: RuntimeKind,
     /// Default resource limits.
     pub limits: Limits,
+    /// Where a run with no network gets its network namespace.
+    pub network_namespace: NetworkNamespace,
     /// The template the active policy came from.
     pub policy_template: PolicyTemplate,
     /// Syntax of the active policy.
@@ -267,6 +284,7 @@ impl Default for Config {
         Self {
             runtime: RuntimeKind::Native,
             limits: Limits::default(),
+            network_namespace: NetworkNamespace::Reuse,
             policy_template: PolicyTemplate::Standard,
             rego_version: RegoVersion::V1,
             secrets_backend: SecretsBackend::Age,
@@ -375,6 +393,15 @@ impl ConfigFile {
             timeout_s: bounded(limits_file.timeout_s, defaults.limits.timeout_s, 1, 86_400)
                 .map_err(|p| invalid("sandbox.limits.timeout_s", p))?,
         };
+        let network_namespace = match sandbox.network_namespace.as_deref() {
+            None => defaults.network_namespace,
+            Some(text) => NetworkNamespace::parse(text).ok_or_else(|| {
+                invalid(
+                    "sandbox.network_namespace",
+                    format!("`{text}` is not one of {}", NetworkNamespace::choices()),
+                )
+            })?,
+        };
         let policy = self.policy.clone().unwrap_or_default();
         let policy_template = match policy.template.as_deref() {
             None => defaults.policy_template,
@@ -413,6 +440,7 @@ impl ConfigFile {
         Ok(Config {
             runtime,
             limits,
+            network_namespace,
             policy_template,
             rego_version,
             secrets_backend,
@@ -483,6 +511,7 @@ impl Config {
                     cpus: Some(self.limits.cpus),
                     timeout_s: Some(self.limits.timeout_s),
                 }),
+                network_namespace: Some(self.network_namespace.as_str().to_string()),
             }),
             policy: Some(PolicySection {
                 template: Some(self.policy_template.as_str().to_string()),
@@ -536,6 +565,7 @@ mod tests {
                 cpus: 0.5,
                 timeout_s: 60,
             },
+            network_namespace: NetworkNamespace::Fresh,
             policy_template: PolicyTemplate::Strict,
             rego_version: RegoVersion::V0,
             secrets_backend: SecretsBackend::Age,
@@ -597,6 +627,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("sandbox.limits.pids"), "{error}");
+        let error = parse("sandbox:\n  network_namespace: shared\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "invalid config `/h/config.yaml`: field `sandbox.network_namespace`: `shared` is not one of `reuse`, `fresh`"
+        );
+        assert_eq!(
+            parse("sandbox:\n  network_namespace: fresh\n")
+                .unwrap()
+                .network_namespace,
+            NetworkNamespace::Fresh
+        );
         let error = parse("version: 2\n").unwrap_err().to_string();
         assert!(error.contains("`version`"), "{error}");
     }

@@ -11,13 +11,15 @@ use crate::egress::{
     EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
-use aegisclaw_core::config::Limits as ConfigLimits;
+use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace};
 use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
-use aegisclaw_sandbox::plan::{self, Limits, Mount, Network, PlanError, RunSpec};
+use aegisclaw_sandbox::plan::{
+    self, Limits, Mount, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
+};
 use aegisclaw_sandbox::runtime::{
     self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup, Stream,
 };
@@ -448,6 +450,12 @@ fn spec_for(
         workdir,
         mounts,
         network,
+        net_namespace: match context.config().network_namespace {
+            NetworkNamespace::Reuse => NetNamespace::Slot {
+                dir: PathBuf::from(SLOT_NETNS_DIR),
+            },
+            NetworkNamespace::Fresh => NetNamespace::Fresh,
+        },
         limits: limits(&context.config().limits, authorised),
         hostname: "aegisclaw".to_string(),
     }

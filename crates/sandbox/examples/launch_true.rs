@@ -11,7 +11,7 @@
 //!   the same predecessor's deferred kernel work.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
-use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{Limits, Mount, NetNamespace, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{Launcher, Stdin, StdioSetup, host_facts};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -30,6 +30,8 @@ fn main() -> Result<(), Error> {
             read_only: true,
         }],
         network: Network::None,
+        // A namespace made per run: figure (a) is the sandbox without the slot shortcut.
+        net_namespace: NetNamespace::Fresh,
         limits: Limits::default(),
         hostname: "aegisclaw".into(),
     };

@@ -6,3 +6,4 @@ pub(crate) mod hardening;
 pub(crate) mod launch;
 pub(crate) mod probe;
 pub(crate) mod seccomp;
+pub(crate) mod slot_netns;

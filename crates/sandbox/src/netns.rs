@@ -47,7 +47,35 @@ pub fn loopback_up(netns_path: &Path) -> io::Result<()> {
 
 /// Sets `IFF_UP` on `lo` in the calling thread's network namespace.
 fn set_loopback_up() -> io::Result<()> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    let (socket, mut request) = read_loopback()?;
+    // SAFETY: SIOCGIFFLAGS succeeded, so `ifru_flags` is the initialised, active field.
+    let flags = unsafe { request.ifr_ifru.ifru_flags };
+    request.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    // SAFETY: `socket` is open for the call; SIOCSIFFLAGS only reads the NUL-terminated
+    // `ifr_name` and `ifru_flags` of the valid, exclusively borrowed `request`.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &raw mut request) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The flags (`IFF_*`) of `lo` in the calling thread's network namespace.
+pub(crate) fn loopback_flags() -> io::Result<libc::c_short> {
+    let (_socket, request) = read_loopback()?;
+    // SAFETY: SIOCGIFFLAGS succeeded, so `ifru_flags` is the initialised, active field.
+    Ok(unsafe { request.ifr_ifru.ifru_flags })
+}
+
+/// An unbound datagram socket in the calling thread's network namespace, and an `ifreq`
+/// naming `lo` with its flags read into it (SIOCGIFFLAGS).
+fn read_loopback() -> io::Result<(OwnedFd, libc::ifreq)> {
+    // SAFETY: socket takes three integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let socket = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     let mut name = [0 as libc::c_char; libc::IFNAMSIZ];
     for (slot, byte) in name.iter_mut().zip(b"lo") {
         *slot = *byte as libc::c_char;
@@ -62,14 +90,14 @@ fn set_loopback_up() -> io::Result<()> {
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut request) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: SIOCGIFFLAGS succeeded, so `ifru_flags` is the initialised, active field.
-    let flags = unsafe { request.ifr_ifru.ifru_flags };
-    request.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
-    // SAFETY: as for SIOCGIFFLAGS; SIOCSIFFLAGS only reads `ifr_name` and `ifru_flags`.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &raw mut request) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    Ok((socket, request))
+}
+
+/// Unmounts every network namespace kept for a cgroup slot under `dir` (runs still inside one
+/// keep it until they end) and removes their mount points; returns how many were mounted.
+/// The next run without network by root makes its slot's namespace again.
+pub fn remove_slot_namespaces(dir: &Path) -> io::Result<usize> {
+    crate::linux::slot_netns::remove_all(dir)
 }
 
 /// Moves the calling thread (only) into the network namespace `namespace` refers to.

@@ -26,6 +26,9 @@ pub struct RunSpec {
     pub mounts: Vec<Mount>,
     /// Network access.
     pub network: Network,
+    /// Where the network namespace comes from when [`RunSpec::network`] is
+    /// [`Network::None`]; [`plan`] gives every other run a fresh one.
+    pub net_namespace: NetNamespace,
     /// Resource limits.
     pub limits: Limits,
     /// The hostname inside the UTS namespace.
@@ -71,6 +74,38 @@ impl Network {
             Network::None => "none",
             Network::Loopback => "loopback",
             Network::Proxied { .. } => "proxied",
+        }
+    }
+}
+
+/// Where a run's network namespace comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NetNamespace {
+    /// A new namespace, made by the clone and gone when the run ends.
+    Fresh,
+    /// For a run with [`Network::None`] by root: the namespace kept for the run's cgroup slot,
+    /// bound at `<dir>/slot-<n>` and made by the first run that needs it. It holds only `lo`,
+    /// down, and the run is checked to see exactly that before it joins. Only one run at a
+    /// time holds a slot, so runs never share it at once; one after another, they share its
+    /// kernel counters (see docs/security.md). Saves making and tearing down a namespace per
+    /// run, the dearest part of a launch. A slot namespace that cannot be made or checked
+    /// gives way to [`NetNamespace::Fresh`], which isolates at least as much.
+    Slot {
+        /// The directory of the bind mounts, [`SLOT_NETNS_DIR`] outside tests.
+        dir: PathBuf,
+    },
+}
+
+/// Where slot network namespaces are kept: `/run` is a tmpfs, so a reboot clears them.
+pub const SLOT_NETNS_DIR: &str = "/run/aegisclaw/netns";
+
+impl NetNamespace {
+    /// `fresh` or `slot`, for records.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NetNamespace::Fresh => "fresh",
+            NetNamespace::Slot { .. } => "slot",
         }
     }
 }
@@ -465,6 +500,9 @@ pub struct SandboxPlan {
     pub mounts: Vec<MountOp>,
     /// Network access.
     pub network: Network,
+    /// Where the network namespace comes from: [`NetNamespace::Slot`] only for a run with
+    /// [`Network::None`], by root (uid 0), with cgroup limits (whose slot lock it shares).
+    pub net_namespace: NetNamespace,
     /// The Landlock ruleset.
     pub landlock: LandlockPlan,
     /// The seccomp deny table.
@@ -723,6 +761,17 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             value: spec.limits.pids,
         });
     }
+    // 7. A kept network namespace only where nothing can change it or reach through it: no
+    // interface comes up (network none), the slot lock keeps runs apart (cgroups), and only
+    // root can enter a namespace the initial user namespace owns.
+    let net_namespace = match &spec.net_namespace {
+        NetNamespace::Slot { .. }
+            if spec.network == Network::None && facts.uid == 0 && cgroup.is_some() =>
+        {
+            spec.net_namespace.clone()
+        }
+        _ => NetNamespace::Fresh,
+    };
     Ok(SandboxPlan {
         argv: spec.argv.clone(),
         program,
@@ -734,6 +783,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         gid: facts.gid,
         mounts,
         network: spec.network,
+        net_namespace,
         landlock,
         seccomp,
         rlimits,

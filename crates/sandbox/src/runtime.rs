@@ -58,6 +58,9 @@ impl ExitStatus {
 pub struct Enforcement {
     /// Namespaces the child ran in.
     pub namespaces: Vec<&'static str>,
+    /// `fresh`: a network namespace of the run's own; `slot`: the empty one kept for its
+    /// cgroup slot (see [`crate::plan::NetNamespace`]).
+    pub net_namespace: &'static str,
     /// The Landlock ABI of the ruleset.
     pub landlock_abi: u32,
     /// TCP bind/connect refused by Landlock.
@@ -82,6 +85,7 @@ impl Enforcement {
     pub fn of(plan: &SandboxPlan) -> Self {
         Self {
             namespaces: plan.namespaces.iter().map(|ns| ns.as_str()).collect(),
+            net_namespace: plan.net_namespace.as_str(),
             landlock_abi: plan.landlock.abi,
             landlock_tcp_denied: plan.landlock.deny_tcp,
             landlock_scoped: !plan.landlock.scopes.is_empty(),

@@ -359,13 +359,13 @@ fn a_config_with_an_unknown_key_names_the_key_and_line() {
     exit: 2
     --- stdout
     --- stderr
-    error: invalid config `[TEMP]/home/config.yaml`: line 5 column 3: unknown field `runtim`, expected one of runtime, limits
+    error: invalid config `[TEMP]/home/config.yaml`: line 5 column 3: unknown field `runtim`, expected one of runtime, limits, network_namespace
      --> [TEMP]/home/config.yaml:5:3
       |
     3 | sandbox:
     4 |   runtime: native
     5 |   runtim: docker
-      |   ^ unknown field `runtim`, expected one of runtime, limits
+      |   ^ unknown field `runtim`, expected one of runtime, limits, network_namespace
     6 |   limits:
     7 |     memory_mb: 512
       |

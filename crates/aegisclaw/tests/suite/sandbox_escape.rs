@@ -521,6 +521,89 @@ fn only_loopback_exists_without_net_scopes() {
     outcome.finished();
 }
 
+/// Whether these tests run as root: only root runs use a slot's kept network namespace.
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"))
+    })
+}
+
+#[test]
+fn shared_network_namespace_cannot_be_changed_by_a_run() {
+    // As root, a run without network joins the empty namespace kept for its cgroup slot. The
+    // initial user namespace owns it, so the run cannot bring `lo` up, add an interface or
+    // set a sysctl there, and the next run finds it as every run must: only `lo`, down.
+    let escape = Escape::new();
+    let outcome = escape.run(
+        &[],
+        "ip link set lo up && echo LO_UP; ip link add aegis0 type dummy && echo ADDED; \
+         ip addr add 10.9.9.9/32 dev lo && echo ADDRESS; \
+         echo 0 > /proc/sys/net/ipv4/conf/all/disable_policy && echo SYSCTL; true",
+    );
+    let text = outcome.stdout();
+    for marker in ["LO_UP", "ADDED", "ADDRESS", "SYSCTL"] {
+        assert!(!text.contains(marker), "{marker}: {text}");
+    }
+    let expected = if running_as_root() { "slot" } else { "fresh" };
+    assert_eq!(
+        outcome.finished()["data"]["enforcement"]["net_namespace"],
+        expected
+    );
+    let next = escape.run(&[], "ip -o link; ip -o addr");
+    let links = next.stdout();
+    assert_eq!(links.lines().count(), 1, "{links}");
+    assert!(links.starts_with("1: lo: <LOOPBACK> "), "{links}");
+    next.finished();
+}
+
+#[test]
+fn nothing_a_run_opens_is_left_for_the_next_run() {
+    // Sockets die with the run's processes: a socket a run binds (here an abstract unix one
+    // and a UDP one) is gone from the namespace before the next run can look.
+    let escape = Escape::new();
+    let bound = escape.run(
+        &[],
+        &python(concat!(
+            r#"import socket; u=socket.socket(socket.AF_UNIX); u.bind("\0aegis-left-behind"); "#,
+            r#"d=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); d.bind(("0.0.0.0", 40999)); "#,
+            r#"print(open("/proc/net/unix").read().count("aegis-left-behind"), "#,
+            r#"open("/proc/net/udp").read().count(":A027"))"#,
+        )),
+    );
+    assert_eq!(bound.stdout().trim(), "1 1", "{}", bound.stderr());
+    bound.finished();
+    let next = escape.run(
+        &[],
+        "grep -c aegis-left-behind /proc/net/unix; grep -c ':A027' /proc/net/udp; true",
+    );
+    assert_eq!(
+        next.stdout().split_whitespace().collect::<Vec<_>>(),
+        ["0", "0"]
+    );
+    next.finished();
+}
+
+#[test]
+fn fresh_network_namespace_per_run_when_configured() {
+    let escape = Escape::new();
+    let path = escape.env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("network_namespace: reuse"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("network_namespace: reuse", "network_namespace: fresh"),
+    )
+    .unwrap();
+    let outcome = escape.run(&[], "ip -o link");
+    assert!(outcome.stdout().starts_with("1: lo: <LOOPBACK> "));
+    assert_eq!(
+        outcome.finished()["data"]["enforcement"]["net_namespace"],
+        "fresh"
+    );
+}
+
 #[test]
 fn proc_sys_and_sys_are_not_writable() {
     let escape = Escape::new();

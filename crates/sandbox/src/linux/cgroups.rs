@@ -35,6 +35,8 @@ pub(crate) struct RunCgroup {
     attach_file: &'static str,
     /// The `flock` on the slot's first directory, held until the run is reaped.
     lock: OwnedFd,
+    /// The slot's number (`slot-<n>`), which also names its kept network namespace.
+    slot: usize,
 }
 
 fn layer_error(layer: &'static str, path: &Path, source: std::io::Error) -> SandboxError {
@@ -137,6 +139,7 @@ impl RunCgroup {
                 attach: Vec::new(),
                 attach_file,
                 lock: OwnedFd::from(lock),
+                slot,
             };
             for (index, (layer, parent, files)) in limits.iter().enumerate() {
                 let dir = parent.join(&name);
@@ -169,6 +172,11 @@ impl RunCgroup {
             &first_parent,
             std::io::Error::other(format!("all {MAX_SLOTS} cgroup slots are in use")),
         ))
+    }
+
+    /// The slot's number: the run holds slot `n` of every hierarchy until it is released.
+    pub(crate) fn slot(&self) -> usize {
+        self.slot
     }
 
     /// The attach files (close-on-exec) the child writes `0` to, in directory order.

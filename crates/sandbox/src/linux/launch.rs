@@ -21,7 +21,8 @@
 //!    SIGKILL; reap; remove the cgroups.
 use crate::linux::cgroups::RunCgroup;
 use crate::plan::{
-    FsAccess, LandlockScope, MountFlags, MountOp, Network, PathKind, Resource, SandboxPlan,
+    FsAccess, LandlockScope, MountFlags, MountOp, NetNamespace, Network, PathKind, Resource,
+    SandboxPlan,
 };
 use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError, Stdin, StdioSetup};
 use std::ffi::{CString, c_char};
@@ -600,12 +601,23 @@ impl Prepared {
                 .as_ref()
                 .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd())),
         };
-        let flags = libc::CLONE_NEWUSER
+        // A run without network by root joins the namespace kept for its cgroup slot, and the
+        // clone makes no network namespace. If that namespace cannot be made or checked, the
+        // run gets a fresh one, which isolates at least as much (and is what its record says).
+        let in_slot = match (&self.plan.net_namespace, &cgroup) {
+            (NetNamespace::Slot { dir }, Some(cgroup)) => {
+                crate::linux::slot_netns::enter(dir, cgroup.slot()).ok()
+            }
+            _ => None,
+        };
+        let mut flags = libc::CLONE_NEWUSER
             | libc::CLONE_NEWNS
             | libc::CLONE_NEWPID
-            | libc::CLONE_NEWNET
             | libc::CLONE_NEWIPC
             | libc::CLONE_NEWUTS;
+        if in_slot.is_none() {
+            flags |= libc::CLONE_NEWNET;
+        }
         // SAFETY: a raw clone without CLONE_VM and with a null stack behaves like fork: the
         // child gets a copy-on-write copy of this process. It runs only `child`, which makes
         // raw async-signal-safe syscalls on memory prepared above and never returns (it execs
@@ -620,6 +632,18 @@ impl Prepared {
                 0usize,
             )
         };
+        if pid == 0 {
+            // Never returns: the child stays in the slot's namespace.
+            child(self, &fds, &argv, &envp);
+        }
+        // The parent goes back to its own network namespace at once.
+        let net_namespace = match in_slot {
+            Some(in_slot) => {
+                drop(in_slot);
+                "slot"
+            }
+            None => "fresh",
+        };
         if pid < 0 {
             let source = io::Error::last_os_error();
             if let Some(cgroup) = cgroup {
@@ -630,9 +654,6 @@ impl Prepared {
                 detail: String::new(),
                 source,
             });
-        }
-        if pid == 0 {
-            child(self, &fds, &argv, &envp);
         }
         let pid = libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX);
         drop((stdout_write, stderr_write, report_write, stdin));
@@ -646,7 +667,10 @@ impl Prepared {
             cgroup,
             started: Instant::now(),
             plan_timeout: self.plan.timeout,
-            enforcement: Enforcement::of(&self.plan),
+            enforcement: Enforcement {
+                net_namespace,
+                ..Enforcement::of(&self.plan)
+            },
         };
         while_building();
         // EOF: the child exec'd (its end is close-on-exec). A report: it failed, or (held)

@@ -17,6 +17,9 @@ fn spec() -> RunSpec {
             },
         ],
         network: Network::None,
+        net_namespace: NetNamespace::Slot {
+            dir: PathBuf::from(SLOT_NETNS_DIR),
+        },
         limits: Limits {
             memory_mb: 64,
             pids: 32,
@@ -164,6 +167,8 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             },
         ],
         network: Network::None,
+        // uid 1000: only root may join a namespace the initial user namespace owns.
+        net_namespace: NetNamespace::Fresh,
         landlock: LandlockPlan {
             abi: 7,
             handled: FsAccess::ALL.into_iter().collect(),
@@ -418,4 +423,48 @@ fn a_run_given_no_host_workdir_works_in_its_private_tmp() {
         op,
         MountOp::Tmpfs { target, .. } if target == Path::new("/tmp")
     )));
+}
+
+#[test]
+fn slot_network_namespace_only_for_root_runs_without_network_under_cgroups() {
+    let slot = NetNamespace::Slot {
+        dir: PathBuf::from(SLOT_NETNS_DIR),
+    };
+    let mut root = facts(7);
+    root.uid = 0;
+    root.gid = 0;
+    assert_eq!(plan(&spec(), &root).unwrap().net_namespace, slot);
+    // Not root: the slot namespace belongs to the initial user namespace.
+    assert_eq!(
+        plan(&spec(), &facts(7)).unwrap().net_namespace,
+        NetNamespace::Fresh
+    );
+    // Any network: a fresh namespace, where lo comes up and the proxy listens.
+    for network in [
+        Network::Loopback,
+        Network::Proxied {
+            listener: "127.0.0.1:3128".parse().unwrap(),
+        },
+    ] {
+        let mut with_network = spec();
+        with_network.network = network;
+        assert_eq!(
+            plan(&with_network, &root).unwrap().net_namespace,
+            NetNamespace::Fresh
+        );
+    }
+    // No cgroup slot, whose lock would keep runs apart: fresh.
+    let mut no_cgroup = root.clone();
+    no_cgroup.cgroup = None;
+    assert_eq!(
+        plan(&spec(), &no_cgroup).unwrap().net_namespace,
+        NetNamespace::Fresh
+    );
+    // Asked for fresh: fresh.
+    let mut fresh = spec();
+    fresh.net_namespace = NetNamespace::Fresh;
+    assert_eq!(
+        plan(&fresh, &root).unwrap().net_namespace,
+        NetNamespace::Fresh
+    );
 }

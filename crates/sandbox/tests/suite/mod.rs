@@ -1,1 +1,2 @@
 mod native;
+mod slot_netns;

@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
-use aegisclaw_sandbox::plan::{Limits, Mount, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{Limits, Mount, NetNamespace, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{
     ExitStatus, Launcher, RunOutcome, RunOutput, Stdin, StdioSetup, Stream, host_facts, run,
 };
@@ -24,6 +24,7 @@ fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
             read_only: false,
         }],
         network: Network::None,
+        net_namespace: NetNamespace::Fresh,
         limits: Limits {
             timeout_s: 20,
             ..Limits::default()
