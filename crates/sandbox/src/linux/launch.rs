@@ -225,18 +225,34 @@ fn path_under(prefix: &str, path: &Path) -> Vec<u8> {
     bytes
 }
 
-/// `mkdir` for every component of `path` (inside the new root) up to and including it.
-fn mkdirs(
-    actions: &mut Vec<(usize, Action)>,
-    index: usize,
-    path: &Path,
-) -> Result<(), SandboxError> {
-    let mut current = std::path::PathBuf::from("/");
-    for component in path.components().skip(1) {
-        current.push(component);
-        actions.push((index, Action::Mkdir(cstring(path_under(NEW, &current))?)));
+/// The directories (inside the new root) that earlier actions made and no later mount hid,
+/// so each is made once: `mkdirs` adds to it, `covered` drops what a mount hides.
+#[derive(Default)]
+struct MadeDirs(std::collections::BTreeSet<std::path::PathBuf>);
+
+impl MadeDirs {
+    /// `mkdir` for every component of `path` up to and including it not made already.
+    fn mkdirs(
+        &mut self,
+        actions: &mut Vec<(usize, Action)>,
+        index: usize,
+        path: &Path,
+    ) -> Result<(), SandboxError> {
+        let mut current = std::path::PathBuf::from("/");
+        for component in path.components().skip(1) {
+            current.push(component);
+            if self.0.insert(current.clone()) {
+                actions.push((index, Action::Mkdir(cstring(path_under(NEW, &current))?)));
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// A mount on `target` hides whatever was made beneath it (`target` itself stays).
+    fn covered(&mut self, target: &Path) {
+        self.0
+            .retain(|dir| dir.as_path() == target || !dir.starts_with(target));
+    }
 }
 
 /// The tmpfs mounts of `mounts` with binds inside whose attributes all equal the tmpfs's own
@@ -318,6 +334,7 @@ impl Prepared {
     pub(crate) fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
         let mut actions = Vec::new();
         let mut mount_names = Vec::new();
+        let mut made = MadeDirs::default();
         let shared = shared_attr_tmpfs(&plan.mounts);
         for (index, op) in plan.mounts.iter().enumerate() {
             match op {
@@ -329,10 +346,13 @@ impl Prepared {
                 } => {
                     mount_names.push(target.display().to_string());
                     match kind {
-                        PathKind::Dir => mkdirs(&mut actions, index, target)?,
+                        PathKind::Dir => {
+                            made.mkdirs(&mut actions, index, target)?;
+                            made.covered(target);
+                        }
                         PathKind::File => {
                             if let Some(parent) = target.parent() {
-                                mkdirs(&mut actions, index, parent)?;
+                                made.mkdirs(&mut actions, index, parent)?;
                             }
                             actions.push((index, Action::Touch(cstring(path_under(NEW, target))?)));
                         }
@@ -364,7 +384,8 @@ impl Prepared {
                     size_mb,
                 } => {
                     mount_names.push(target.display().to_string());
-                    mkdirs(&mut actions, index, target)?;
+                    made.mkdirs(&mut actions, index, target)?;
+                    made.covered(target);
                     let mode = if target == Path::new("/tmp") {
                         "1777"
                     } else {
@@ -383,7 +404,8 @@ impl Prepared {
                 }
                 MountOp::Proc { target, flags } => {
                     mount_names.push(target.display().to_string());
-                    mkdirs(&mut actions, index, target)?;
+                    made.mkdirs(&mut actions, index, target)?;
+                    made.covered(target);
                     actions.push((
                         index,
                         Action::Mount {
@@ -398,7 +420,7 @@ impl Prepared {
                 MountOp::Symlink { points_to, link } => {
                     mount_names.push(link.display().to_string());
                     if let Some(parent) = link.parent() {
-                        mkdirs(&mut actions, index, parent)?;
+                        made.mkdirs(&mut actions, index, parent)?;
                     }
                     actions.push((
                         index,
