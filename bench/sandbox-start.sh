@@ -6,7 +6,9 @@
 #   sandbox    the sandbox crate alone launching /bin/true under the full native profile
 #              (namespaces, pivot_root, Landlock, seccomp, rlimits, cgroups)
 #   envelope   `aegisclaw sandbox run -- /bin/true`: policy, audit records made durable, the
-#              sandbox, redaction
+#              sandbox, redaction, on the default config: as root, the run joins its cgroup
+#              slot's kept network namespace (sandbox.network_namespace: reuse) where the
+#              sandbox contender, like bwrap, makes one per run
 # Two tables:
 #   1. from one warm bench process (examples/launch_true compare), rounds interleaved so drift
 #      in the machine's load hits every contender alike: plain, bwrap and the envelope spawned

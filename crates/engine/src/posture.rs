@@ -536,7 +536,8 @@ fn network(input: &PostureInput) -> Category {
             "Network",
             5,
             5,
-            "each run gets a private network namespace: default-deny enforced".to_string(),
+            "every run has a network namespace no other running run shares: default-deny enforced"
+                .to_string(),
             Vec::new(),
         )
     } else {
