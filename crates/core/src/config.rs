@@ -164,6 +164,14 @@ macro_rules! named_enum {
             fn choices() -> String {
                 [$($text),+].iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
             }
+            /// The value a config file wrote (`None`: `default`), or why it is none of these.
+            fn or_default(text: Option<&str>, default: Self) -> Result<Self, String> {
+                match text {
+                    None => Ok(default),
+                    Some(text) => Self::parse(text)
+                        .ok_or_else(|| format!("`{text}` is not one of {}", Self::choices())),
+                }
+            }
         }
 
         impl fmt::Display for $name {
@@ -360,15 +368,8 @@ impl ConfigFile {
             ));
         }
         let sandbox = self.sandbox.clone().unwrap_or_default();
-        let runtime = match sandbox.runtime.as_deref() {
-            None => defaults.runtime,
-            Some(text) => RuntimeKind::parse(text).ok_or_else(|| {
-                invalid(
-                    "sandbox.runtime",
-                    format!("`{text}` is not one of {}", RuntimeKind::choices()),
-                )
-            })?,
-        };
+        let runtime = RuntimeKind::or_default(sandbox.runtime.as_deref(), defaults.runtime)
+            .map_err(|p| invalid("sandbox.runtime", p))?;
         let limits_file = sandbox.limits.unwrap_or_default();
         let limits = Limits {
             memory_mb: bounded(
@@ -393,43 +394,23 @@ impl ConfigFile {
             timeout_s: bounded(limits_file.timeout_s, defaults.limits.timeout_s, 1, 86_400)
                 .map_err(|p| invalid("sandbox.limits.timeout_s", p))?,
         };
-        let network_namespace = match sandbox.network_namespace.as_deref() {
-            None => defaults.network_namespace,
-            Some(text) => NetworkNamespace::parse(text).ok_or_else(|| {
-                invalid(
-                    "sandbox.network_namespace",
-                    format!("`{text}` is not one of {}", NetworkNamespace::choices()),
-                )
-            })?,
-        };
+        let network_namespace = NetworkNamespace::or_default(
+            sandbox.network_namespace.as_deref(),
+            defaults.network_namespace,
+        )
+        .map_err(|p| invalid("sandbox.network_namespace", p))?;
         let policy = self.policy.clone().unwrap_or_default();
-        let policy_template = match policy.template.as_deref() {
-            None => defaults.policy_template,
-            Some(text) => PolicyTemplate::parse(text).ok_or_else(|| {
-                invalid(
-                    "policy.template",
-                    format!("`{text}` is not one of {}", PolicyTemplate::choices()),
-                )
-            })?,
-        };
-        let rego_version = match policy.rego_version.as_deref() {
-            None => defaults.rego_version,
-            Some(text) => RegoVersion::parse(text).ok_or_else(|| {
-                invalid(
-                    "policy.rego_version",
-                    format!("`{text}` is not one of {}", RegoVersion::choices()),
-                )
-            })?,
-        };
-        let secrets_backend = match self.secrets.as_ref().and_then(|s| s.backend.as_deref()) {
-            None => defaults.secrets_backend,
-            Some(text) => SecretsBackend::parse(text).ok_or_else(|| {
-                invalid(
-                    "secrets.backend",
-                    format!("`{text}` is not one of {}", SecretsBackend::choices()),
-                )
-            })?,
-        };
+        let policy_template =
+            PolicyTemplate::or_default(policy.template.as_deref(), defaults.policy_template)
+                .map_err(|p| invalid("policy.template", p))?;
+        let rego_version =
+            RegoVersion::or_default(policy.rego_version.as_deref(), defaults.rego_version)
+                .map_err(|p| invalid("policy.rego_version", p))?;
+        let secrets_backend = SecretsBackend::or_default(
+            self.secrets.as_ref().and_then(|s| s.backend.as_deref()),
+            defaults.secrets_backend,
+        )
+        .map_err(|p| invalid("secrets.backend", p))?;
         let checkpoint_every = bounded(
             self.audit.as_ref().and_then(|a| a.checkpoint_every),
             defaults.checkpoint_every,
