@@ -1228,13 +1228,16 @@ fn dns_rebinding_to_a_private_address_is_blocked() {
     outcome.finished();
 }
 
+/// The `sleep` processes with `marker` among their arguments. Only `sleep` counts: AegisClaw's
+/// own command line holds the marker too, and so does its clone until that execs.
 fn processes_with(marker: &str) -> usize {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter(|entry| {
             let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            String::from_utf8_lossy(&cmdline).contains(marker)
+            let mut args = cmdline.split(|byte| *byte == 0);
+            args.next() == Some(b"sleep".as_slice()) && args.any(|arg| arg == marker.as_bytes())
         })
         .count()
 }
