@@ -496,7 +496,8 @@ pub struct SandboxPlan {
     pub uid: u32,
     /// Host gid mapped to 0 inside.
     pub gid: u32,
-    /// The new root, in order; the root itself is a tmpfs remounted read-only at the end.
+    /// The new root, in order; the root itself (a bind of a directory of a scratch tmpfs:
+    /// nosuid, nodev, noexec) is made read-only at the end.
     pub mounts: Vec<MountOp>,
     /// Network access.
     pub network: Network,

@@ -7,8 +7,8 @@
 //!    by the parent; see `cgroups`), then `PR_SET_DUMPABLE 1` (pre-main hardening made
 //!    /proc/self root-owned), write setgroups/uid_map/gid_map (caller → 0);
 //! 4. child: `/` rprivate, a staging tmpfs on the private `/tmp`, `pivot_root` so the host
-//!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` from the
-//!    plan's mount ops (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so
+//!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` (a bind
+//!    of a directory of the staging tmpfs: nosuid, nodev, noexec) from the plan's mount ops (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so
 //!    sub-mounts are read-only too and locked flags are kept), `pivot_root(".", ".")` + lazy
 //!    unmount, root read-only, hostname, loopback up;
 //! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits

@@ -569,4 +569,11 @@ fn every_mount_carries_the_attributes_its_plan_gives_it() {
         assert!(flags.contains("nosuid"), "{point}: {flags}");
     }
     assert!(options("/tmp").contains("noexec"), "{listing}");
+    // The root holds only mount points and links: read-only, and nothing runs from it.
+    let root = options("/");
+    assert!(root.starts_with("ro,"), "{root}");
+    assert!(
+        root.contains("nosuid") && root.contains("nodev") && root.contains("noexec"),
+        "{root}"
+    );
 }
