@@ -8,9 +8,10 @@
 //!    /proc/self root-owned), write setgroups/uid_map/gid_map (caller → 0);
 //! 4. child: `/` rprivate, a staging tmpfs on the private `/tmp`, `pivot_root` so the host
 //!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` (a bind
-//!    of a directory of the staging tmpfs: nosuid, nodev, noexec) from the plan's mount ops (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so
-//!    sub-mounts are read-only too and locked flags are kept), `pivot_root(".", ".")` + lazy
-//!    unmount, root read-only, hostname, loopback up;
+//!    of a directory of the staging tmpfs: nosuid, nodev, noexec) from the plan's mount ops
+//!    (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so sub-mounts are
+//!    read-only too and locked flags are kept), `pivot_root(".", ".")` + lazy unmount, root
+//!    read-only, hostname, loopback up;
 //! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
 //!    locked, bounding/ambient/effective caps emptied, `no_new_privs`, `landlock_restrict_self`,
 //!    every fd but stdio close-on-exec, seccomp, then (held spawns only) report "ready" and
