@@ -100,12 +100,13 @@ pub fn remove_slot_namespaces(dir: &Path) -> io::Result<usize> {
     crate::linux::slot_netns::remove_all(dir)
 }
 
-/// Moves the calling thread (only) into the network namespace `namespace` refers to.
-fn enter(namespace: &OwnedFd) -> io::Result<()> {
+/// Moves the calling thread (only) into the network namespace `namespace` refers to. Callers
+/// make sure nothing else runs on the thread there: this module's threads exit when their
+/// work is done, and the launcher's slot namespace guard returns its thread at once.
+pub(crate) fn enter(namespace: &OwnedFd) -> io::Result<()> {
     // SAFETY: `namespace` is an open, owned descriptor that outlives the call; setns takes
     // two integers and touches no memory of ours. With CLONE_NEWNET it changes the network
-    // namespace of the calling thread only, which is a thread this module created and that
-    // exits when its work is done, so no other code observes the change.
+    // namespace of the calling thread only.
     let result = unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) };
     if result == 0 {
         Ok(())

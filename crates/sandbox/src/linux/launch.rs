@@ -227,7 +227,7 @@ fn path_under(prefix: &str, path: &Path) -> Vec<u8> {
 }
 
 /// The directories (inside the new root) that earlier actions made and no later mount hid,
-/// so each is made once: `mkdirs` adds to it, `covered` drops what a mount hides.
+/// so each is made once: `mkdirs` adds to it, `mount_point` also drops what a mount hides.
 #[derive(Default)]
 struct MadeDirs(std::collections::BTreeSet<std::path::PathBuf>);
 
@@ -249,10 +249,18 @@ impl MadeDirs {
         Ok(())
     }
 
-    /// A mount on `target` hides whatever was made beneath it (`target` itself stays).
-    fn covered(&mut self, target: &Path) {
+    /// `mkdirs` for a directory something is about to be mounted on, which hides whatever was
+    /// made beneath it (`target` itself stays).
+    fn mount_point(
+        &mut self,
+        actions: &mut Vec<(usize, Action)>,
+        index: usize,
+        target: &Path,
+    ) -> Result<(), SandboxError> {
+        self.mkdirs(actions, index, target)?;
         self.0
             .retain(|dir| dir.as_path() == target || !dir.starts_with(target));
+        Ok(())
     }
 }
 
@@ -347,10 +355,7 @@ impl Prepared {
                 } => {
                     mount_names.push(target.display().to_string());
                     match kind {
-                        PathKind::Dir => {
-                            made.mkdirs(&mut actions, index, target)?;
-                            made.covered(target);
-                        }
+                        PathKind::Dir => made.mount_point(&mut actions, index, target)?,
                         PathKind::File => {
                             if let Some(parent) = target.parent() {
                                 made.mkdirs(&mut actions, index, parent)?;
@@ -385,8 +390,7 @@ impl Prepared {
                     size_mb,
                 } => {
                     mount_names.push(target.display().to_string());
-                    made.mkdirs(&mut actions, index, target)?;
-                    made.covered(target);
+                    made.mount_point(&mut actions, index, target)?;
                     let mode = if target == Path::new("/tmp") {
                         "1777"
                     } else {
@@ -405,8 +409,7 @@ impl Prepared {
                 }
                 MountOp::Proc { target, flags } => {
                     mount_names.push(target.display().to_string());
-                    made.mkdirs(&mut actions, index, target)?;
-                    made.covered(target);
+                    made.mount_point(&mut actions, index, target)?;
                     actions.push((
                         index,
                         Action::Mount {
@@ -659,6 +662,8 @@ impl Prepared {
             // Never returns: the child stays in the slot's namespace.
             child(self, &fds, &argv, &envp);
         }
+        // Read before leaving the slot's namespace, whose syscalls could overwrite errno.
+        let clone_error = (pid < 0).then(io::Error::last_os_error);
         // The parent goes back to its own network namespace at once.
         let net_namespace = match in_slot {
             Some(in_slot) => {
@@ -667,8 +672,7 @@ impl Prepared {
             }
             None => "fresh",
         };
-        if pid < 0 {
-            let source = io::Error::last_os_error();
+        if let Some(source) = clone_error {
             if let Some(cgroup) = cgroup {
                 cgroup.release();
             }

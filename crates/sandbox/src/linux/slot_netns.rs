@@ -13,7 +13,7 @@
 
 use std::ffi::CString;
 use std::io::{self, Write as _};
-use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
@@ -33,14 +33,14 @@ impl InSlot {
     /// Moves the calling thread into `namespace`, remembering where it was.
     fn join(namespace: &OwnedFd) -> io::Result<Self> {
         let home = open_read_only(Path::new("/proc/thread-self/ns/net"))?;
-        setns(namespace)?;
+        crate::netns::enter(namespace)?;
         Ok(Self { home })
     }
 }
 
 impl Drop for InSlot {
     fn drop(&mut self) {
-        if let Err(error) = setns(&self.home) {
+        if let Err(error) = crate::netns::enter(&self.home) {
             // Staying would leave this thread, and everything it does next (such as opening
             // the egress proxy's sockets for another run), in the wrong namespace.
             let _ = writeln!(
@@ -221,22 +221,7 @@ fn unmount(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// `path` open for reading (close-on-exec); errors name the path.
 fn open_read_only(path: &Path) -> io::Result<OwnedFd> {
-    let path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: `path` is a NUL-terminated string alive for the call.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just opened and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn setns(namespace: &OwnedFd) -> io::Result<()> {
-    // SAFETY: `namespace` is open for the call; with CLONE_NEWNET setns moves only the calling
-    // thread, which `InSlot` returns to its own namespace.
-    if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    Ok(fs_err::File::open(path)?.into_file().into())
 }
