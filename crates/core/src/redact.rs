@@ -18,7 +18,7 @@ mod encoding;
 
 pub use encoding::MIN_ENCODED_LEN;
 
-use aho_corasick::{AhoCorasick, Input};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input};
 use std::fmt;
 use std::sync::Arc;
 
@@ -49,6 +49,10 @@ pub struct Redactor {
 #[derive(Default)]
 struct Inner {
     automaton: Option<AhoCorasick>,
+    /// The same patterns matched without regard to ASCII case, for text whose case the
+    /// program does not control the meaning of (host names): see
+    /// [`Redactor::redact_str_ignore_case`].
+    insensitive: Option<AhoCorasick>,
     /// For each pattern id, the index of the secret it encodes.
     owner: Vec<usize>,
     /// For each secret, its replacement text.
@@ -107,16 +111,20 @@ impl Redactor {
                 }),
             });
         }
+        let build_error = |source| RedactError::Build {
+            patterns: patterns.len(),
+            source,
+        };
         let automaton =
-            AhoCorasick::new(patterns.iter().map(|(form, _)| form)).map_err(|source| {
-                RedactError::Build {
-                    patterns: patterns.len(),
-                    source,
-                }
-            })?;
+            AhoCorasick::new(patterns.iter().map(|(form, _)| form)).map_err(build_error)?;
+        let insensitive = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(patterns.iter().map(|(form, _)| form))
+            .map_err(build_error)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 automaton: Some(automaton),
+                insensitive: Some(insensitive),
                 owner: patterns.iter().map(|(_, owner)| *owner).collect(),
                 longest: patterns
                     .iter()
@@ -155,6 +163,48 @@ impl Redactor {
     /// U+FFFD).
     pub fn redact_str(&self, text: &str) -> String {
         match String::from_utf8(self.redact(text.as_bytes())) {
+            Ok(text) => text,
+            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+        }
+    }
+}
+
+impl Redactor {
+    /// `text` with every secret form replaced, matched without regard to ASCII case: for
+    /// strings a sandboxed program sent that are case-insensitive where they are used (a host
+    /// name asked of the egress proxy), so `SeCrEt.exfil.example` cannot carry `secret` past
+    /// the redactor into an audit record. Overlapping matches are replaced as their union.
+    pub fn redact_str_ignore_case(&self, text: &str) -> String {
+        let inner = &self.inner;
+        let Some(automaton) = &inner.insensitive else {
+            return text.to_string();
+        };
+        let bytes = text.as_bytes();
+        let mut spans: Vec<Span> = match automaton.try_find_overlapping_iter(Input::new(bytes)) {
+            Ok(matches) => matches
+                .map(|found| Span {
+                    start: found.start(),
+                    end: found.end(),
+                    secret: inner.owner[found.pattern().as_usize()],
+                })
+                .collect(),
+            // Unreachable with the default automaton; fail closed.
+            Err(_) => return UNNAMED_MARKER.to_string(),
+        };
+        spans.sort_unstable_by_key(|span| (span.start, span.secret));
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut region_end = 0;
+        for span in &spans {
+            if span.start < region_end {
+                region_end = region_end.max(span.end);
+                continue;
+            }
+            out.extend_from_slice(&bytes[region_end..span.start]);
+            out.extend_from_slice(&inner.markers[span.secret]);
+            region_end = span.end;
+        }
+        out.extend_from_slice(&bytes[region_end.min(bytes.len())..]);
+        match String::from_utf8(out) {
             Ok(text) => text,
             Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
         }
@@ -344,6 +394,21 @@ mod tests {
         assert!(redactor.is_empty());
         assert_eq!(redacted(&redactor, &["a", "b"]), "ab");
         assert_eq!(Redactor::new(&[""]).unwrap().redact_str("abc"), "abc");
+    }
+
+    #[test]
+    fn record_text_is_redacted_whatever_its_case() {
+        let redactor = Redactor::named(&[("key", "Sk-Live-42abc")]).unwrap();
+        assert_eq!(
+            redactor.redact_str_ignore_case("sk-live-42ABC.exfil.example"),
+            "[REDACTED:key].exfil.example"
+        );
+        assert_eq!(
+            Redactor::new::<&str>(&[])
+                .unwrap()
+                .redact_str_ignore_case("a.b"),
+            "a.b"
+        );
     }
 
     #[test]

@@ -170,17 +170,20 @@ pub enum ScopeKind {
     NetInternal,
     /// `secrets.read`: a secret injected for the run.
     SecretsRead,
+    /// `unix.connect`: `connect()` to one named pathname unix socket on the host.
+    UnixConnect,
 }
 
 impl ScopeKind {
     /// Every kind, in table order.
-    pub const ALL: [ScopeKind; 6] = [
+    pub const ALL: [ScopeKind; 7] = [
         ScopeKind::FilesRead,
         ScopeKind::FilesWrite,
         ScopeKind::ShellExec,
         ScopeKind::NetOutbound,
         ScopeKind::NetInternal,
         ScopeKind::SecretsRead,
+        ScopeKind::UnixConnect,
     ];
 
     /// The dotted name (`files.read`).
@@ -192,6 +195,7 @@ impl ScopeKind {
             ScopeKind::NetOutbound => "net.outbound",
             ScopeKind::NetInternal => "net.internal",
             ScopeKind::SecretsRead => "secrets.read",
+            ScopeKind::UnixConnect => "unix.connect",
         }
     }
 
@@ -267,13 +271,21 @@ impl fmt::Display for Risk {
     }
 }
 
+/// Resolves a host path the way the runtime will bind it (symlinks followed), or `None` when it
+/// cannot be resolved. The scope module does no I/O itself: the engine passes one in.
+pub type PathResolver = fn(&std::path::Path) -> Option<PathBuf>;
+
 /// What parsing and rating need from outside; the CLI fills it, tests pass paths.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ScopeContext {
     /// The user's home directory: `~` expands to it, and it and its key stores are sensitive.
     pub user_home: Option<PathBuf>,
     /// The AegisClaw home, which is always sensitive (`~/.aegisclaw` is, either way).
     pub aegisclaw_home: Option<PathBuf>,
+    /// Resolves the sensitive-path table's entries as the runtime resolves scope paths, so a
+    /// sensitive path behind a symlinked parent is still recognised once resolved. `None`:
+    /// rate lexically only (tests, and `scope explain` of text that names no host).
+    pub resolve: Option<PathResolver>,
 }
 
 /// The host part of a `net.outbound` scope.
@@ -463,6 +475,9 @@ impl Scope {
         let rating = self.rating(context);
         let mount = |what: String| match self.kind {
             ScopeKind::FilesRead => format!("read-only bind mount of {what}"),
+            ScopeKind::UnixConnect => {
+                format!("may connect to the unix socket {what}, and to no other host socket")
+            }
             _ => format!("read-write bind mount of {what}"),
         };
         let (target, meaning) = match &self.target {

@@ -318,6 +318,7 @@ pub fn authorise(
     let scope_context = ScopeContext {
         user_home: env::get(env::HOME).map(PathBuf::from),
         aegisclaw_home: Some(context.home().root().to_path_buf()),
+        resolve: None,
     };
     let mut scopes = Vec::new();
     for text in &scope_texts {

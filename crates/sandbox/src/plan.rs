@@ -477,6 +477,26 @@ pub struct CgroupPlan {
     pub cpu_period_us: u64,
 }
 
+/// Which unix sockets a run may make. Landlock from ABI 9 keeps `connect()` and `sendmsg()`
+/// to pathname sockets to those created inside the run's own domain (plus the ones a rule
+/// names); before ABI 9 nothing the kernel offers can tell a run's own socket from a host
+/// socket reached through a bound host directory, so such a run may not make unix sockets at
+/// all (DESIGN §3: `files.*` never grants `connect()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnixSockets {
+    /// `socket(AF_UNIX)` is allowed: Landlock (ABI ≥ 9) confines where it connects, or no
+    /// host directory is bound, so no host socket can be reached.
+    Any,
+    /// Only connected pairs (`socketpair` of stream or seqpacket sockets, which can never be
+    /// pointed at a path); seccomp refuses `socket(AF_UNIX)`.
+    PairsOnly,
+}
+
+/// The first Landlock ABI that handles `connect()` to pathname unix sockets
+/// (`LANDLOCK_ACCESS_FS_RESOLVE_UNIX`).
+pub const LANDLOCK_ABI_RESOLVE_UNIX: u32 = 9;
+
 /// Everything the apply step does, as data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SandboxPlan {
@@ -508,6 +528,8 @@ pub struct SandboxPlan {
     pub landlock: LandlockPlan,
     /// The seccomp deny table.
     pub seccomp: Vec<SeccompDeny>,
+    /// Which unix sockets the run may make (seccomp applies [`UnixSockets::PairsOnly`]).
+    pub unix_sockets: UnixSockets,
     /// rlimits.
     pub rlimits: Vec<Rlimit>,
     /// Cgroup limits; `None` when no hierarchy is writable (`doctor` warns).
@@ -714,8 +736,16 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             },
         });
     }
-    // 5. Landlock rules matching the mounts.
+    // 5. Landlock rules matching the mounts; unix sockets only where they cannot reach the
+    // host's.
     let landlock = landlock_plan(abi, spec.network, &binds);
+    let unix_sockets = if abi < LANDLOCK_ABI_RESOLVE_UNIX
+        && binds.iter().any(|(bind, _)| bind.kind == PathKind::Dir)
+    {
+        UnixSockets::PairsOnly
+    } else {
+        UnixSockets::Any
+    };
     // 6. Seccomp, rlimits, cgroups.
     let seccomp = seccomp_deny_table()?;
     let memory_bytes = spec.limits.memory_mb.saturating_mul(1024 * 1024);
@@ -787,6 +817,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         net_namespace,
         landlock,
         seccomp,
+        unix_sockets,
         rlimits,
         cgroup,
         timeout: Duration::from_secs(spec.limits.timeout_s),

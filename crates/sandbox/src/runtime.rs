@@ -69,6 +69,9 @@ pub struct Enforcement {
     pub landlock_scoped: bool,
     /// Entries of the seccomp deny table.
     pub seccomp_denies: usize,
+    /// Which unix sockets the run could make (`any`, or `pairs_only` where Landlock cannot
+    /// keep its sockets from the host's).
+    pub unix_sockets: crate::plan::UnixSockets,
     /// The cgroup hierarchy that held the limits (`v1` or `v2`), if any.
     pub cgroup: Option<String>,
     /// The rlimits set before exec (`address_space` and `processes` stand in for a missing
@@ -90,6 +93,7 @@ impl Enforcement {
             landlock_tcp_denied: plan.landlock.deny_tcp,
             landlock_scoped: !plan.landlock.scopes.is_empty(),
             seccomp_denies: plan.seccomp.len(),
+            unix_sockets: plan.unix_sockets,
             cgroup: plan.cgroup.as_ref().map(|cgroup| match cgroup.facts {
                 crate::plan::CgroupFacts::V1 { .. } => "v1".to_string(),
                 crate::plan::CgroupFacts::V2 { .. } => "v2".to_string(),

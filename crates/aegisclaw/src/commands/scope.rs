@@ -19,6 +19,7 @@ pub(crate) fn run(
     let context = ScopeContext {
         user_home: env::get(env::HOME).map(PathBuf::from),
         aegisclaw_home: globals.home().ok().map(|home| home.root().to_path_buf()),
+        resolve: None,
     };
     let mut explanations = Vec::new();
     let mut errors = Vec::new();

@@ -288,7 +288,7 @@ fn scope_explain_rejects_bad_scopes_with_exit_2() {
     exit: 2
     --- stdout
     --- stderr
-    error: unknown scope kind in `disk.format:/dev/sda`: use one of `files.read`, `files.write`, `shell.exec`, `net.outbound`, `net.internal`, `secrets.read`
+    error: unknown scope kind in `disk.format:/dev/sda`: use one of `files.read`, `files.write`, `shell.exec`, `net.outbound`, `net.internal`, `secrets.read`, `unix.connect`
     ");
     aegisclaw_snapshot!(env, &["scope", "explain", "net.outbound:*"], @"
     exit: 2

@@ -145,7 +145,7 @@ fn use_a_legacy_file_detects_v0() {
     exit: 0
     --- stdout
     Now using policy [TEMP]/legacy.rego (template custom, rego v0)
-      48 grid decisions evaluated
+      56 grid decisions evaluated
       wrote [TEMP]/home/policies/default.rego
     --- stderr
     ");
@@ -214,7 +214,7 @@ fn diff_strict_and_permissive() {
     aegisclaw_snapshot!(env, &["policy", "diff", "strict", "permissive"], @"
     exit: 0
     --- stdout
-    36 of 48 decisions change from `strict` to `permissive`:
+    42 of 56 decisions change from `strict` to `permissive`:
     kind          risk      signed  strict           permissive
     files.read    low       no      needs_approval → allow
     files.read    low       yes     needs_approval → allow
@@ -252,6 +252,12 @@ fn diff_strict_and_permissive() {
     secrets.read  medium    yes     needs_approval → allow
     secrets.read  high      no      needs_approval → allow
     secrets.read  high      yes     needs_approval → allow
+    unix.connect  low       no      needs_approval → allow
+    unix.connect  low       yes     needs_approval → allow
+    unix.connect  medium    no      needs_approval → allow
+    unix.connect  medium    yes     needs_approval → allow
+    unix.connect  high      no      needs_approval → allow
+    unix.connect  high      yes     needs_approval → allow
     --- stderr
     ");
     let output = env

@@ -75,6 +75,7 @@ pub fn representative_target(kind: ScopeKind) -> &'static str {
         ScopeKind::NetOutbound => "api.github.com",
         ScopeKind::NetInternal => "redis",
         ScopeKind::SecretsRead => "GITHUB_TOKEN",
+        ScopeKind::UnixConnect => "/run/user/1000/bus",
     }
 }
 
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn grid_covers_every_kind_risk_and_signature() {
         let grid = grid();
-        assert_eq!(grid.len(), 6 * 4 * 2);
+        assert_eq!(grid.len(), 7 * 4 * 2);
         assert!(grid.iter().all(|input| !input.approval));
         assert_eq!(grid[0].scope, "files.read:/tmp/input");
     }

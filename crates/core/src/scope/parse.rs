@@ -76,6 +76,15 @@ pub(super) fn parse(text: &str, context: &ScopeContext) -> Result<(ScopeKind, Ta
     // 3. The kind's target.
     let target = match kind {
         ScopeKind::FilesRead | ScopeKind::FilesWrite => parse_path(text, target, context)?,
+        ScopeKind::UnixConnect => match parse_path(text, target, context)? {
+            Target::WorkDir => {
+                return Err(ScopeError::MissingTarget {
+                    text: owned(),
+                    what: "socket path",
+                });
+            }
+            path => path,
+        },
         ScopeKind::ShellExec => parse_command(text, target)?,
         ScopeKind::NetOutbound => Target::Host(parse_host(text, target)?),
         ScopeKind::NetInternal => Target::Service(parse_name(

@@ -5,6 +5,7 @@ fn context() -> ScopeContext {
     ScopeContext {
         user_home: Some(PathBuf::from("/home/alice")),
         aegisclaw_home: Some(PathBuf::from("/home/alice/.aegisclaw")),
+        resolve: None,
     }
 }
 
@@ -262,6 +263,7 @@ fn containing_a_sensitive_path_is_critical_and_says_which() {
         &ScopeContext {
             user_home: Some("/srv/alice".into()),
             aegisclaw_home: None,
+            resolve: None,
         },
     )
     .unwrap()

@@ -13,6 +13,7 @@ fn alice() -> ScopeContext {
     ScopeContext {
         user_home: Some(PathBuf::from("/home/alice")),
         aegisclaw_home: Some(PathBuf::from("/srv/aegisclaw")),
+        resolve: None,
     }
 }
 
@@ -220,6 +221,27 @@ const TABLE: &[(&str, Expected)] = &[
         Err("scope `secrets.read` needs a secret name"),
     ),
     ("secrets.read:API-KEY", Err("invalid secret name")),
+    // unix.connect: one socket, by absolute path; high by default, critical where sensitive
+    (
+        "unix.connect:/run/user/1000/bus",
+        Ok(("unix.connect:/run/user/1000/bus", Risk::High)),
+    ),
+    (
+        "unix.connect:~/.gnupg/S.gpg-agent",
+        Ok((
+            "unix.connect:/home/alice/.gnupg/S.gpg-agent",
+            Risk::Critical,
+        )),
+    ),
+    (
+        "unix.connect:/var/run/docker.sock",
+        Ok(("unix.connect:/var/run/docker.sock", Risk::Critical)),
+    ),
+    (
+        "unix.connect",
+        Err("scope `unix.connect` needs a socket path"),
+    ),
+    ("unix.connect:run/x.sock", Err("relative path")),
     // the whole text
     ("", Err("empty scope")),
     ("files.read:/my files", Err("whitespace")),
@@ -302,6 +324,7 @@ fn home_defaults_are_sensitive_without_a_context_aegisclaw_home() {
     let context = ScopeContext {
         user_home: Some("/home/alice".into()),
         aegisclaw_home: None,
+        resolve: None,
     };
     let scope = Scope::parse("files.read:~/.aegisclaw/keys", &context).unwrap();
     assert_eq!(scope.rating(&context).risk, Risk::Critical);

@@ -207,6 +207,7 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             scopes: vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal],
         },
         seccomp: seccomp_deny_table().unwrap(),
+        unix_sockets: UnixSockets::PairsOnly,
         rlimits: vec![
             Rlimit {
                 resource: Resource::Core,
