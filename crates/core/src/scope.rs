@@ -1,6 +1,7 @@
 //! Parses scopes (`kind[:target]`, DESIGN §3), normalises their targets and rates their risk
-//! with reasons from reviewed data. Does not consult policy and does no I/O (no DNS, no symlink
-//! resolution: the runtime resolves paths before it binds them).
+//! with reasons from reviewed data. Does not consult policy and does no I/O (no DNS; symlinks
+//! only through the context's resolver, which the engine passes in to rate the sensitive-path
+//! table as the runtime resolves scope paths).
 //!
 //! Decisions beyond DESIGN §3, each tested:
 //! - Whitespace, control and invisible (zero-width, bidi) characters are refused anywhere, so
@@ -464,8 +465,12 @@ impl Scope {
     }
 
     /// The risk and why, from `data/scope-risk.yaml` and `data/sensitive-paths.yaml`. A path
-    /// is critical if it is, is inside, or contains a sensitive path. Fails closed: if the
-    /// embedded tables were broken, the rating is critical with that error as its reason.
+    /// is critical if it is, is inside, or contains a sensitive path, or has a sensitive name
+    /// (`.ssh`) among its components. Each sensitive entry is compared as written, as the
+    /// table's aliases spell it (`/var/run` is `/run`) and, when `context.resolve` is set, as
+    /// it resolves (once per context: the resolved table is cached); the path itself is
+    /// compared as given, so a caller with a resolver passes the resolved path. Fails closed:
+    /// if the embedded tables were broken, the rating is critical with that error as its reason.
     pub fn rating(&self, context: &ScopeContext) -> Rating {
         risk::rate(self.kind, &self.target, context)
     }
@@ -474,11 +479,13 @@ impl Scope {
     pub fn explain(&self, context: &ScopeContext) -> Explanation {
         let rating = self.rating(context);
         let mount = |what: String| match self.kind {
-            ScopeKind::FilesRead => format!("read-only bind mount of {what}"),
+            ScopeKind::FilesRead => {
+                format!("read-only bind mount of {what} (no `connect()` to a socket in it)")
+            }
             ScopeKind::UnixConnect => {
                 format!("may connect to the unix socket {what}, and to no other host socket")
             }
-            _ => format!("read-write bind mount of {what}"),
+            _ => format!("read-write bind mount of {what} (no `connect()` to a socket in it)"),
         };
         let (target, meaning) = match &self.target {
             Target::WorkDir => (
@@ -489,8 +496,19 @@ impl Scope {
                 path.display().to_string(),
                 mount(format!("`{}`", path.display())),
             ),
-            Target::AnyCommand => ("any command".to_string(), "may run any command".to_string()),
-            Target::Command(name) => (name.clone(), format!("may run `{name}`")),
+            Target::AnyCommand => (
+                "any command".to_string(),
+                "may execute any program (without `shell.exec` a run executes only its \
+                 entrypoint and the interpreter the entrypoint names)"
+                    .to_string(),
+            ),
+            Target::Command(name) => (
+                name.clone(),
+                format!(
+                    "may execute `{name}`, resolved to its host path when the run is planned, \
+                     besides the skill's entrypoint and the interpreter the entrypoint names"
+                ),
+            ),
             Target::Host(pattern) => {
                 let port = pattern.port.map_or_else(
                     || "ports 80 and 443".to_string(),
@@ -507,7 +525,10 @@ impl Scope {
             }
             Target::Service(name) => (
                 name.clone(),
-                format!("may reach service `{name}` on the skill's private network"),
+                format!(
+                    "may reach service `{name}` on the skill's private network (refused until \
+                     compose skills exist)"
+                ),
             ),
             Target::Secret(name) => (
                 name.clone(),

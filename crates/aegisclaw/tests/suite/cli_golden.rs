@@ -242,10 +242,10 @@ fn scope_explain_rates_sensitive_paths_critical() {
     files.read:[TEMP]/user/.ssh
       kind    files.read
       target  [TEMP]/user/.ssh
-      grants  read-only bind mount of `[TEMP]/user/.ssh`
+      grants  read-only bind mount of `[TEMP]/user/.ssh` (no `connect()` to a socket in it)
       risk    critical
-      why     sensitive path `~/.ssh` (`[TEMP]/user/.ssh`): ssh private keys
-      why     files.read is low risk by default; a read-only mount cannot change the host
+      why     sensitive path `~/.ssh` (`[TEMP]/user/.ssh`): ssh private keys; a write adds `authorized_keys` and runs `rc` at every login
+      why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
 
     net.outbound:api.github.com:443
       kind    net.outbound
@@ -257,9 +257,9 @@ fn scope_explain_rates_sensitive_paths_critical() {
     shell.exec
       kind    shell.exec
       target  any command
-      grants  may run any command
+      grants  may execute any program (without `shell.exec` a run executes only its entrypoint and the interpreter the entrypoint names)
       risk    high
-      why     shell.exec without a command is high risk; the skill may run any program
+      why     shell.exec without a command is high risk; the skill may execute any program it can reach in the sandbox
     --- stderr
     ");
 }
@@ -270,9 +270,48 @@ fn scope_explain_json() {
     aegisclaw_snapshot!(env, &["scope", "explain", "--json", "files.write:/tmp/out", "net.outbound:169.254.169.254"], @r#"
     exit: 0
     --- stdout
-    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out`","risk":"medium","reasons":["files.write is medium risk by default; the skill can change or delete what is mounted"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on ports 80 and 443, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
+    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out` (no `connect()` to a socket in it)","risk":"medium","reasons":["files.write is medium risk by default; the skill can read, change or delete what is mounted, but cannot connect to a unix socket under it"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on ports 80 and 443, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
     --- stderr
     "#);
+}
+
+#[test]
+fn scope_explain_says_what_exec_sockets_and_internal_networks_grant() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["scope", "explain", "shell.exec:git", "net.internal:redis", "files.read:/var/run/docker.sock", "files.read:/root/.ssh"], @"
+    exit: 0
+    --- stdout
+    shell.exec:git
+      kind    shell.exec
+      target  git
+      grants  may execute `git`, resolved to its host path when the run is planned, besides the skill's entrypoint and the interpreter the entrypoint names
+      risk    medium
+      why     shell.exec with a command is medium risk; besides its entrypoint, the skill may execute that one program, with any arguments
+
+    net.internal:redis
+      kind    net.internal
+      target  redis
+      grants  may reach service `redis` on the skill's private network (refused until compose skills exist)
+      risk    low
+      why     net.internal is low risk; it would reach only the skill's own compose services, and runs refuse it until compose skills exist
+
+    files.read:/var/run/docker.sock
+      kind    files.read
+      target  /var/run/docker.sock
+      grants  read-only bind mount of `/var/run/docker.sock` (no `connect()` to a socket in it)
+      risk    critical
+      why     sensitive path `/run/docker.sock` (as `/var/run/docker.sock`): the Docker socket gives root on the host
+      why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
+
+    files.read:/root/.ssh
+      kind    files.read
+      target  /root/.ssh
+      grants  read-only bind mount of `/root/.ssh` (no `connect()` to a socket in it)
+      risk    critical
+      why     sensitive path `/root/.ssh` (`.ssh` anywhere): ssh private keys; a write adds `authorized_keys` and runs `rc` at every login
+      why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
+    --- stderr
+    ");
 }
 
 #[test]

@@ -1,61 +1,19 @@
 //! Rates a parsed scope's risk with reasons, from the reviewed tables in
-//! `data/scope-risk.yaml` and `data/sensitive-paths.yaml`. Lexical only: resolves no symlinks
-//! and no names. A broken table is a typed error (rated critical), never a panic.
+//! `data/scope-risk.yaml` and `data/sensitive-paths.yaml` (paths: `risk/path.rs`). Resolves no
+//! names and does no I/O but the context's path resolver. A broken table is a typed error
+//! (rated critical), never a panic.
+
+mod path;
 
 use super::net::Cidr;
-use super::parse::normalise_path;
 use super::{Host, HostPattern, Rating, Risk, ScopeContext, ScopeError, ScopeKind, Target};
+use path::SensitiveTable;
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
 const SENSITIVE_PATHS_YAML: &str = include_str!("../../data/sensitive-paths.yaml");
 const SCOPE_RISK_YAML: &str = include_str!("../../data/scope-risk.yaml");
-
-/// Contained sensitive paths listed in a reason before the rest are only counted.
-const SHOWN_CONTAINED: usize = 3;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SensitiveFile {
-    paths: Vec<SensitivePath>,
-    names: Vec<SensitiveName>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SensitivePath {
-    path: String,
-    #[serde(default)]
-    covers: Covers,
-    #[serde(default)]
-    access: Access,
-    reason: String,
-}
-
-#[derive(Deserialize, Clone, Copy, Default, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum Covers {
-    Itself,
-    Children,
-    #[default]
-    Tree,
-}
-
-#[derive(Deserialize, Clone, Copy, Default, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum Access {
-    #[default]
-    Any,
-    Write,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SensitiveName {
-    name: String,
-    reason: String,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,7 +78,7 @@ struct CriticalNetwork {
 
 /// Both tables, parsed and validated once.
 pub(super) struct Tables {
-    sensitive: SensitiveFile,
+    sensitive: SensitiveTable,
     risk: RiskFile,
     networks: Vec<(Cidr, String)>,
 }
@@ -148,8 +106,7 @@ pub(super) fn rate(kind: ScopeKind, target: &Target, context: &ScopeContext) -> 
 
 impl Tables {
     fn from_yaml(sensitive: &str, risk: &str) -> Result<Self, String> {
-        let sensitive: SensitiveFile = serde_saphyr::from_str(sensitive)
-            .map_err(|error| format!("`sensitive-paths.yaml`: {error}"))?;
+        let sensitive = SensitiveTable::from_yaml(sensitive)?;
         let risk: RiskFile =
             serde_saphyr::from_str(risk).map_err(|error| format!("`scope-risk.yaml`: {error}"))?;
         let networks = risk
@@ -167,35 +124,10 @@ impl Tables {
         Ok(tables)
     }
 
-    /// Every entry has a reason and a well-formed key; every kind has a default either way.
+    /// Every entry has a reason; every kind has a default either way. (`SensitiveTable`
+    /// checks its own file.)
     fn validate(&self) -> Result<(), String> {
         let mut reasons: Vec<(&str, String, &str)> = Vec::new();
-        for entry in &self.sensitive.paths {
-            let path = entry.path.as_str();
-            let well_formed = match path {
-                "~" | "$AEGISCLAW_HOME" => true,
-                _ => {
-                    let absolute = path.strip_prefix('~').unwrap_or(path);
-                    normalise_path(absolute).is_ok_and(|normal| normal == absolute)
-                }
-            };
-            if !well_formed {
-                return Err(format!(
-                    "`sensitive-paths.yaml`: path `{path}` is not normalised"
-                ));
-            }
-            reasons.push(("sensitive-paths.yaml", entry.path.clone(), &entry.reason));
-        }
-        for entry in &self.sensitive.names {
-            if normalise_path(&format!("/{}", entry.name)).ok() != Some(format!("/{}", entry.name))
-            {
-                return Err(format!(
-                    "`sensitive-paths.yaml`: name `{}` is not a normalised relative path",
-                    entry.name
-                ));
-            }
-            reasons.push(("sensitive-paths.yaml", entry.name.clone(), &entry.reason));
-        }
         for entry in &self.risk.kinds {
             reasons.push(("scope-risk.yaml", entry.kind.to_string(), &entry.reason));
         }
@@ -274,7 +206,9 @@ impl Tables {
             };
         };
         let raised = match target {
-            Target::Path(path) => self.path_reasons(kind, &path.to_string_lossy(), context),
+            Target::Path(path) => self
+                .sensitive
+                .reasons(kind, &path.to_string_lossy(), context),
             Target::Command(command) => self.command_reasons(command),
             Target::Host(pattern) => self.host_reasons(pattern),
             Target::WorkDir | Target::AnyCommand | Target::Service(_) | Target::Secret(_) => {
@@ -340,125 +274,6 @@ impl Tables {
         }
         raised
     }
-
-    /// Why `path` (absolute, normalised) is sensitive for `kind`: what it is or is inside
-    /// first; only when it is neither, the sensitive paths it contains.
-    fn path_reasons(
-        &self,
-        kind: ScopeKind,
-        path: &str,
-        context: &ScopeContext,
-    ) -> Vec<(Risk, String)> {
-        let user_home = match home_text(context.user_home.as_deref()) {
-            Ok(home) => home,
-            Err(problem) => return vec![(Risk::Critical, format!("user home {problem}"))],
-        };
-        let aegisclaw_home = match home_text(context.aegisclaw_home.as_deref()) {
-            Ok(home) => home,
-            Err(problem) => return vec![(Risk::Critical, format!("AegisClaw home {problem}"))],
-        };
-        let mut direct = Vec::new();
-        let mut contained = Vec::new();
-        for entry in &self.sensitive.paths {
-            if entry.access == Access::Write && kind != ScopeKind::FilesWrite {
-                continue;
-            }
-            let expanded = match entry.path.as_str() {
-                "$AEGISCLAW_HOME" => aegisclaw_home.clone(),
-                "~" => user_home.clone(),
-                text => match text.strip_prefix('~') {
-                    Some(rest) => user_home.as_ref().map(|home| join(home, rest)),
-                    None => Some(text.to_string()),
-                },
-            };
-            let Some(base) = expanded else { continue };
-            let shown = if entry.path == base {
-                format!("`{base}`")
-            } else if entry.path == "$AEGISCLAW_HOME" {
-                format!("the AegisClaw home `{base}`")
-            } else {
-                format!("`{}` (`{base}`)", entry.path)
-            };
-            let relation = if path == base {
-                Some("sensitive path")
-            } else if is_inside(path, &base) {
-                match entry.covers {
-                    Covers::Tree => Some("inside sensitive path"),
-                    Covers::Children
-                        if !path[base.len()..].trim_start_matches('/').contains('/') =>
-                    {
-                        Some("inside sensitive path")
-                    }
-                    Covers::Children | Covers::Itself => None,
-                }
-            } else {
-                None
-            };
-            match relation {
-                Some(relation) => direct.push(format!("{relation} {shown}: {}", entry.reason)),
-                None if is_inside(&base, path) => {
-                    contained.push(format!("contains sensitive path {shown}: {}", entry.reason));
-                }
-                None => {}
-            }
-        }
-        if direct.is_empty() {
-            let components: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
-            for entry in &self.sensitive.names {
-                let name: Vec<&str> = entry.name.split('/').collect();
-                if components.windows(name.len()).any(|window| window == name) {
-                    direct.push(format!(
-                        "inside a `{}` directory: {}",
-                        entry.name, entry.reason
-                    ));
-                }
-            }
-        }
-        let mut reasons = if direct.is_empty() {
-            if contained.len() > SHOWN_CONTAINED {
-                let more = contained.len() - SHOWN_CONTAINED;
-                contained.truncate(SHOWN_CONTAINED);
-                contained.push(format!("and {more} more sensitive paths inside it"));
-            }
-            contained
-        } else {
-            direct
-        };
-        reasons.dedup();
-        reasons
-            .into_iter()
-            .map(|reason| (Risk::Critical, reason))
-            .collect()
-    }
-}
-
-/// A context home as normalised text, `None` when not given, or why it is unusable.
-fn home_text(home: Option<&std::path::Path>) -> Result<Option<String>, String> {
-    let Some(home) = home else { return Ok(None) };
-    let text = home
-        .to_str()
-        .ok_or_else(|| format!("`{}` is not UTF-8", home.display()))?;
-    normalise_path(text)
-        .map(Some)
-        .map_err(|_| format!("`{text}` is not an absolute path without `..`"))
-}
-
-/// `home` + `/rest`, where `rest` is empty or starts with `/`.
-fn join(home: &str, rest: &str) -> String {
-    if home == "/" && !rest.is_empty() {
-        rest.to_string()
-    } else {
-        format!("{home}{rest}")
-    }
-}
-
-/// Whether normalised `path` lies strictly inside normalised `base`.
-fn is_inside(path: &str, base: &str) -> bool {
-    path != base
-        && (base == "/"
-            || path
-                .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('/')))
 }
 
 #[cfg(test)]
@@ -470,20 +285,10 @@ mod tests {
     fn embedded_tables_load_and_every_entry_has_a_reason() {
         // Loading validates every entry: a missing or empty reason fails it.
         let tables = tables().unwrap();
-        assert!(tables.sensitive.paths.len() >= 20);
+        let (paths, names, aliases) = tables.sensitive.counts();
         assert!(
-            tables
-                .sensitive
-                .paths
-                .iter()
-                .all(|e| !e.reason.trim().is_empty())
-        );
-        assert!(
-            tables
-                .sensitive
-                .names
-                .iter()
-                .all(|e| !e.reason.trim().is_empty())
+            paths >= 80 && names >= 100 && aliases >= 1,
+            "{paths} {names}"
         );
         assert!(
             tables
@@ -502,13 +307,24 @@ mod tests {
 
     #[test]
     fn an_entry_without_a_reason_is_refused() {
-        let missing = "paths:\n  - path: /etc\nnames: []\n";
+        let missing = "aliases: []\npaths:\n  - path: /etc\nnames: []\n";
         let error = Tables::from_yaml(missing, SCOPE_RISK_YAML).err().unwrap();
         assert!(error.contains("sensitive-paths.yaml"), "{error}");
-        let empty = "paths:\n  - path: /etc\n    reason: ' '\nnames: []\n";
+        let empty = "aliases: []\npaths:\n  - path: /etc\n    reason: ' '\nnames: []\n";
         assert_eq!(
             Tables::from_yaml(empty, SCOPE_RISK_YAML).err().unwrap(),
             "`sensitive-paths.yaml`: entry `/etc` has no reason"
+        );
+        let name = "aliases: []\npaths: []\nnames:\n  - name: .ssh\n    reason: ''\n";
+        assert_eq!(
+            Tables::from_yaml(name, SCOPE_RISK_YAML).err().unwrap(),
+            "`sensitive-paths.yaml`: entry `.ssh` has no reason"
+        );
+        let alias =
+            "aliases:\n  - {path: /var/run, same_as: /run, reason: ''}\npaths: []\nnames: []\n";
+        assert_eq!(
+            Tables::from_yaml(alias, SCOPE_RISK_YAML).err().unwrap(),
+            "`sensitive-paths.yaml`: entry `/var/run` has no reason"
         );
         let risk = SCOPE_RISK_YAML.replace(
             "reason: the GCP metadata service hands out credentials",
@@ -524,10 +340,34 @@ mod tests {
 
     #[test]
     fn malformed_tables_are_refused() {
-        let unnormalised = "paths:\n  - path: /etc/\n    reason: x\nnames: []\n";
-        assert!(Tables::from_yaml(unnormalised, SCOPE_RISK_YAML).is_err());
-        let relative = "paths:\n  - path: etc\n    reason: x\nnames: []\n";
-        assert!(Tables::from_yaml(relative, SCOPE_RISK_YAML).is_err());
+        let table =
+            |paths: &str, names: &str| format!("aliases: []\npaths:\n{paths}names:\n{names}");
+        let refused = [
+            table("  - {path: /etc/, reason: x}\n", "  []\n"),
+            table("  - {path: etc, reason: x}\n", "  []\n"),
+            table("  - {path: /tmp/*, reason: x}\n", "  []\n"),
+            table("  - {path: /tmp/a*b, reason: x}\n", "  []\n"),
+            table("  - {path: /t*/a, reason: x}\n", "  []\n"),
+            table("  - {path: /etc, reason: x}\n  - {path: /etc, reason: y}\n", "  []\n"),
+            table("  []\n", "  - {name: /.ssh, reason: x}\n"),
+            table("  []\n", "  - {name: .ssh/, reason: x}\n"),
+            table("  []\n", "  - {name: .s*, reason: x}\n"),
+            table("  - {path: /etc, covers: some, reason: x}\n", "  []\n"),
+            "aliases:\n  - {path: /var/run, same_as: run, reason: x}\npaths: []\nnames: []\n"
+                .to_string(),
+            // An entry holding an alias's directory would not be translated through it.
+            "aliases:\n  - {path: /var/lock, same_as: /run/lock, reason: x}\npaths:\n  - {path: /run, reason: x}\nnames: []\n"
+                .to_string(),
+        ];
+        for text in refused {
+            let error = Tables::from_yaml(&text, SCOPE_RISK_YAML).err();
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|error| error.starts_with("`sensitive-paths.yaml`: ")),
+                "{text}: {error:?}"
+            );
+        }
         let risk = SCOPE_RISK_YAML.replace("cidr: 10.0.0.0/8", "cidr: 10.0.0.1/8");
         let error = Tables::from_yaml(SENSITIVE_PATHS_YAML, &risk)
             .err()
@@ -535,16 +375,5 @@ mod tests {
         assert!(error.contains("host bits"), "{error}");
         let risk = SCOPE_RISK_YAML.replace("  - kind: net.internal\n", "  - kind: net.other\n");
         assert!(Tables::from_yaml(SENSITIVE_PATHS_YAML, &risk).is_err());
-    }
-
-    #[test]
-    fn inside_is_by_component() {
-        assert!(is_inside("/etc/passwd", "/etc"));
-        assert!(is_inside("/etc", "/"));
-        assert!(!is_inside("/etcetera", "/etc"));
-        assert!(!is_inside("/etc", "/etc"));
-        assert_eq!(join("/", "/x"), "/x");
-        assert_eq!(join("/home/a", "/x"), "/home/a/x");
-        assert_eq!(join("/home/a", ""), "/home/a");
     }
 }

@@ -228,11 +228,17 @@ fn explanations_say_what_is_granted_and_why() {
             input: "files.read:~/.ssh".into(),
             kind: ScopeKind::FilesRead,
             target: "/home/alice/.ssh".into(),
-            meaning: "read-only bind mount of `/home/alice/.ssh`".into(),
+            meaning:
+                "read-only bind mount of `/home/alice/.ssh` (no `connect()` to a socket in it)"
+                    .into(),
             risk: Risk::Critical,
             reasons: vec![
-                "sensitive path `~/.ssh` (`/home/alice/.ssh`): ssh private keys".into(),
-                "files.read is low risk by default; a read-only mount cannot change the host"
+                "sensitive path `~/.ssh` (`/home/alice/.ssh`): ssh private keys; a write adds \
+                 `authorized_keys` and runs `rc` at every login"
+                    .into(),
+                "files.read is low risk by default; the skill can read everything mounted there \
+                 (and send it wherever its other scopes reach), but cannot change it or connect \
+                 to a unix socket under it"
                     .into(),
             ],
         }
@@ -256,7 +262,8 @@ fn containing_a_sensitive_path_is_critical_and_says_which() {
     assert_eq!(rating.risk, Risk::Critical);
     assert_eq!(
         rating.reasons[0],
-        "contains sensitive path `/var/run/docker.sock`: the Docker socket gives root on the host"
+        "contains sensitive path `/run/docker.sock` (as `/var/run/docker.sock`): the Docker \
+         socket gives root on the host"
     );
     let rating = Scope::parse(
         "files.read:/srv",
@@ -269,6 +276,60 @@ fn containing_a_sensitive_path_is_critical_and_says_which() {
     .unwrap()
     .rating(&context());
     assert_eq!(rating.risk, Risk::Low, "{rating:?}");
+    // Writing there is another matter: `/srv` is what the host serves.
+    let rating = Scope::parse("files.write:/srv", &context())
+        .unwrap()
+        .rating(&context());
+    assert_eq!(rating.risk, Risk::Critical, "{rating:?}");
+}
+
+#[test]
+fn explanations_describe_exec_and_internal_networks_as_enforced() {
+    let meaning = |text: &str| {
+        Scope::parse(text, &context())
+            .unwrap()
+            .explain(&context())
+            .meaning
+    };
+    assert_eq!(
+        meaning("shell.exec:git"),
+        "may execute `git`, resolved to its host path when the run is planned, besides the \
+         skill's entrypoint and the interpreter the entrypoint names"
+    );
+    assert_eq!(
+        meaning("shell.exec"),
+        "may execute any program (without `shell.exec` a run executes only its entrypoint and \
+         the interpreter the entrypoint names)"
+    );
+    assert_eq!(
+        meaning("net.internal:redis"),
+        "may reach service `redis` on the skill's private network (refused until compose \
+         skills exist)"
+    );
+    assert_eq!(
+        meaning("files.write"),
+        "read-write bind mount of the run's working directory (no `connect()` to a socket in it)"
+    );
+    let reasons = |text: &str| {
+        Scope::parse(text, &context())
+            .unwrap()
+            .rating(&context())
+            .reasons
+    };
+    assert_eq!(
+        reasons("shell.exec:git"),
+        vec![
+            "shell.exec with a command is medium risk; besides its entrypoint, the skill may \
+             execute that one program, with any arguments"
+        ]
+    );
+    assert_eq!(
+        reasons("net.internal:redis"),
+        vec![
+            "net.internal is low risk; it would reach only the skill's own compose services, \
+             and runs refuse it until compose skills exist"
+        ]
+    );
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Integration tests: scope. The DESIGN §3 examples and a table of inputs to normalised text and
 //! risk (or an error naming the text), `explain` output, and proptests that display re-parses
-//! to the same scope and that a `..` segment in a `files.*` path is always refused.
+//! to the same scope and that a `..` segment in a `files.*` path is always refused. The
+//! sensitive-path table as a whole is in `scope/sensitive.rs`.
+
+mod sensitive;
 
 use aegisclaw_core::scope::{
     Host, HostPattern, Risk, Scope, ScopeContext, ScopeError, ScopeKind, Target, non_public_reason,
@@ -224,7 +227,11 @@ const TABLE: &[(&str, Expected)] = &[
     // unix.connect: one socket, by absolute path; high by default, critical where sensitive
     (
         "unix.connect:/run/user/1000/bus",
-        Ok(("unix.connect:/run/user/1000/bus", Risk::High)),
+        Ok(("unix.connect:/run/user/1000/bus", Risk::Critical)),
+    ),
+    (
+        "unix.connect:/run/myapp/app.sock",
+        Ok(("unix.connect:/run/myapp/app.sock", Risk::High)),
     ),
     (
         "unix.connect:~/.gnupg/S.gpg-agent",
@@ -349,9 +356,13 @@ fn explain_serialises_for_json_output() {
             "input": "shell.exec",
             "kind": "shell.exec",
             "target": "any command",
-            "meaning": "may run any command",
+            "meaning": "may execute any program (without `shell.exec` a run executes only its \
+                        entrypoint and the interpreter the entrypoint names)",
             "risk": "high",
-            "reasons": ["shell.exec without a command is high risk; the skill may run any program"],
+            "reasons": [
+                "shell.exec without a command is high risk; the skill may execute any program it \
+                 can reach in the sandbox"
+            ],
         })
     );
     let explanation = parse("net.outbound:*.github.com:443")

@@ -1,0 +1,643 @@
+//! Rates a path against the sensitive-path table (`data/sensitive-paths.yaml`): every entry as
+//! written, as the table's aliases spell it, and as the context's resolver resolves it. Does no
+//! I/O itself, only through `ScopeContext::resolve`, once per entry and context (cached).
+
+use super::super::parse::normalise_path;
+use super::super::{PathResolver, Risk, ScopeContext, ScopeKind};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Contained sensitive paths listed in a reason before the rest are only counted.
+const SHOWN_CONTAINED: usize = 3;
+
+/// Contexts whose resolved table is kept: a process rates in one or two (the CLI's, a server's).
+const CACHED_CONTEXTS: usize = 8;
+
+/// `sensitive-paths.yaml`, exactly as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveFile {
+    aliases: Vec<Alias>,
+    paths: Vec<SensitivePath>,
+    names: Vec<SensitiveName>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Alias {
+    path: String,
+    same_as: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitivePath {
+    path: String,
+    #[serde(default)]
+    covers: Covers,
+    #[serde(default)]
+    access: Access,
+    reason: String,
+}
+
+#[derive(Deserialize, Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Covers {
+    Itself,
+    Children,
+    #[default]
+    Tree,
+}
+
+#[derive(Deserialize, Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Access {
+    #[default]
+    Any,
+    Write,
+}
+
+impl Access {
+    /// Whether an entry with this access makes a scope of `kind` critical.
+    fn applies_to(self, kind: ScopeKind) -> bool {
+        self == Access::Any || kind == ScopeKind::FilesWrite
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveName {
+    name: String,
+    #[serde(default)]
+    access: Access,
+    reason: String,
+}
+
+/// The sensitive-path table, validated, with the per-context forms it has prepared.
+pub(in crate::scope) struct SensitiveTable {
+    file: SensitiveFile,
+    /// Each name's components, split once (`.config/gcloud` → `[".config", "gcloud"]`).
+    name_parts: Vec<Vec<String>>,
+    cache: Mutex<Vec<(ContextKey, Arc<Prepared>)>>,
+}
+
+/// What a prepared table depends on: the homes and which resolver (by address; two resolvers
+/// the compiler merged are the same code, so sharing their entry is sound).
+#[derive(Clone, PartialEq, Eq)]
+struct ContextKey {
+    user_home: Option<PathBuf>,
+    aegisclaw_home: Option<PathBuf>,
+    resolver: Option<usize>,
+}
+
+impl ContextKey {
+    fn of(context: &ScopeContext) -> Self {
+        Self {
+            user_home: context.user_home.clone(),
+            aegisclaw_home: context.aegisclaw_home.clone(),
+            resolver: context.resolve.map(|resolve| resolve as usize),
+        }
+    }
+}
+
+/// The table for one context: every entry with the forms it is compared in.
+struct Prepared {
+    entries: Vec<Entry>,
+}
+
+/// One path entry (or a name as `~/<name>`) for one context.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    /// How a reason names the entry (`` `~/.ssh` ``, ``the AegisClaw home `/x` ``).
+    label: String,
+    /// The expansion shown in parentheses after the label (`` `/home/alice/.ssh` ``), if any.
+    expanded: Option<String>,
+    /// The forms compared, the written (expanded) one first.
+    forms: Vec<Form>,
+    covers: Covers,
+    access: Access,
+    reason: String,
+}
+
+impl Entry {
+    /// How `path` relates to this entry in its first form that holds or covers it (else the
+    /// first that it contains), and how a reason names the entry in that form.
+    fn relation(&self, path: &str) -> Option<(Relation, String)> {
+        let mut outer = None;
+        let mut found = None;
+        for form in &self.forms {
+            match relate(path, &form.path, self.covers) {
+                Some(Relation::Contains) => {
+                    outer.get_or_insert(form);
+                }
+                Some(relation) => {
+                    found = Some((relation, form));
+                    break;
+                }
+                None => {}
+            }
+        }
+        let (relation, form) = found.or_else(|| outer.map(|form| (Relation::Contains, form)))?;
+        let notes: Vec<&str> = self
+            .expanded
+            .iter()
+            .chain(form.note.iter())
+            .map(String::as_str)
+            .collect();
+        let shown = if notes.is_empty() {
+            self.label.clone()
+        } else {
+            format!("{} ({})", self.label, notes.join(", "))
+        };
+        Some((relation, shown))
+    }
+}
+
+/// How a reason names an entry: its label and, for a `~` path, the expansion.
+struct Shown {
+    label: String,
+    expanded: Option<String>,
+}
+
+impl Shown {
+    fn plain(label: String) -> Self {
+        Self {
+            label,
+            expanded: None,
+        }
+    }
+
+    fn expanded(written: &str, path: &str) -> Self {
+        Self {
+            label: format!("`{written}`"),
+            expanded: Some(format!("`{path}`")),
+        }
+    }
+}
+
+/// What an entry covers, for which kinds, and why.
+struct Rule<'a> {
+    covers: Covers,
+    access: Access,
+    reason: &'a str,
+}
+
+/// One spelling of an entry: normalised, its last component perhaps ending in `*`.
+#[derive(Debug, PartialEq, Eq)]
+struct Form {
+    path: String,
+    /// `None` for the written form, else how it was reached ("resolved `/run/x`").
+    note: Option<String>,
+}
+
+/// How a scope path relates to an entry form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Relation {
+    Is,
+    Inside,
+    Contains,
+}
+
+impl SensitiveTable {
+    /// Parses and validates `sensitive-paths.yaml`; the error names the file and the entry.
+    pub(super) fn from_yaml(text: &str) -> Result<Self, String> {
+        let file: SensitiveFile = serde_saphyr::from_str(text)
+            .map_err(|error| format!("`sensitive-paths.yaml`: {error}"))?;
+        validate(&file).map_err(|problem| format!("`sensitive-paths.yaml`: {problem}"))?;
+        let name_parts = file
+            .names
+            .iter()
+            .map(|name| name.name.split('/').map(str::to_string).collect())
+            .collect();
+        Ok(Self {
+            file,
+            name_parts,
+            cache: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// How many entries, names and aliases the table has (for tests of the embedded table).
+    #[cfg(test)]
+    pub(super) fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.file.paths.len(),
+            self.file.names.len(),
+            self.file.aliases.len(),
+        )
+    }
+
+    /// Why `path` (absolute, normalised, and resolved when `context.resolve` is set) is
+    /// sensitive for `kind`: what it is or is inside first, then the sensitive names in it;
+    /// only when it is neither, the sensitive paths it contains. Empty when it is none.
+    pub(super) fn reasons(
+        &self,
+        kind: ScopeKind,
+        path: &str,
+        context: &ScopeContext,
+    ) -> Vec<(Risk, String)> {
+        match self.prepared(context) {
+            Ok(prepared) => self.rate(&prepared, kind, path),
+            Err(problem) => vec![(Risk::Critical, problem)],
+        }
+    }
+
+    /// The table prepared for `context`, from the cache or made now (resolving each entry).
+    fn prepared(&self, context: &ScopeContext) -> Result<Arc<Prepared>, String> {
+        let key = ContextKey::of(context);
+        let cached = |cache: &[(ContextKey, Arc<Prepared>)]| {
+            cache
+                .iter()
+                .find(|(known, _)| *known == key)
+                .map(|(_, prepared)| Arc::clone(prepared))
+        };
+        if let Some(prepared) = cached(&self.cache.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(prepared);
+        }
+        // Resolve outside the lock: it is I/O, and a race only prepares the same table twice.
+        let prepared = Arc::new(self.prepare(context)?);
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(prepared) = cached(&cache) {
+            return Ok(prepared);
+        }
+        if cache.len() == CACHED_CONTEXTS {
+            cache.remove(0);
+        }
+        cache.push((key, Arc::clone(&prepared)));
+        Ok(prepared)
+    }
+
+    /// Expands, aliases and resolves every path entry, and every name as `~/<name>`.
+    fn prepare(&self, context: &ScopeContext) -> Result<Prepared, String> {
+        let user_home = home_text(context.user_home.as_deref())
+            .map_err(|problem| format!("user home {problem}"))?;
+        let aegisclaw_home = home_text(context.aegisclaw_home.as_deref())
+            .map_err(|problem| format!("AegisClaw home {problem}"))?;
+        let mut entries = Vec::new();
+        for entry in &self.file.paths {
+            let written = entry.path.as_str();
+            let (expanded, shown) = match written {
+                "$AEGISCLAW_HOME" => {
+                    let Some(home) = &aegisclaw_home else {
+                        continue;
+                    };
+                    let label = format!("the AegisClaw home `{home}`");
+                    (home.clone(), Shown::plain(label))
+                }
+                _ => match written.strip_prefix('~') {
+                    Some(rest) => {
+                        let Some(home) = &user_home else { continue };
+                        let path = join(home, rest);
+                        (path.clone(), Shown::expanded(written, &path))
+                    }
+                    None => (written.to_string(), Shown::plain(format!("`{written}`"))),
+                },
+            };
+            let rule = Rule {
+                covers: entry.covers,
+                access: entry.access,
+                reason: &entry.reason,
+            };
+            entries.push(self.entry(expanded, shown, rule, context));
+        }
+        if let Some(home) = &user_home {
+            for name in &self.file.names {
+                let path = join(home, &format!("/{}", name.name));
+                let shown = Shown::expanded(&format!("~/{}", name.name), &path);
+                let rule = Rule {
+                    covers: Covers::Tree,
+                    access: name.access,
+                    reason: &name.reason,
+                };
+                entries.push(self.entry(path, shown, rule, context));
+            }
+        }
+        Ok(Prepared { entries })
+    }
+
+    /// An entry compared as `written` (expanded), as each alias spells it, and as resolved.
+    fn entry(
+        &self,
+        written: String,
+        shown: Shown,
+        rule: Rule<'_>,
+        context: &ScopeContext,
+    ) -> Entry {
+        let mut forms = vec![Form {
+            path: written.clone(),
+            note: None,
+        }];
+        let mut add = |path: String, note: String| {
+            if !forms.iter().any(|form| form.path == path) {
+                forms.push(Form {
+                    path,
+                    note: Some(note),
+                });
+            }
+        };
+        for alias in &self.file.aliases {
+            for (from, to) in [(&alias.same_as, &alias.path), (&alias.path, &alias.same_as)] {
+                if let Some(rest) = at_or_below(&written, from) {
+                    let path = format!("{to}{rest}");
+                    add(path.clone(), format!("as `{path}`"));
+                }
+            }
+        }
+        if let Some(resolve) = context.resolve
+            && let Some(resolved) = resolve_form(resolve, &written)
+        {
+            add(resolved.clone(), format!("resolved `{resolved}`"));
+        }
+        Entry {
+            label: shown.label,
+            expanded: shown.expanded,
+            forms,
+            covers: rule.covers,
+            access: rule.access,
+            reason: rule.reason.to_string(),
+        }
+    }
+
+    fn rate(&self, prepared: &Prepared, kind: ScopeKind, path: &str) -> Vec<(Risk, String)> {
+        let mut direct: Vec<(&str, String)> = Vec::new();
+        let mut contained: Vec<(&str, String)> = Vec::new();
+        for entry in &prepared.entries {
+            if !entry.access.applies_to(kind) {
+                continue;
+            }
+            match entry.relation(path) {
+                Some((Relation::Contains, shown)) => contained.push((
+                    &entry.reason,
+                    format!("contains sensitive path {shown}: {}", entry.reason),
+                )),
+                Some((relation, shown)) => {
+                    let relation = match relation {
+                        Relation::Is => "sensitive path",
+                        _ => "inside sensitive path",
+                    };
+                    direct.push((
+                        &entry.reason,
+                        format!("{relation} {shown}: {}", entry.reason),
+                    ));
+                }
+                None => {}
+            }
+        }
+        if direct.is_empty() {
+            let components: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+            for (name, parts) in self.file.names.iter().zip(&self.name_parts) {
+                if !name.access.applies_to(kind) {
+                    continue;
+                }
+                let anywhere = format!("(`{}` anywhere): {}", name.name, name.reason);
+                if let Some(end) = components
+                    .windows(parts.len())
+                    .position(|window| window == parts.as_slice())
+                    .map(|start| start + parts.len())
+                {
+                    let relation = if end == components.len() {
+                        "sensitive path"
+                    } else {
+                        "inside sensitive path"
+                    };
+                    let at = components[..end].join("/");
+                    direct.push((&name.reason, format!("{relation} `/{at}` {anywhere}")));
+                } else if let Some(rest) = (1..parts.len()).rev().find_map(|start| {
+                    // The path's last components begin the name: it holds the rest.
+                    let tail = components.get(components.len().checked_sub(start)?..)?;
+                    (tail == &parts[..start]).then(|| parts[start..].join("/"))
+                }) {
+                    let inner = format!("{}/{rest}", path.trim_end_matches('/'));
+                    contained.push((
+                        &name.reason,
+                        format!("contains sensitive path `{inner}` {anywhere}"),
+                    ));
+                }
+            }
+        }
+        // Every direct reason is shown (each is a different way in); contained ones are counted
+        // past the first few.
+        let reasons = if direct.is_empty() {
+            let mut reasons = once_per_reason(contained);
+            if reasons.len() > SHOWN_CONTAINED {
+                let more = reasons.len() - SHOWN_CONTAINED;
+                reasons.truncate(SHOWN_CONTAINED);
+                reasons.push(format!("and {more} more sensitive paths inside it"));
+            }
+            reasons
+        } else {
+            once_per_reason(direct)
+        };
+        reasons
+            .into_iter()
+            .map(|reason| (Risk::Critical, reason))
+            .collect()
+    }
+}
+
+/// Each reason text once (the first entry that gives it): `/run/docker.sock` and its alias, or
+/// a history file under two names, say the same thing.
+fn once_per_reason(reasons: Vec<(&str, String)>) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut kept = Vec::new();
+    for (reason, text) in reasons {
+        if !seen.contains(&reason) {
+            seen.push(reason);
+            kept.push(text);
+        }
+    }
+    kept
+}
+
+/// Every path, name and alias well formed, with a reason, and none listed twice.
+fn validate(file: &SensitiveFile) -> Result<(), String> {
+    let mut keys: Vec<&str> = Vec::new();
+    for alias in &file.aliases {
+        for path in [&alias.path, &alias.same_as] {
+            if path == "/" || !is_normal(path) || path.contains('*') {
+                return Err(format!("alias `{path}` is not a normalised absolute path"));
+            }
+        }
+        unique(&mut keys, &alias.path)?;
+        has_reason(&alias.path, &alias.reason)?;
+    }
+    // Entries are translated through aliases, not scope paths: that is complete only when no
+    // entry holds an alias's directory (`/run` would hold `/run/lock` without `/var/lock`).
+    for alias in &file.aliases {
+        for directory in [&alias.path, &alias.same_as] {
+            if let Some(entry) = file.paths.iter().find(|entry| {
+                let (base, _) = split_pattern(&entry.path);
+                base.starts_with('/') && base != "/" && below(directory, base).is_some()
+            }) {
+                return Err(format!(
+                    "alias `{directory}` lies inside entry `{}`: list what is under it instead",
+                    entry.path
+                ));
+            }
+        }
+    }
+    for entry in &file.paths {
+        let path = entry.path.as_str();
+        let well_formed = match path {
+            "~" | "$AEGISCLAW_HOME" => true,
+            _ => {
+                let absolute = path.strip_prefix('~').unwrap_or(path);
+                is_normal(absolute) && glob_is_well_formed(absolute)
+            }
+        };
+        if !well_formed {
+            return Err(format!(
+                "path `{path}` is not normalised (or has a `*` that does not end its last component)"
+            ));
+        }
+        unique(&mut keys, path)?;
+        has_reason(path, &entry.reason)?;
+    }
+    for name in &file.names {
+        let text = name.name.as_str();
+        if !is_normal(&format!("/{text}")) || text.contains('*') {
+            return Err(format!("name `{text}` is not a normalised relative path"));
+        }
+        unique(&mut keys, text)?;
+        has_reason(text, &name.reason)?;
+    }
+    Ok(())
+}
+
+fn unique<'a>(keys: &mut Vec<&'a str>, key: &'a str) -> Result<(), String> {
+    if keys.contains(&key) {
+        return Err(format!("entry `{key}` is listed twice"));
+    }
+    keys.push(key);
+    Ok(())
+}
+
+fn has_reason(key: &str, reason: &str) -> Result<(), String> {
+    if reason.trim().is_empty() {
+        return Err(format!("entry `{key}` has no reason"));
+    }
+    Ok(())
+}
+
+fn is_normal(path: &str) -> bool {
+    normalise_path(path).is_ok_and(|normal| normal == path)
+}
+
+/// A `*` may only end the last component, after at least one other character.
+fn glob_is_well_formed(path: &str) -> bool {
+    match path.find('*') {
+        None => true,
+        Some(at) => at == path.len() - 1 && !path[..at].ends_with('/') && !path[..at].contains('*'),
+    }
+}
+
+/// A form as its fixed part and, for a pattern (`/tmp/krb5cc_*`), the prefix its last
+/// component must start with: `("/tmp", Some("krb5cc_"))`; `(form, None)` otherwise.
+fn split_pattern(form: &str) -> (&str, Option<&str>) {
+    match form
+        .strip_suffix('*')
+        .and_then(|head| head.rsplit_once('/'))
+    {
+        Some(("", prefix)) => ("/", Some(prefix)),
+        Some((directory, prefix)) => (directory, Some(prefix)),
+        None => (form, None),
+    }
+}
+
+/// How `path` relates to entry form `base` (normalised; its last component may end in `*`).
+fn relate(path: &str, base: &str, covers: Covers) -> Option<Relation> {
+    let (directory, prefix) = split_pattern(base);
+    let Some(prefix) = prefix else {
+        return if path == base {
+            Some(Relation::Is)
+        } else if let Some(rest) = below(path, base) {
+            covers_rest(covers, &rest[1..]).then_some(Relation::Inside)
+        } else if below(base, path).is_some() {
+            Some(Relation::Contains)
+        } else {
+            None
+        };
+    };
+    // A pattern: `directory/prefix*`. A path at or above `directory` may hold a match.
+    if path == directory || below(directory, path).is_some() {
+        return Some(Relation::Contains);
+    }
+    let rest = &below(path, directory)?[1..];
+    let (first, more) = match rest.split_once('/') {
+        Some((first, more)) => (first, Some(more)),
+        None => (rest, None),
+    };
+    if !first.starts_with(prefix) {
+        return None;
+    }
+    match more {
+        None => Some(Relation::Is),
+        Some(more) => covers_rest(covers, more).then_some(Relation::Inside),
+    }
+}
+
+/// Whether an entry with `covers` covers the path `rest` (relative, non-empty) below it.
+fn covers_rest(covers: Covers, rest: &str) -> bool {
+    match covers {
+        Covers::Tree => true,
+        Covers::Children => !rest.contains('/'),
+        Covers::Itself => false,
+    }
+}
+
+/// The part of normalised `path` below normalised `base`, starting with `/`, if it lies
+/// strictly inside it.
+fn below<'a>(path: &'a str, base: &str) -> Option<&'a str> {
+    if path == base {
+        return None;
+    }
+    if base == "/" {
+        return Some(path);
+    }
+    path.strip_prefix(base).filter(|rest| rest.starts_with('/'))
+}
+
+/// The part of `path` below `base` (empty when they are equal), if it is at or below it.
+fn at_or_below<'a>(path: &'a str, base: &str) -> Option<&'a str> {
+    if path == base {
+        Some("")
+    } else {
+        below(path, base)
+    }
+}
+
+/// A form resolved by the context's resolver, normalised; a pattern's directory is resolved
+/// and its last component kept. `None` when it cannot be resolved or does not normalise.
+fn resolve_form(resolve: PathResolver, form: &str) -> Option<String> {
+    let (directory, prefix) = split_pattern(form);
+    let resolved = resolve(Path::new(directory))?;
+    let resolved = normalise_path(&resolved.to_string_lossy()).ok()?;
+    Some(match prefix {
+        None => resolved,
+        Some(prefix) => join(&resolved, &format!("/{prefix}*")),
+    })
+}
+
+/// A context home as normalised text, `None` when not given, or why it is unusable.
+fn home_text(home: Option<&Path>) -> Result<Option<String>, String> {
+    let Some(home) = home else { return Ok(None) };
+    let text = home
+        .to_str()
+        .ok_or_else(|| format!("`{}` is not UTF-8", home.display()))?;
+    normalise_path(text)
+        .map(Some)
+        .map_err(|_| format!("`{text}` is not an absolute path without `..`"))
+}
+
+/// `home` + `/rest`, where `rest` is empty or starts with `/`.
+fn join(home: &str, rest: &str) -> String {
+    if home == "/" && !rest.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{home}{rest}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,428 @@
+//! The sensitive-path table reviewed as a whole: a table of scope → risk for the host's trees
+//! (each path the attack pass listed among them), for root's home and an ordinary user's alike,
+//! the quickstart skill's own scopes, every entry of `data/sensitive-paths.yaml` rated
+//! critical, and rating against resolved paths through the public API.
+
+use aegisclaw_core::scope::{Risk, Scope, ScopeContext, ScopeKind};
+use aegisclaw_core::skill::manifest::Manifest;
+use pretty_assertions::assert_eq;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+const TABLE_YAML: &str = include_str!("../../../data/sensitive-paths.yaml");
+const QUICKSTART_MANIFEST: &str =
+    include_str!("../../../../../skills/file-organiser/manifest.yaml");
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    /// An ordinary user: `HOME=/home/alice`, AegisClaw home `~/.aegisclaw`.
+    Alice,
+    /// Root: `HOME=/root`, AegisClaw home `/root/.aegisclaw`.
+    Root,
+}
+
+fn context(who: Who) -> ScopeContext {
+    let home = match who {
+        Who::Alice => "/home/alice",
+        Who::Root => "/root",
+    };
+    ScopeContext {
+        user_home: Some(home.into()),
+        aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
+        resolve: None,
+    }
+}
+
+fn rate(who: Who, text: &str) -> Risk {
+    let context = context(who);
+    Scope::parse(text, &context)
+        .unwrap_or_else(|error| panic!("{text}: {error}"))
+        .rating(&context)
+        .risk
+}
+
+use Risk::{Critical, High, Low, Medium};
+use Who::{Alice, Root};
+
+/// Scope → risk, for both users unless a row names one.
+const BOTH: &[(&str, Risk)] = &[
+    // What the attack pass found rated low for reading...
+    ("files.read:/run/dbus", Critical),
+    ("files.read:/run/dbus/system_bus_socket", Critical),
+    ("files.read:/var/run/dbus", Critical),
+    ("files.read:/run/podman", Critical),
+    ("files.read:/run/podman/podman.sock", Critical),
+    ("files.read:/run/user/1000", Critical),
+    ("files.read:/var/run/user/1000", Critical),
+    ("files.read:/run/user/0/containers/auth.json", Critical),
+    ("files.read:/run/systemd", Critical),
+    ("files.read:/run/systemd/private", Critical),
+    ("files.read:/var/lib", Critical),
+    ("files.read:/var/lib/postgresql/16/main", Critical),
+    ("files.read:/var/backups", Critical),
+    ("files.read:/var/backups/shadow.bak", Critical),
+    ("files.read:/var/lib/kubelet", Critical),
+    ("files.read:/var/lib/kubelet/pki", Critical),
+    // ...and medium for writing.
+    ("files.write:/var/spool/cron", Critical),
+    ("files.write:/var/spool/cron/crontabs/root", Critical),
+    ("files.write:/var/lib/docker", Critical),
+    ("files.write:/var/lib/docker/volumes/data", Critical),
+    ("files.write:/tmp/.X11-unix", Critical),
+    ("files.write:/srv", Critical),
+    ("files.write:/srv/www/index.html", Critical),
+    // /run: named services are critical however reached; the rest is critical to write.
+    ("files.read:/run", Critical),
+    ("files.read:/var/run", Critical),
+    ("files.read:/run/containerd", Critical),
+    ("files.read:/run/crio/crio.sock", Critical),
+    ("files.read:/run/credentials/nginx.service", Critical),
+    ("files.read:/run/secrets/kubernetes.io", Critical),
+    (
+        "files.read:/var/run/secrets/kubernetes.io/serviceaccount",
+        Critical,
+    ),
+    ("files.write:/run/sudo/ts", Critical),
+    ("files.read:/run/libvirt", Critical),
+    ("files.read:/run/myapp", Low),
+    ("files.write:/run/myapp", Critical),
+    ("files.write:/var/run/myapp", Critical),
+    ("files.write:/var/lock", Critical),
+    ("files.read:/var/lock", Low),
+    ("unix.connect:/run/myapp/app.sock", High),
+    ("unix.connect:/run/docker.sock", Critical),
+    ("unix.connect:/var/run/docker.sock", Critical),
+    ("unix.connect:/run/user/1000/bus", Critical),
+    ("unix.connect:/run/systemd/private", Critical),
+    ("unix.connect:/run/postgresql/.s.PGSQL.5432", Critical),
+    ("unix.connect:/tmp/.X11-unix/X0", Critical),
+    ("unix.connect:/tmp/ssh-XXXXabcd/agent.1234", Critical),
+    ("unix.connect:/tmp/tmux-1000/default", Critical),
+    ("unix.connect:/tmp/app.sock", High),
+    // /var: service state, logs, mail, spools, crashes, caches.
+    ("files.read:/var", Critical),
+    ("files.read:/var/lib/etcd/member", Critical),
+    ("files.read:/var/lib/rancher/k3s/server/token", Critical),
+    ("files.read:/var/lib/containerd", Critical),
+    ("files.read:/var/lib/containers/storage", Critical),
+    ("files.read:/var/lib/libvirt/images", Critical),
+    ("files.read:/var/lib/cloud/instance/user-data.txt", Critical),
+    ("files.write:/var/lib/dpkg/info", Critical),
+    ("files.read:/var/spool", Critical),
+    ("files.read:/var/spool/mail/bob", Critical),
+    ("files.read:/var/mail", Critical),
+    ("files.read:/var/log", Critical),
+    ("files.read:/var/log/nginx/access.log", Critical),
+    ("files.write:/var/log", Critical),
+    ("files.read:/var/crash", Critical),
+    ("files.read:/var/cache/debconf/passwords.dat", Critical),
+    ("files.read:/var/cache/apt", Low),
+    ("files.write:/var/cache/apt/archives", Critical),
+    ("files.read:/var/snap/lxd/common", Critical),
+    ("files.read:/var/www/html/wp-config.php", Critical),
+    ("files.write:/var/www/html", Critical),
+    ("files.read:/var/tmp", Critical),
+    ("files.write:/var/tmp/build", Medium),
+    (
+        "files.read:/var/tmp/systemd-private-abc-nginx.service-x",
+        Critical,
+    ),
+    // /srv: served content, critical to write, read stays low.
+    ("files.read:/srv", Low),
+    ("files.read:/srv/data/photos", Low),
+    // /tmp: the whole of it and the known sockets and tickets, not a directory in it.
+    ("files.read:/tmp", Critical),
+    ("files.write:/tmp", Critical),
+    ("files.read:/tmp/input", Low),
+    ("files.write:/tmp/output", Medium),
+    ("files.read:/tmp/.X11-unix", Critical),
+    ("files.read:/tmp/.ICE-unix", Critical),
+    ("files.read:/tmp/krb5cc_1000", Critical),
+    (
+        "files.read:/tmp/systemd-private-abc-chronyd.service-x/tmp",
+        Critical,
+    ),
+    ("files.read:/tmpfoo", Low),
+    // Kernel, boot, devices, memory.
+    ("files.read:/boot", Critical),
+    ("files.read:/boot/grub/grub.cfg", Critical),
+    ("files.write:/efi/EFI", Critical),
+    ("files.read:/proc/1/environ", Critical),
+    ("files.read:/sys/fs/cgroup", Critical),
+    ("files.read:/dev/shm", Critical),
+    ("files.read:/swapfile", Critical),
+    ("files.read:/lost+found", Critical),
+    ("files.read:/lib/modules", Low),
+    ("files.write:/lib/modules", Critical),
+    ("files.write:/usr/lib/modules/6.18.0", Critical),
+    // Programs: reading is what every run does, writing replaces them.
+    ("files.read:/usr/share/doc", Low),
+    ("files.write:/usr/local/bin", Critical),
+    ("files.write:/usr/lib/systemd/system", Critical),
+    ("files.write:/bin", Critical),
+    ("files.write:/sbin", Critical),
+    ("files.write:/lib64", Critical),
+    ("files.read:/opt/app", Low),
+    ("files.write:/opt/app", Critical),
+    ("files.write:/snap/bin", Critical),
+    ("files.write:/nix/store", Critical),
+    ("files.write:/init", Critical),
+    // /etc, cron and systemd units.
+    ("files.read:/etc", Critical),
+    ("files.read:/etc/hosts", Critical),
+    ("files.write:/etc/cron.d", Critical),
+    ("files.write:/etc/systemd/system", Critical),
+    ("files.read:/etcetera", Low),
+    // Other filesystems.
+    ("files.read:/mnt", Critical),
+    ("files.read:/mnt/backup", Critical),
+    ("files.read:/mnt/backup/photos", Low),
+    ("files.read:/mnt/backup/home/bob/.ssh", Critical),
+    ("files.read:/mnt/c/Users", Critical),
+    ("files.read:/mnt/c/Users/bob", Critical),
+    ("files.read:/mnt/c/Users/bob/project", Low),
+    ("files.read:/mnt/c/Users/bob/AppData/Local", Critical),
+    ("files.write:/mnt/c/Windows/System32", Critical),
+    ("files.read:/media/alice/usb", Critical),
+    // Every home alike: the home itself, its sensitive parts, not a project in it.
+    ("files.read:/root", Critical),
+    ("files.read:/home", Critical),
+    ("files.read:/home/bob", Critical),
+    ("files.read:/home/bob/src", Low),
+    ("files.write:/home/bob/src", Medium),
+    ("files.read:/root/projects/app", Low),
+    ("files.read:/root/.ssh", Critical),
+    ("files.read:/home/bob/.ssh", Critical),
+    ("files.read:/srv/alice/.aws", Critical),
+    ("files.read:/home/bob/.gnupg", Critical),
+    ("files.read:/home/bob/.config/gcloud", Critical),
+    ("files.read:/root/.kube/config", Critical),
+    ("files.read:/home/bob/.docker/config.json", Critical),
+    ("files.read:/home/bob/.config", Critical),
+    ("files.read:/home/bob/.local", Critical),
+    ("files.read:/home/bob/.config/gh/hosts.yml", Critical),
+    ("files.read:/home/bob/.netrc", Critical),
+    ("files.read:/home/bob/.pgpass", Critical),
+    ("files.read:/home/bob/.git-credentials", Critical),
+    ("files.read:/home/bob/.npmrc", Critical),
+    ("files.read:/home/bob/.pypirc", Critical),
+    ("files.read:/home/bob/.cargo/credentials.toml", Critical),
+    ("files.read:/home/bob/.cargo/registry", Low),
+    ("files.read:/home/bob/.password-store", Critical),
+    ("files.read:/home/bob/.local/share/keyrings", Critical),
+    ("files.read:/home/bob/.mozilla/firefox", Critical),
+    (
+        "files.read:/home/bob/.config/google-chrome/Default",
+        Critical,
+    ),
+    ("files.read:/home/bob/.config/Code/User", Critical),
+    ("files.read:/root/.bash_history", Critical),
+    ("files.read:/home/bob/.zsh_history", Critical),
+    (
+        "files.read:/home/bob/.local/share/fish/fish_history",
+        Critical,
+    ),
+    ("files.read:/home/bob/.psql_history", Critical),
+    ("files.read:/home/bob/.claude", Critical),
+    ("files.read:/home/bob/.Xauthority", Critical),
+    ("files.read:/home/bob/.aegisclaw", Critical),
+    ("files.read:/srv/aegisclaw/.aegisclaw/keys", Critical),
+    // Startup files: critical to write (code runs as that user later), low to read.
+    ("files.write:/root/.bashrc", Critical),
+    ("files.read:/root/.bashrc", Low),
+    ("files.write:/home/bob/.profile", Critical),
+    ("files.write:/home/bob/.zshenv", Critical),
+    ("files.write:/home/bob/.config/systemd/user", Critical),
+    ("files.read:/home/bob/.config/systemd/user", Low),
+    ("files.write:/home/bob/.config/autostart", Critical),
+    ("files.write:/home/bob/.local/bin", Critical),
+    (
+        "files.write:/home/bob/.local/lib/python3.13/site-packages",
+        Critical,
+    ),
+    ("files.write:/home/bob/.gitconfig", Critical),
+    ("files.write:/home/bob/.config/git/config", Critical),
+    ("files.read:/home/bob/.config/git/credentials", Critical),
+    ("files.write:/home/bob/project/.vscode", Critical),
+    ("files.read:/home/bob/project/.vscode", Low),
+    ("files.write:/home/bob/.cargo/bin", Critical),
+    ("files.write:/home/bob/.ssh/authorized_keys", Critical),
+    ("files.write:/home/bob/.forward", Critical),
+    // The whole host.
+    ("files.read:/", Critical),
+    ("files.write:/", Critical),
+];
+
+/// Rows whose risk depends on whose home `~` is.
+const ONE: &[(Who, &str, Risk)] = &[
+    (Alice, "files.read:~", Critical),
+    (Root, "files.read:~", Critical),
+    (Alice, "files.read:~/projects/app", Low),
+    (Root, "files.read:~/projects/app", Low),
+    (Alice, "files.write:~/projects/app", Medium),
+    (Root, "files.write:~/projects/app", Medium),
+    (Alice, "files.read:~/.ssh", Critical),
+    (Root, "files.read:~/.ssh", Critical),
+    (Alice, "files.read:~/.aegisclaw/audit", Critical),
+    (Root, "files.read:~/.aegisclaw/audit", Critical),
+    (Alice, "files.write:~/.bashrc", Critical),
+    (Root, "files.write:~/.bashrc", Critical),
+    (Root, "files.read:/home/alice", Critical),
+    (Alice, "files.read:/root/.aegisclaw", Critical),
+];
+
+#[test]
+fn host_trees_and_every_home_rate_as_reviewed() {
+    let mut wrong = Vec::new();
+    for (text, risk) in BOTH {
+        for who in [Alice, Root] {
+            let got = rate(who, text);
+            if got != *risk {
+                wrong.push(format!("{who:?} {text}: {got}, expected {risk}"));
+            }
+        }
+    }
+    for (who, text, risk) in ONE {
+        let got = rate(*who, text);
+        if got != *risk {
+            wrong.push(format!("{who:?} {text}: {got}, expected {risk}"));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
+#[test]
+fn the_quickstart_scopes_are_low_and_medium_for_root_and_for_a_user() {
+    let manifest = Manifest::parse(QUICKSTART_MANIFEST, Path::new("manifest.yaml")).unwrap();
+    for who in [Alice, Root] {
+        let context = context(who);
+        let rated: Vec<(String, Risk)> = manifest
+            .scopes
+            .iter()
+            .map(|text| {
+                let scope = Scope::parse(text, &context).unwrap();
+                (scope.to_string(), scope.rating(&context).risk)
+            })
+            .collect();
+        let home = context.user_home.as_ref().unwrap().display().to_string();
+        assert_eq!(
+            rated,
+            vec![
+                (format!("files.read:{home}/aegisclaw-quickstart/input"), Low),
+                (
+                    format!("files.write:{home}/aegisclaw-quickstart/output"),
+                    Medium
+                ),
+            ],
+            "{who:?}"
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct TableFile {
+    paths: Vec<TablePath>,
+    names: Vec<TableName>,
+}
+
+#[derive(Deserialize)]
+struct TablePath {
+    path: String,
+    #[serde(default)]
+    covers: Option<String>,
+    #[serde(default)]
+    access: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TableName {
+    name: String,
+    #[serde(default)]
+    access: Option<String>,
+}
+
+/// Every entry, as the scope kinds it applies to, rates critical (a pattern's `*` as `x`), and
+/// so does a path inside it where it covers one. This is what keeps the table from holding an
+/// entry that matches nothing.
+#[test]
+fn every_table_entry_rates_critical_for_the_kinds_it_covers() {
+    let table: TableFile = serde_saphyr::from_str(TABLE_YAML).unwrap();
+    let kinds = |access: &Option<String>| match access.as_deref() {
+        Some("write") => vec!["files.write"],
+        _ => vec!["files.read", "files.write", "unix.connect"],
+    };
+    let mut wrong = Vec::new();
+    let mut check = |who: Who, text: String| {
+        if rate(who, &text) != Critical {
+            wrong.push(format!("{who:?} {text}"));
+        }
+    };
+    for who in [Alice, Root] {
+        for entry in &table.paths {
+            let path = match entry.path.as_str() {
+                "$AEGISCLAW_HOME" => "~/.aegisclaw".to_string(),
+                path => path.replace('*', "x"),
+            };
+            for kind in kinds(&entry.access) {
+                check(who, format!("{kind}:{path}"));
+                if entry.covers.as_deref() != Some("itself") {
+                    check(who, format!("{kind}:{}/child", path.trim_end_matches('/')));
+                }
+            }
+        }
+        for entry in &table.names {
+            for kind in kinds(&entry.access) {
+                for home in ["/root", "/home/bob", "/srv/carol", "~"] {
+                    check(who, format!("{kind}:{home}/{}", entry.name));
+                    check(who, format!("{kind}:{home}/{}/inner", entry.name));
+                }
+            }
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
+/// A host where `/home` is a link to `/data/home` and `/var/run` to `/run`, resolved the
+/// lenient way the runtime resolves (a missing tail is appended to its resolved parent).
+fn data_home(path: &Path) -> Option<PathBuf> {
+    let text = path.to_str()?;
+    for (link, target) in [("/home", "/data/home"), ("/var/run", "/run")] {
+        if text == link {
+            return Some(target.into());
+        }
+        if let Some(rest) = text.strip_prefix(link).filter(|rest| rest.starts_with('/')) {
+            return Some(format!("{target}{rest}").into());
+        }
+    }
+    Some(path.to_path_buf())
+}
+
+#[test]
+fn resolved_scope_paths_are_rated_against_the_resolved_table() {
+    // The engine passes resolved paths and a resolved home; the table follows the same links.
+    let context = ScopeContext {
+        user_home: Some("/data/home/alice".into()),
+        aegisclaw_home: Some("/data/home/alice/.aegisclaw".into()),
+        resolve: Some(data_home),
+    };
+    let rating = |text: &str| Scope::parse(text, &context).unwrap().rating(&context);
+    let bob = rating("files.read:/data/home/bob");
+    assert_eq!(bob.risk, Critical);
+    assert_eq!(
+        bob.reasons[0],
+        "inside sensitive path `/home` (resolved `/data/home`): every user's home directory"
+    );
+    assert_eq!(rating("files.read:/data/home/bob/src").risk, Low);
+    assert_eq!(rating("files.read:/data").risk, Critical);
+    assert_eq!(rating("unix.connect:/run/docker.sock").risk, Critical);
+    assert_eq!(rating("files.read:~/.ssh").risk, Critical);
+    assert_eq!(rating("files.read:~/aegisclaw-quickstart/input").risk, Low);
+    // Without the resolver, `/data/home/bob` is just a directory.
+    let lexical = ScopeContext {
+        resolve: None,
+        ..context.clone()
+    };
+    let scope = Scope::parse("files.read:/data/home/bob", &lexical).unwrap();
+    assert_eq!(scope.rating(&lexical).risk, Low);
+    assert_eq!(scope.kind(), ScopeKind::FilesRead);
+}
