@@ -11,7 +11,7 @@ use crate::egress::{
     EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
-use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace};
+use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace, RuntimeKind};
 use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
@@ -60,6 +60,12 @@ pub enum RunError {
     /// A sandbox layer could not be applied: the run is refused, never weakened.
     #[error("the sandbox refused to start the run")]
     Sandbox(#[from] SandboxError),
+    /// Authorisation chose a runtime this function cannot launch (only native exists).
+    #[error("runtime `{runtime}` has no launcher here; refusing rather than running natively")]
+    Runtime {
+        /// The runtime chosen.
+        runtime: RuntimeKind,
+    },
 }
 
 /// How a run ended.
@@ -67,6 +73,8 @@ pub enum RunError {
 pub struct RunReport {
     /// The run id.
     pub run: String,
+    /// The runtime that ran it (never `auto`).
+    pub runtime: RuntimeKind,
     /// Exit code, when the process exited.
     pub exit_code: Option<i32>,
     /// Signal, when a signal ended it.
@@ -106,6 +114,7 @@ pub fn execute(
             RunError::Secret { .. } | RunError::MissingSecret { .. } => "secrets",
             RunError::Redact(_) => "redactor",
             RunError::Context(_) => "audit",
+            RunError::Runtime { .. } => "runtime",
         };
         let reason = crate::doctor::error_chain(error);
         // The records authorisation left pending go first, then the failure. Best effort: the
@@ -131,6 +140,12 @@ fn execute_inner(
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks<'_>,
 ) -> Result<RunReport, RunError> {
+    // 0. Only the native launcher exists: anything else chosen is refused, never run natively.
+    if authorised.runtime.selected != RuntimeKind::Native {
+        return Err(RunError::Runtime {
+            runtime: authorised.runtime.selected,
+        });
+    }
     // 1. Secrets for secrets.read scopes, injected as environment variables of this run only.
     let secret_names: Vec<String> = authorised
         .scopes
@@ -183,6 +198,7 @@ fn execute_inner(
             .run(&authorised.run)
             .skill(&authorised.skill.name)
             .data(json!({
+                "runtime": authorised.runtime.selected,
                 "argv": spec.argv,
                 "mounts": spec.mounts.iter().map(|m| json!({"path": m.host, "read_only": m.read_only})).collect::<Vec<_>>(),
                 "network": spec.network.as_str(),
@@ -279,6 +295,7 @@ fn execute_inner(
     let enforcement = serde_json::to_value(&outcome.enforcement).unwrap_or_default();
     let report = RunReport {
         run: authorised.run.clone(),
+        runtime: authorised.runtime.selected,
         exit_code,
         signal,
         timed_out: outcome.timed_out,

@@ -5,6 +5,7 @@
 
 mod basics;
 mod egress;
+mod envelope;
 
 use super::common::TestEnv;
 use serde_json::Value;

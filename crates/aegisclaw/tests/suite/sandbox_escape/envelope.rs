@@ -1,0 +1,212 @@
+//! Attacks on the envelope around the sandbox: a configured runtime that does not exist, an
+//! "always" answer for one ad-hoc command stretched over others, and a scope nothing enforces.
+
+use super::*;
+use rexpect::session::{PtySession, spawn_command};
+
+/// Rewrites one `key: value` line of the home's `config.yaml`, keeping its indentation.
+fn set_config(escape: &Escape, key: &str, value: &str) {
+    let path = escape.env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut found = false;
+    let text: String = text
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            if line.trim_start().starts_with(&format!("{key}:")) {
+                found = true;
+                format!("{}{key}: {value}\n", &line[..indent])
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert!(found, "no `{key}` in {text}");
+    std::fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn configured_runtime_without_an_adapter_refuses_instead_of_running_native() {
+    let escape = Escape::new();
+    for runtime in ["docker", "gvisor", "kata", "firecracker"] {
+        set_config(&escape, "runtime", runtime);
+        let outcome = escape.run(&["files.write"], "echo ran > ran.txt; echo RAN");
+        assert_eq!(outcome.code(), Some(1), "{runtime}: {}", outcome.stderr());
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert!(!escape.work.join("ran.txt").exists());
+        assert!(
+            outcome.stderr().contains(&format!(
+                "`sandbox.runtime: {runtime}` is configured, but AegisClaw has no `{runtime}` adapter yet"
+            )),
+            "{}",
+            outcome.stderr()
+        );
+        let refused = outcome.record("run.refused");
+        assert_eq!(refused["data"]["stage"], "runtime");
+        assert_eq!(refused["decision"], "deny");
+        for never in ["policy.decision", "run.launch", "run.finished"] {
+            assert!(
+                !outcome.has(never),
+                "{runtime}: {never} {:#?}",
+                outcome.records
+            );
+        }
+        // `doctor` does not call such a config valid.
+        let doctor = escape.env.cmd(&["doctor"]).output().unwrap();
+        let report = String::from_utf8_lossy(&doctor.stdout);
+        assert_eq!(doctor.status.code(), Some(1), "{report}");
+        let line = report
+            .lines()
+            .find(|line| line.contains("Configuration"))
+            .unwrap_or_default();
+        assert!(line.contains("FAIL") || line.contains("fail"), "{line}");
+        assert!(line.contains("every run is refused"), "{line}");
+    }
+}
+
+#[test]
+fn auto_runtime_is_told_to_policy_and_recorded_as_the_runtime_that_runs() {
+    // A policy that allows only runs on the native runtime: `auto` must reach it as what will
+    // really run, and the records must say so.
+    let escape = Escape::new();
+    let policy = escape.env.dir.path().join("native-only.rego");
+    std::fs::write(
+        &policy,
+        "package aegisclaw.policy\n\ndefault allow := false\n\nallow if input.runtime == \"native\"\n",
+    )
+    .unwrap();
+    let used = escape
+        .env
+        .cmd(&["policy", "use", policy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(used.status.success(), "{used:?}");
+    set_config(&escape, "runtime", "auto");
+    let outcome = escape.run(&["files.write"], "echo RAN");
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(outcome.stdout(), "RAN\n");
+    assert_eq!(outcome.record("policy.decision")["decision"], "allow");
+    assert_eq!(
+        outcome.record("run.authorised")["data"]["runtime"],
+        serde_json::json!({
+            "configured": "auto",
+            "selected": "native",
+            "why": "auto: the strongest runtime of the fallback chain with an adapter",
+        })
+    );
+    assert_eq!(outcome.record("run.launch")["data"]["runtime"], "native");
+    assert_eq!(outcome.finished()["data"]["runtime"], "native");
+}
+
+/// `sandbox run --scope files.write -- sh -c SCRIPT` in a pseudo-terminal, from `work`.
+fn ask_in_terminal(escape: &Escape, script: &str) -> PtySession {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
+    command
+        .args([
+            "sandbox",
+            "run",
+            "--scope",
+            "files.write",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "xterm")
+        .env("AEGISCLAW_HOME", escape.env.home())
+        .env("AEGISCLAW_ACTOR", "tester")
+        .env("HOME", escape.env.home().with_file_name("user"))
+        .current_dir(&escape.work);
+    spawn_command(command, Some(20_000)).unwrap()
+}
+
+#[test]
+fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
+    // The standard policy asks before an unsigned command writes files.
+    let escape = Escape::with_policy("standard");
+    let mut session = ask_in_terminal(&escape, "echo first > first.txt; echo RAN-A");
+    session.exp_string("Allow `files.write:").unwrap();
+    // The prompt says what "always" covers: this command, here, not every ad-hoc command.
+    session
+        .exp_string("Always allow this exact command in this directory")
+        .unwrap();
+    session.exp_string("\x1b[?25h").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    for key in ["\x1b[B", "\x1b[B", "\r"] {
+        session.send(key).unwrap();
+        session.flush().unwrap();
+    }
+    session.exp_string("RAN-A").unwrap();
+    session.exp_eof().unwrap();
+    let grants: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
+    )
+    .unwrap();
+    let grant = &grants["grants"][0];
+    assert_eq!(
+        grant["argv"],
+        serde_json::json!(["sh", "-c", "echo first > first.txt; echo RAN-A"])
+    );
+    assert_eq!(
+        grant["workdir"],
+        escape.work.canonicalize().unwrap().to_str().unwrap()
+    );
+
+    // Another ad-hoc command asking for the same scope is asked about again; with nobody
+    // to ask, it is refused.
+    let other = escape.run(&["files.write"], "echo pwned > other.txt; echo RAN-B");
+    assert_eq!(other.code(), Some(1), "{}", other.stdout());
+    assert!(!other.stdout().contains("RAN-B"));
+    assert!(!escape.work.join("other.txt").exists());
+    assert_eq!(other.record("run.refused")["data"]["stage"], "approval");
+    assert_eq!(
+        other.record("approval.denied")["scope"],
+        format!(
+            "files.write:{}",
+            escape.work.canonicalize().unwrap().display()
+        )
+    );
+    assert!(!other.has("approval.granted"), "{:#?}", other.records);
+
+    // The same command is remembered, from the same directory only.
+    let again = escape.run(&["files.write"], "echo first > first.txt; echo RAN-A");
+    assert_eq!(again.code(), Some(0), "{}", again.stderr());
+    assert_eq!(
+        again.record("approval.granted")["reason"],
+        "remembered grant"
+    );
+    let elsewhere = escape.work.join("sub");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let output = escape
+        .env
+        .cmd(&[
+            "sandbox",
+            "run",
+            "--scope",
+            "files.write",
+            "--",
+            "sh",
+            "-c",
+            "echo first > first.txt; echo RAN-A",
+        ])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn net_internal_scope_is_refused_not_silently_ignored() {
+    let escape = Escape::new();
+    let outcome = escape.run(&["net.internal:redis"], "echo RAN");
+    assert_eq!(outcome.code(), Some(1), "{}", outcome.stdout());
+    assert!(!outcome.stdout().contains("RAN"));
+    let reason = "scope `net.internal:redis` is refused: `net.internal` reaches a service on a compose skill's private network, and compose skills are not supported yet";
+    assert!(outcome.stderr().contains(reason), "{}", outcome.stderr());
+    let refused = outcome.record("run.refused");
+    assert_eq!(refused["data"]["stage"], "scope");
+    assert_eq!(refused["reason"], reason);
+    assert!(!outcome.has("run.launch"));
+}
