@@ -284,7 +284,14 @@ fn execute_inner(
             .finish()
             .take_records(context.actor(), &authorised.run, &authorised.skill.name)
     });
-    let outcome: RunOutcome = outcome?;
+    let outcome: RunOutcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // The connections were decided: their records go out with the failure's.
+            authorised.pending.append(&mut egress_events);
+            return Err(error.into());
+        }
+    };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     // 4. Record how it ended and what was enforced.
