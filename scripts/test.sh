@@ -9,9 +9,11 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 step "system packages the tests need"
 command -v cargo >/dev/null || { echo "error: cargo is not installed" >&2; exit 2; }
 # The escape and egress suites run real programs inside the sandbox and build test hosts in
-# network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash.
+# network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash, and a real
+# DNS resolver for the proxy (dnsmasq, run by the tests on a loopback address; the binary only,
+# no system service).
 missing=()
-for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash; do
+for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash dnsmasq:dnsmasq-base; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,5 +1,7 @@
 //! The terminal approval broker: asks the person at the terminal about each scope the policy
-//! marked `needs_approval`. Without a terminal nobody can answer, and the scope is refused.
+//! marked `needs_approval`, saying what "always" would cover (for an unsigned command: only
+//! that command in that directory). Without a terminal nobody can answer, and the scope is
+//! refused.
 
 use aegisclaw_engine::approval::{Answer, ApprovalBroker, ApprovalError, ApprovalRequest};
 use inquire::Select;
@@ -37,11 +39,12 @@ impl ApprovalBroker for TerminalApprover {
             "Allow `{}` ({} risk) for skill `{}` ({publisher})?",
             request.scope, request.risk, request.skill
         );
-        let help = if request.reasons.is_empty() {
+        let why = if request.reasons.is_empty() {
             format!("decided by {}", request.rules.join(", "))
         } else {
             request.reasons.join("; ")
         };
+        let help = format!("{why}; \"always\" covers {}", request.always_covers);
         let choices = vec![
             Choice {
                 answer: Answer::Deny,
@@ -53,7 +56,11 @@ impl ApprovalBroker for TerminalApprover {
             },
             Choice {
                 answer: Answer::Always,
-                label: "Always allow (remembered for 30 days)",
+                label: if request.publisher.is_none() {
+                    "Always allow this exact command in this directory (remembered for 30 days)"
+                } else {
+                    "Always allow for this skill and publisher (remembered for 30 days)"
+                },
             },
         ];
         match Select::new(&question, choices)

@@ -1,6 +1,8 @@
 //! Persistent "always" approval grants (`approvals/grants.json`): a human's answer to a
 //! `needs_approval` decision, remembered for one skill, publisher and scope until it expires.
-//! Stores and matches grants; does not ask anyone (that is the engine's `ApprovalBroker`).
+//! An unsigned (ad-hoc) skill has no identity of its own, so its grant is also bound to the
+//! exact command and working directory it was given for. Stores and matches grants; does not
+//! ask anyone (that is the engine's `ApprovalBroker`).
 
 use crate::home::{self, Home, HomeError};
 use crate::timestamp::Timestamp;
@@ -24,6 +26,17 @@ pub enum ApprovalError {
         #[source]
         source: HomeError,
     },
+    /// An unsigned skill's grant must name the command it covers, or it would cover every
+    /// ad-hoc command.
+    #[error(
+        "an \"always\" grant for the unsigned skill `{skill}` and scope `{scope}` must be bound to its command and working directory"
+    )]
+    Unbound {
+        /// The skill's name.
+        skill: String,
+        /// The scope.
+        scope: String,
+    },
     /// The grants file is not valid JSON of the expected shape.
     #[error("approval grants `{path}` are corrupt at line {line}, column {column}")]
     Corrupt {
@@ -36,8 +49,9 @@ pub enum ApprovalError {
     },
 }
 
-/// What a grant is for: one scope of one skill from one publisher.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a grant is for: one scope of one skill from one publisher, and for an unsigned skill
+/// one exact command in one working directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GrantSubject<'a> {
     /// The skill's name.
     pub skill: &'a str,
@@ -45,19 +59,100 @@ pub struct GrantSubject<'a> {
     pub publisher: Option<&'a str>,
     /// The normalised scope text.
     pub scope: &'a str,
+    /// The command an unsigned skill's grant is bound to (`None` for signed skills, whose
+    /// publisher identifies them).
+    pub invocation: Option<Invocation<'a>>,
 }
 
-impl GrantSubject<'_> {
-    /// `sha256(skill \0 publisher \0 scope)` in hex: a different publisher or scope never
-    /// matches an old grant.
+/// The exact command and working directory of an ad-hoc run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invocation<'a> {
+    /// The whole argv.
+    pub argv: &'a [String],
+    /// The working directory, absolute.
+    pub workdir: &'a str,
+}
+
+impl<'a> GrantSubject<'a> {
+    /// The subject of a run's scope: bound to `argv` and `workdir` exactly when the skill is
+    /// unsigned (`publisher` is `None`).
+    pub fn for_run(
+        skill: &'a str,
+        publisher: Option<&'a str>,
+        scope: &'a str,
+        argv: &'a [String],
+        workdir: &'a str,
+    ) -> Self {
+        Self {
+            skill,
+            publisher,
+            scope,
+            invocation: publisher.is_none().then_some(Invocation { argv, workdir }),
+        }
+    }
+
+    /// `sha256(skill \0 publisher \0 scope \0)` in hex, followed in the hash (for a bound
+    /// subject) by each argv word and the working directory, length-prefixed: a different
+    /// publisher, scope, command or directory never matches an old grant.
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
         for part in [self.skill, self.publisher.unwrap_or(""), self.scope] {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
+        if let Some(invocation) = &self.invocation {
+            hasher.update(b"invocation\0");
+            hasher.update((invocation.argv.len() as u64).to_le_bytes());
+            for word in invocation
+                .argv
+                .iter()
+                .map(String::as_str)
+                .chain([invocation.workdir])
+            {
+                hasher.update((word.len() as u64).to_le_bytes());
+                hasher.update(word.as_bytes());
+            }
+        }
         hex::encode(hasher.finalize())
     }
+
+    /// What an "always" answer for this subject covers, for the person asked.
+    pub fn covers(&self) -> String {
+        match (&self.invocation, self.publisher) {
+            (Some(invocation), _) => format!(
+                "only the command `{}` run in `{}`, asking for `{}`",
+                shell_words(invocation.argv),
+                invocation.workdir,
+                self.scope
+            ),
+            (None, Some(publisher)) => format!(
+                "every run of skill `{}` signed by publisher `{publisher}` asking for `{}`",
+                self.skill, self.scope
+            ),
+            (None, None) => format!(
+                "every run of the unsigned skill `{}` asking for `{}`",
+                self.skill, self.scope
+            ),
+        }
+    }
+}
+
+/// `argv` as a shell would read it back: words with anything but safe characters quoted.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|word| {
+            let safe = !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+            if safe {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One remembered "always" answer.
@@ -72,6 +167,12 @@ pub struct Grant {
     pub publisher: Option<String>,
     /// The scope.
     pub scope: String,
+    /// For an unsigned skill: the exact command the grant covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
+    /// For an unsigned skill: the working directory the grant covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
     /// Who granted it.
     pub by: String,
     /// When, RFC 3339.
@@ -126,8 +227,12 @@ impl Grants {
         Ok(Self { path, file })
     }
 
-    /// The valid grant for `subject`, if any.
+    /// The valid grant for `subject`, if any. An unsigned subject without an invocation has
+    /// none (only a grant bound to one command can match).
     pub fn find(&self, subject: &GrantSubject<'_>, now: Timestamp) -> Option<&Grant> {
+        if subject.publisher.is_none() && subject.invocation.is_none() {
+            return None;
+        }
         let fingerprint = subject.fingerprint();
         self.file
             .grants
@@ -141,7 +246,8 @@ impl Grants {
     }
 
     /// Records an "always" grant valid for `days`, replacing an older grant for the same
-    /// subject and dropping expired ones, then writes the file atomically.
+    /// subject and dropping expired ones, then writes the file atomically. An unsigned
+    /// subject must be bound to its invocation.
     pub fn grant(
         &mut self,
         subject: &GrantSubject<'_>,
@@ -149,12 +255,24 @@ impl Grants {
         now: Timestamp,
         days: i128,
     ) -> Result<Grant, ApprovalError> {
+        if subject.publisher.is_none() && subject.invocation.is_none() {
+            return Err(ApprovalError::Unbound {
+                skill: subject.skill.to_string(),
+                scope: subject.scope.to_string(),
+            });
+        }
         let fingerprint = subject.fingerprint();
         let grant = Grant {
             fingerprint: fingerprint.clone(),
             skill: subject.skill.to_string(),
             publisher: subject.publisher.map(str::to_string),
             scope: subject.scope.to_string(),
+            argv: subject
+                .invocation
+                .map(|invocation| invocation.argv.to_vec()),
+            workdir: subject
+                .invocation
+                .map(|invocation| invocation.workdir.to_string()),
             by: by.to_string(),
             granted_at: now.to_string(),
             expires_at: Timestamp::from_unix_nanos(now.unix_nanos() + days * NANOS_PER_DAY)
@@ -200,7 +318,12 @@ mod tests {
             skill: "web-search",
             publisher,
             scope,
+            invocation: None,
         }
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_string).collect()
     }
 
     #[test]
@@ -249,9 +372,69 @@ mod tests {
         let now = Timestamp::parse("2026-11-24T10:00:00Z").unwrap();
         let mut grants = Grants::load(&home).unwrap();
         let grant = grants
-            .grant(&subject("files.write:/tmp/out", None), "cli:bob", now, 1)
+            .grant(
+                &subject("files.write:/tmp/out", Some("abcd")),
+                "cli:bob",
+                now,
+                1,
+            )
             .unwrap();
         assert_eq!(grants.revoke(&grant.fingerprint[..8]).unwrap(), 1);
         assert!(Grants::load(&home).unwrap().all().is_empty());
+    }
+
+    fn bound<'a>(argv: &'a [String], workdir: &'a str) -> GrantSubject<'a> {
+        GrantSubject::for_run("ad-hoc", None, "files.write:/work", argv, workdir)
+    }
+
+    #[test]
+    fn an_unsigned_grant_covers_only_its_own_command_and_directory() {
+        let temp = tempfile::tempdir().unwrap();
+        let home = Home::at(temp.path());
+        home.ensure_layout().unwrap();
+        let now = Timestamp::parse("2026-11-24T10:00:00Z").unwrap();
+        let (granted, other, split) =
+            (words("sh -c echo-a"), words("sh -c echo-b"), words("sh -c"));
+        let mut grants = Grants::load(&home).unwrap();
+        let grant = grants
+            .grant(&bound(&granted, "/work"), "cli:alice", now, 30)
+            .unwrap();
+        assert_eq!(grant.argv.as_ref(), Some(&granted));
+        assert_eq!(grant.workdir.as_deref(), Some("/work"));
+
+        let reloaded = Grants::load(&home).unwrap();
+        assert!(reloaded.find(&bound(&granted, "/work"), now).is_some());
+        assert!(reloaded.find(&bound(&other, "/work"), now).is_none());
+        assert!(reloaded.find(&bound(&granted, "/elsewhere"), now).is_none());
+        // Moving a word between argv and the directory does not collide.
+        assert_ne!(
+            bound(&split, "echo-a/work").fingerprint(),
+            bound(&granted, "/work").fingerprint()
+        );
+        // An unbound unsigned subject (the old, too-wide kind) neither matches nor is granted.
+        let unbound = subject("files.write:/work", None);
+        assert!(reloaded.find(&unbound, now).is_none());
+        let error = grants.grant(&unbound, "cli:alice", now, 30).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "an \"always\" grant for the unsigned skill `web-search` and scope `files.write:/work` must be bound to its command and working directory"
+        );
+        // A signed subject is not bound to a command.
+        let signed = GrantSubject::for_run("web", Some("abcd"), "files.write:/w", &granted, "/w");
+        assert_eq!(signed.invocation, None);
+    }
+
+    #[test]
+    fn what_always_covers_is_said_plainly() {
+        let mut argv = words("sh -c");
+        argv.push("echo it's here".to_string());
+        assert_eq!(
+            GrantSubject::for_run("ad-hoc", None, "files.write:/w", &argv, "/w").covers(),
+            "only the command `sh -c 'echo it'\\''s here'` run in `/w`, asking for `files.write:/w`"
+        );
+        assert_eq!(
+            GrantSubject::for_run("web", Some("abcd"), "net.outbound:a.test", &argv, "/w").covers(),
+            "every run of skill `web` signed by publisher `abcd` asking for `net.outbound:a.test`"
+        );
     }
 }

@@ -141,6 +141,10 @@ pub struct AuditSection {
     /// Write a signed checkpoint after this many records (and whenever a writer closes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<u64>,
+    /// The most records one run's program can cause (egress connections, after identical
+    /// ones are collapsed); what comes after is counted in one `run.records_capped` record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_run_records: Option<u64>,
 }
 
 macro_rules! named_enum {
@@ -285,6 +289,10 @@ pub struct Config {
     pub secrets_backend: SecretsBackend,
     /// Records between automatic audit checkpoints.
     pub checkpoint_every: u64,
+    /// The most audit records a run's program can cause (`audit.max_run_records`): distinct
+    /// egress records, identical ones collapsed into one counted record. Beyond it, events
+    /// are only counted, in one `run.records_capped` record.
+    pub max_run_records: u64,
 }
 
 impl Default for Config {
@@ -297,6 +305,7 @@ impl Default for Config {
             rego_version: RegoVersion::V1,
             secrets_backend: SecretsBackend::Age,
             checkpoint_every: 1000,
+            max_run_records: 1000,
         }
     }
 }
@@ -418,6 +427,13 @@ impl ConfigFile {
             1_000_000,
         )
         .map_err(|p| invalid("audit.checkpoint_every", p))?;
+        let max_run_records = bounded(
+            self.audit.as_ref().and_then(|a| a.max_run_records),
+            defaults.max_run_records,
+            10,
+            100_000,
+        )
+        .map_err(|p| invalid("audit.max_run_records", p))?;
         Ok(Config {
             runtime,
             limits,
@@ -426,6 +442,7 @@ impl ConfigFile {
             rego_version,
             secrets_backend,
             checkpoint_every,
+            max_run_records,
         })
     }
 }
@@ -503,6 +520,7 @@ impl Config {
             }),
             audit: Some(AuditSection {
                 checkpoint_every: Some(self.checkpoint_every),
+                max_run_records: Some(self.max_run_records),
             }),
         }
     }
@@ -551,6 +569,7 @@ mod tests {
             rego_version: RegoVersion::V0,
             secrets_backend: SecretsBackend::Age,
             checkpoint_every: 10,
+            max_run_records: 50,
         };
         assert_eq!(parse(&config.to_file().to_yaml()).unwrap(), config);
     }
@@ -623,6 +642,19 @@ mod tests {
         );
         let error = parse("version: 2\n").unwrap_err().to_string();
         assert!(error.contains("`version`"), "{error}");
+        let error = parse("audit:\n  max_run_records: 5\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "invalid config `/h/config.yaml`: field `audit.max_run_records`: `5` must be between 10 and 100000"
+        );
+        assert_eq!(
+            parse("audit:\n  max_run_records: 10\n")
+                .unwrap()
+                .max_run_records,
+            10
+        );
     }
 
     #[test]

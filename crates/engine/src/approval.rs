@@ -22,6 +22,9 @@ pub struct ApprovalRequest {
     pub reasons: Vec<String>,
     /// The rules that decided.
     pub rules: Vec<String>,
+    /// What an "always" answer would cover (`GrantSubject::covers`): for an unsigned skill,
+    /// only this exact command in this working directory. Say it to the person asked.
+    pub always_covers: String,
 }
 
 /// A human's answer.

@@ -5,6 +5,7 @@
 
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::context::{Context, ContextError};
+use crate::runtime::{self, RuntimeChoice};
 use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants};
 use aegisclaw_core::audit::Event;
 use aegisclaw_core::env;
@@ -78,6 +79,9 @@ pub enum RefusalStage {
     Policy,
     /// A human (or the absence of one) refused a scope.
     Approval,
+    /// The configured runtime cannot run anything here (no adapter; never a silent
+    /// downgrade).
+    Runtime,
 }
 
 /// The outcome of authorisation.
@@ -113,6 +117,8 @@ pub struct Authorised {
     pub workdir: PathBuf,
     /// The parsed scopes, all granted.
     pub scopes: Vec<Scope>,
+    /// The runtime that will run it (what policy was told).
+    pub runtime: RuntimeChoice,
     /// The skill's declared resource limits.
     pub resources: Option<Resources>,
     /// The skill's own files (relative paths), which the run sees read-only.
@@ -193,7 +199,6 @@ pub fn authorise(
 ) -> Result<Verdict, AuthoriseError> {
     let run = new_run_id();
     let actor = context.actor().to_string();
-    let runtime = context.config().runtime.as_str().to_string();
     let mut pending: Vec<Event> = Vec::new();
     let refuse = |context: &mut Context,
                   mut pending: Vec<Event>,
@@ -314,6 +319,16 @@ pub fn authorise(
         return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
     }
 
+    // 3b. The runtime that will run it (DESIGN §8): one without an adapter is refused, never
+    // replaced by a weaker one; policy is told the runtime that will really run.
+    let runtime = match runtime::select(context.config().runtime, runtime::ADAPTERS) {
+        Ok(choice) => choice,
+        Err(error) => {
+            let reason = error.to_string();
+            return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
+        }
+    };
+
     // 4. Parse and rate the scopes.
     let scope_context = ScopeContext {
         user_home: env::get(env::HOME).map(PathBuf::from),
@@ -334,16 +349,16 @@ pub fn authorise(
                 Ok(scope)
             }
         });
+        // A scope no runtime here enforces is refused, never granted on paper only.
+        let parsed = parsed.map_err(|error| error.to_string()).and_then(|scope| {
+            runtime::check_enforced(&scope)
+                .map(|()| scope)
+                .map_err(|error| error.to_string())
+        });
         match parsed {
             Ok(scope) => scopes.push(scope),
             Err(error) => {
-                return refuse(
-                    context,
-                    pending,
-                    RefusalStage::Scope,
-                    error.to_string(),
-                    Vec::new(),
-                );
+                return refuse(context, pending, RefusalStage::Scope, error, Vec::new());
             }
         }
     }
@@ -352,7 +367,7 @@ pub fn authorise(
     let mut verdicts = Vec::new();
     for scope in &scopes {
         let risk = scope.rating(&scope_context).risk;
-        let input = PolicyInput::for_scope(&facts, scope, risk, &runtime, &actor);
+        let input = PolicyInput::for_scope(&facts, scope, risk, runtime.selected.as_str(), &actor);
         let loaded = match policy.get(context) {
             Ok(loaded) => loaded,
             Err(error) => {
@@ -409,15 +424,19 @@ pub fn authorise(
     // 6. Approval where the policy says so: a remembered grant, else the broker.
     let mut grants = Grants::load(context.home())?;
     let now = Timestamp::now();
+    let workdir_text = request.workdir.display().to_string();
     for verdict in verdicts
         .iter_mut()
         .filter(|v| v.decision.outcome == Outcome::NeedsApproval)
     {
-        let subject = GrantSubject {
-            skill: &facts.name,
-            publisher: facts.publisher.as_deref(),
-            scope: &verdict.scope,
-        };
+        // An unsigned skill's grant is bound to this exact command and working directory.
+        let subject = GrantSubject::for_run(
+            &facts.name,
+            facts.publisher.as_deref(),
+            &verdict.scope,
+            &argv,
+            &workdir_text,
+        );
         if let Some(grant) = grants.find(&subject, now) {
             verdict.granted = true;
             verdict.from_grant = true;
@@ -441,6 +460,7 @@ pub fn authorise(
             risk: verdict.risk,
             reasons: verdict.decision.reasons.clone(),
             rules: verdict.decision.rules.clone(),
+            always_covers: subject.covers(),
         };
         let answer = broker.ask(&request);
         let (answer, reason) = match answer {
@@ -465,7 +485,7 @@ pub fn authorise(
                         .clone()
                         .unwrap_or_else(|| format!("answered {answer:?}").to_lowercase()),
                 )
-                .data(json!({"answer": answer, "by": actor})),
+                .data(json!({"answer": answer, "by": actor, "always_covers": (answer == Answer::Always).then(|| subject.covers())})),
         )?;
         if answer == Answer::Always {
             grants.grant(&subject, &actor, now, DEFAULT_GRANT_DAYS)?;
@@ -489,7 +509,10 @@ pub fn authorise(
             .run(&run)
             .skill(&facts.name)
             .decision("allow")
-            .data(json!({"scopes": verdicts.iter().map(|v| &v.scope).collect::<Vec<_>>()})),
+            .data(json!({
+                "scopes": verdicts.iter().map(|v| &v.scope).collect::<Vec<_>>(),
+                "runtime": runtime,
+            })),
     );
     Ok(Verdict::Authorised(Box::new(Authorised {
         run,
@@ -498,6 +521,7 @@ pub fn authorise(
         argv,
         workdir: request.workdir,
         scopes,
+        runtime,
         resources,
         files,
         verdicts,

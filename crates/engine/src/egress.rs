@@ -2,23 +2,29 @@
 //! `net.outbound` scopes reaches the world only through this HTTP proxy (CONNECT and
 //! absolute-form HTTP), whose listener the engine creates inside the run's network namespace
 //! with `aegisclaw_sandbox::netns::bind_in_netns`. It allows only the scoped hosts and ports,
-//! resolves names itself, refuses every non-public address (`non_public_reason`), dials the
-//! exact address it checked, and reports every connection as one `EgressEvent`.
+//! decides on the name before it resolves it (a denied name is never looked up), resolves
+//! allowed names itself, refuses every non-public address (`non_public_reason`) and every
+//! address of the host itself (`local`), dials the exact address it checked, serves one
+//! request per client connection, and reports every connection as one `EgressEvent`.
 //!
-//! Owns: scope matching (`policy`), resolution and the address check (`resolve`), request-head
-//! parsing (`http`), and the server (`proxy`). Must not: write the audit log itself (the
+//! Owns: scope matching (`policy`), resolution and the address checks (`resolve`, `local`),
+//! request-head and body framing (`http`), the server (`proxy`), and turning a run's events
+//! into bounded, redacted records (`tally`). Must not: write the audit log itself (the
 //! engine's callback does), inspect tunnelled bytes, or own a runtime (callers pass a
 //! `tokio::runtime::Handle`).
 
 mod http;
+pub mod local;
 pub mod policy;
 mod proxy;
 pub mod resolve;
+pub mod tally;
 
 pub use http::HttpError;
 pub use policy::{DEFAULT_PORTS, Denial, EgressPolicy, TargetHost};
 pub use proxy::{EgressHandle, EgressProxy};
 pub use resolve::{Resolver, StaticResolver, SystemResolver};
+pub use tally::EgressTally;
 
 use aegisclaw_core::audit::Event;
 use serde_json::json;
@@ -52,7 +58,7 @@ pub enum EgressError {
 }
 
 /// How the client asked for the connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EgressMethod {
     /// `CONNECT host:port` (a tunnel, usually TLS).
     Connect,

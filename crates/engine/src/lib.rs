@@ -9,5 +9,6 @@ pub mod doctor;
 pub mod egress;
 pub mod posture;
 pub mod run;
+pub mod runtime;
 
 pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

@@ -4,6 +4,7 @@
 //! collects the facts. Writes nothing.
 
 use crate::doctor::error_chain;
+use crate::runtime;
 use aegisclaw_core::audit::{self, AuditError, Filter, VerifyReport};
 use aegisclaw_core::config::{Config, RuntimeKind};
 use aegisclaw_core::home::Home;
@@ -220,29 +221,25 @@ fn category(
     }
 }
 
-/// Which runtime actually runs skills: `auto` picks the strongest available.
-fn effective_runtime(input: &PostureInput) -> RuntimeKind {
-    if input.runtime != RuntimeKind::Auto {
-        return input.runtime;
-    }
-    let runtimes = &input.runtimes;
-    let kvm = runtimes.kvm.openable;
-    if runtimes.firecracker.available && kvm {
-        RuntimeKind::Firecracker
-    } else if runtimes.kata.available && kvm {
-        RuntimeKind::Kata
-    } else if runtimes.gvisor.available {
-        RuntimeKind::Gvisor
-    } else if runtimes.docker.available {
-        RuntimeKind::Docker
-    } else {
-        RuntimeKind::Native
-    }
-}
-
 fn sandbox(input: &PostureInput) -> Category {
     const NAME: &str = "Sandbox isolation";
-    let runtime = effective_runtime(input);
+    // The runtime that really runs skills (`runtime::select`, as every run does): one without
+    // an adapter runs nothing, whatever the host has installed.
+    let runtime = match runtime::select(input.runtime, runtime::ADAPTERS) {
+        Ok(choice) => choice.selected,
+        Err(_) => {
+            return category(
+                NAME,
+                0,
+                30,
+                format!(
+                    "configured runtime `{}` has no adapter yet: every run is refused",
+                    input.runtime
+                ),
+                vec!["set `sandbox.runtime` to `native` or `auto`".to_string()],
+            );
+        }
+    };
     let runtimes = &input.runtimes;
     let microvm_raise =
         "use a microVM runtime (firecracker or kata with /dev/kvm) for +4".to_string();

@@ -2,21 +2,22 @@
 //! spec from the granted scopes, the launch, output through the redactor, and the audit record
 //! of how it ended — including which protections were in force. Every failure is a record.
 //! A run with `net.outbound` scopes is held before exec until the egress proxy listens on
-//! `PROXY_ADDR` inside its network namespace; each proxied connection becomes a `net.egress`
-//! record after the run.
+//! `PROXY_ADDR` inside its network namespace; its connections become `net.egress` records
+//! after the run, redacted, collapsed and capped by `egress::EgressTally`.
 
 use crate::authorise::Authorised;
 use crate::context::{Context, ContextError};
 use crate::egress::{
-    EgressEvent, EgressHandle, EgressPolicy, EgressProxy, PROXY_ADDR, PROXY_LISTENER,
+    EgressHandle, EgressPolicy, EgressProxy, EgressTally, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
-use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace};
+use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace, RuntimeKind};
 use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
+use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::plan::{
     self, Limits, Mount, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
 };
@@ -27,7 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Errors that end a run after authorisation. Each is recorded as `run.failed`.
@@ -60,6 +61,12 @@ pub enum RunError {
     /// A sandbox layer could not be applied: the run is refused, never weakened.
     #[error("the sandbox refused to start the run")]
     Sandbox(#[from] SandboxError),
+    /// Authorisation chose a runtime this function cannot launch (only native exists).
+    #[error("runtime `{runtime}` has no launcher here; refusing rather than running natively")]
+    Runtime {
+        /// The runtime chosen.
+        runtime: RuntimeKind,
+    },
 }
 
 /// How a run ended.
@@ -67,6 +74,8 @@ pub enum RunError {
 pub struct RunReport {
     /// The run id.
     pub run: String,
+    /// The runtime that ran it (never `auto`).
+    pub runtime: RuntimeKind,
     /// Exit code, when the process exited.
     pub exit_code: Option<i32>,
     /// Signal, when a signal ended it.
@@ -106,6 +115,7 @@ pub fn execute(
             RunError::Secret { .. } | RunError::MissingSecret { .. } => "secrets",
             RunError::Redact(_) => "redactor",
             RunError::Context(_) => "audit",
+            RunError::Runtime { .. } => "runtime",
         };
         let reason = crate::doctor::error_chain(error);
         // The records authorisation left pending go first, then the failure. Best effort: the
@@ -131,6 +141,12 @@ fn execute_inner(
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks<'_>,
 ) -> Result<RunReport, RunError> {
+    // 0. Only the native launcher exists: anything else chosen is refused, never run natively.
+    if authorised.runtime.selected != RuntimeKind::Native {
+        return Err(RunError::Runtime {
+            runtime: authorised.runtime.selected,
+        });
+    }
     // 1. Secrets for secrets.read scopes, injected as environment variables of this run only.
     let secret_names: Vec<String> = authorised
         .scopes
@@ -183,6 +199,7 @@ fn execute_inner(
             .run(&authorised.run)
             .skill(&authorised.skill.name)
             .data(json!({
+                "runtime": authorised.runtime.selected,
                 "argv": spec.argv,
                 "mounts": spec.mounts.iter().map(|m| json!({"path": m.host, "read_only": m.read_only})).collect::<Vec<_>>(),
                 "network": spec.network.as_str(),
@@ -220,6 +237,10 @@ fn execute_inner(
         Some(listener) => Some(Egress::start(
             listener,
             EgressPolicy::from_scopes(&authorised.scopes),
+            EgressTally::new(
+                usize::try_from(context.config().max_run_records).unwrap_or(usize::MAX),
+                redactor.clone(),
+            ),
         )?),
         None if proxied => {
             return Err(SandboxError::Layer {
@@ -258,17 +279,19 @@ fn execute_inner(
     ] = streams;
     let stdout_bytes = stdout_bytes + finish(out_stream, stdout);
     let stderr_bytes = stderr_bytes + finish(err_stream, stderr);
-    let mut egress_events: Vec<_> = egress
-        .map(Egress::finish)
-        .unwrap_or_default()
-        .iter()
-        .map(|event| {
-            event
-                .to_audit_event(context.actor(), &authorised.run)
-                .skill(&authorised.skill.name)
-        })
-        .collect();
-    let outcome: RunOutcome = outcome?;
+    let mut egress_events = egress.map_or_else(Vec::new, |egress| {
+        egress
+            .finish()
+            .take_records(context.actor(), &authorised.run, &authorised.skill.name)
+    });
+    let outcome: RunOutcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // The connections were decided: their records go out with the failure's.
+            authorised.pending.append(&mut egress_events);
+            return Err(error.into());
+        }
+    };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     // 4. Record how it ended and what was enforced.
@@ -279,6 +302,7 @@ fn execute_inner(
     let enforcement = serde_json::to_value(&outcome.enforcement).unwrap_or_default();
     let report = RunReport {
         run: authorised.run.clone(),
+        runtime: authorised.runtime.selected,
         exit_code,
         signal,
         timed_out: outcome.timed_out,
@@ -306,15 +330,20 @@ fn execute_inner(
 
 /// The egress proxy of one run: its own small runtime (threads in the caller's network
 /// namespace, so upstream connections leave from the host), a listener on `PROXY_ADDR` inside
-/// the run's namespace, and the events it reported.
+/// the run's namespace, and the tally of the events it reported (bounded in memory by the
+/// run's record cap, whatever the program does).
 struct Egress {
     runtime: tokio::runtime::Runtime,
     handle: EgressHandle,
-    events: mpsc::Receiver<EgressEvent>,
+    tally: Arc<Mutex<EgressTally>>,
 }
 
 impl Egress {
-    fn start(listener: std::net::TcpListener, policy: EgressPolicy) -> Result<Self, SandboxError> {
+    fn start(
+        listener: std::net::TcpListener,
+        policy: EgressPolicy,
+        tally: EgressTally,
+    ) -> Result<Self, SandboxError> {
         let layer = |source: std::io::Error| SandboxError::Layer {
             layer: "egress proxy",
             detail: PROXY_ADDR.to_string(),
@@ -326,10 +355,14 @@ impl Egress {
             .enable_all()
             .build()
             .map_err(layer)?;
-        let (sender, events) = mpsc::channel();
-        // An unbounded channel: the proxy never waits for the audit log.
+        // The proxy never waits for the audit log: each event is redacted and counted here,
+        // and the records are written after the run.
+        let tally = Arc::new(Mutex::new(tally));
+        let sink = Arc::clone(&tally);
         let audit: crate::egress::AuditSink = Arc::new(move |event| {
-            let _ = sender.send(event);
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .observe(event, Timestamp::now());
         });
         let handle = EgressProxy::start(
             listener,
@@ -342,20 +375,20 @@ impl Egress {
         Ok(Self {
             runtime,
             handle,
-            events,
+            tally,
         })
     }
 
-    /// Stops the proxy (connections still open are cut and reported) and returns every event.
-    fn finish(self) -> Vec<EgressEvent> {
+    /// Stops the proxy (connections still open are cut and reported) and returns the tally.
+    fn finish(self) -> EgressTally {
         let Self {
             runtime,
             handle,
-            events,
+            tally,
         } = self;
         handle.stop();
         runtime.shutdown_timeout(Duration::from_secs(2));
-        events.try_iter().collect()
+        std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

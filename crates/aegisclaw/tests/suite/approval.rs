@@ -92,7 +92,7 @@ fn allow_once_runs_and_always_is_remembered() {
     session.exp_eof().unwrap();
     assert!(env.home().join("approvals/grants.json").is_file());
 
-    // Remembered: no terminal needed any more.
+    // Remembered for this exact command in this directory: no terminal needed any more.
     let output = env
         .cmd(&[
             "sandbox",
@@ -102,7 +102,7 @@ fn allow_once_runs_and_always_is_remembered() {
             "--",
             "sh",
             "-c",
-            "echo RAN",
+            "echo approved-run > out.txt; echo RAN",
         ])
         .current_dir(&work)
         .output()

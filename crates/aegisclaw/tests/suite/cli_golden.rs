@@ -373,6 +373,32 @@ fn words_not_built_yet_say_so_and_exit_2() {
 }
 
 #[test]
+fn init_writes_every_config_key_with_its_default() {
+    let env = TestEnv::initialised();
+    let config = std::fs::read_to_string(env.home().join("config.yaml")).unwrap();
+    insta::assert_snapshot!(config, @"
+    # AegisClaw configuration. Unknown keys are errors; see docs/ARCHITECTURE.md.
+    version: 1
+    sandbox:
+      runtime: native
+      limits:
+        memory_mb: 512
+        pids: 128
+        cpus: 1.0
+        timeout_s: 300
+      network_namespace: reuse
+    policy:
+      template: standard
+      rego_version: v1
+    secrets:
+      backend: age
+    audit:
+      checkpoint_every: 1000
+      max_run_records: 1000
+    ");
+}
+
+#[test]
 fn commands_without_a_home_explain_how_to_make_one() {
     let env = TestEnv::new();
     aegisclaw_snapshot!(env, &["skill", "list"], @"

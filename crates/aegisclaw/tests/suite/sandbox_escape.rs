@@ -5,6 +5,8 @@
 
 mod basics;
 mod egress;
+mod egress_bypass;
+mod envelope;
 
 use super::common::TestEnv;
 use serde_json::Value;
@@ -344,13 +346,33 @@ impl Unprivileged {
 /// Runs `aegisclaw sandbox run` inside a private mount namespace whose `/etc/hosts` maps the
 /// given names, so the egress proxy's own resolver sees them (no DNS server needed).
 fn run_with_hosts(escape: &Escape, hosts: &str, scopes: &[&str], script: &str) -> Outcome {
+    run_with_resolver(escape, hosts, None, scopes, script)
+}
+
+/// Like [`run_with_hosts`], and with `resolv_conf` (when given) bound over `/etc/resolv.conf`,
+/// so the proxy's resolver asks the DNS server it names.
+fn run_with_resolver(
+    escape: &Escape,
+    hosts: &str,
+    resolv_conf: Option<&str>,
+    scopes: &[&str],
+    script: &str,
+) -> Outcome {
     let hosts_file = escape.work.with_file_name("hosts");
     std::fs::write(&hosts_file, hosts).unwrap();
-    let mut command = format!(
-        "mount --bind {} /etc/hosts && exec {} sandbox run",
-        hosts_file.display(),
+    let mut command = format!("mount --bind {} /etc/hosts", hosts_file.display());
+    if let Some(resolv_conf) = resolv_conf {
+        let resolv_file = escape.work.with_file_name("resolv.conf");
+        std::fs::write(&resolv_file, resolv_conf).unwrap();
+        command.push_str(&format!(
+            " && mount --bind {} /etc/resolv.conf",
+            resolv_file.display()
+        ));
+    }
+    command.push_str(&format!(
+        " && exec {} sandbox run",
         env!("CARGO_BIN_EXE_aegisclaw")
-    );
+    ));
     for scope in scopes {
         command.push_str(&format!(" --scope '{scope}'"));
     }

@@ -2,6 +2,7 @@
 //! store, audit log, keys, trust store and installed skills. Reads only; never repairs.
 
 use super::{DoctorInput, Outcome, error_chain};
+use crate::runtime;
 use aegisclaw_core::audit;
 use aegisclaw_core::config::PolicyTemplate;
 use aegisclaw_core::policy::{self, Policy};
@@ -42,10 +43,18 @@ pub(super) fn check_config(input: &DoctorInput) -> Outcome {
         return Outcome::no_home();
     }
     match &input.config {
-        Ok(config) => Outcome::pass(format!(
-            "valid (runtime {}, policy {})",
-            config.runtime, config.policy_template
-        )),
+        // A runtime no adapter runs refuses every run: the config is not usable as written.
+        Ok(config) => match runtime::select(config.runtime, runtime::ADAPTERS) {
+            Ok(choice) if choice.selected == choice.configured => Outcome::pass(format!(
+                "valid (runtime {}, policy {})",
+                config.runtime, config.policy_template
+            )),
+            Ok(choice) => Outcome::pass(format!(
+                "valid (runtime {}, which runs {} here, policy {})",
+                config.runtime, choice.selected, config.policy_template
+            )),
+            Err(error) => Outcome::fail(format!("{error}; every run is refused")),
+        },
         Err(error) => Outcome::fail(error_chain(error)),
     }
 }

@@ -1,7 +1,12 @@
 //! A small, strict HTTP/1.x request-head parser for the egress proxy, and the upstream head it
 //! forwards. Bounded (request line ≤ 8 KiB, header section ≤ 64 KiB), CRLF only, no obs-fold,
 //! no ambiguous framing (duplicate `Content-Length`, `Content-Length` with
-//! `Transfer-Encoding`, any coding but `chunked`). Does no I/O.
+//! `Transfer-Encoding`, any coding but `chunked`), and where a chunked body ends (`chunked`).
+//! Does no I/O.
+
+mod chunked;
+
+pub(crate) use chunked::ChunkedBody;
 
 /// Longest request line accepted.
 pub(crate) const MAX_REQUEST_LINE: usize = 8 * 1024;

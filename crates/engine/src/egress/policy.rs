@@ -46,12 +46,15 @@ impl TargetHost {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
-        // A numeric last label is no DNS name but an odd IPv4 form (`2130706433`, `127.1`)
-        // that some resolvers would turn into an address: refuse it outright.
-        let numeric_tld = name
-            .rsplit('.')
-            .next()
-            .is_some_and(|label| label.bytes().all(|b| b.is_ascii_digit()));
+        // A numeric last label is no DNS name but an odd IPv4 form (`2130706433`, `127.1`,
+        // `0x7f000001`, `0x7f.1`) that `inet_aton` and some resolvers would turn into an
+        // address: refuse it outright.
+        let numeric_tld = name.rsplit('.').next().is_some_and(|label| {
+            let hex = label
+                .strip_prefix("0x")
+                .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
+            hex || label.bytes().all(|b| b.is_ascii_digit())
+        });
         (!name.is_empty() && name.len() <= 253 && name.split('.').all(valid_label) && !numeric_tld)
             .then_some(Self::Name(name))
     }
@@ -92,6 +95,27 @@ pub enum Denial {
         /// Why it is refused (loopback, private, cloud metadata service, ...).
         reason: String,
     },
+    /// The host is, or resolves to, an address of this host's own interfaces (the proxy
+    /// dials from the host, so this would reach the host's own services).
+    #[error("egress to `{target}` resolves to {address}: an address of this host")]
+    HostLocal {
+        /// `host:port` as requested.
+        target: String,
+        /// The offending address.
+        address: IpAddr,
+    },
+    /// Whether an address belongs to this host could not be told; refused.
+    #[error(
+        "egress to `{target}` refused: cannot tell whether {address} is an address of this host ({detail})"
+    )]
+    LocalCheck {
+        /// `host:port` as requested.
+        target: String,
+        /// The address checked.
+        address: IpAddr,
+        /// The error.
+        detail: String,
+    },
     /// The name did not resolve (fails closed, unlike the original).
     #[error("egress to `{target}` refused: cannot resolve the name ({detail})")]
     Unresolved {
@@ -117,7 +141,11 @@ impl Denial {
         match self {
             Self::BadHost { .. } => 400,
             Self::Unresolved { .. } => 502,
-            Self::NotInScope { .. } | Self::NonPublic { .. } | Self::Classifier { .. } => 403,
+            Self::NotInScope { .. }
+            | Self::NonPublic { .. }
+            | Self::HostLocal { .. }
+            | Self::LocalCheck { .. }
+            | Self::Classifier { .. } => 403,
         }
     }
 }
@@ -257,7 +285,21 @@ mod tests {
         let policy = policy(&["net.outbound:a.test", "files.read:/tmp"]);
         assert_eq!(policy.patterns.len(), 1);
         for bad in [
-            "", "a..test", "a test", "a.test:1", "[::1", "[zz]", "a/b", "é.test",
+            "",
+            "a..test",
+            "a test",
+            "a.test:1",
+            "[::1",
+            "[zz]",
+            "a/b",
+            "é.test",
+            "2130706433",
+            "017700000001",
+            "0x7f000001",
+            "0X7F000001",
+            "0x7f.0.0.1",
+            "127.1",
+            "127.0.0.1.",
         ] {
             assert_eq!(policy.check(bad, 443).unwrap_err().status(), 400, "{bad}");
         }

@@ -1,17 +1,18 @@
 //! The proxy server: accepts on a listener it is given, reads one request head per client
 //! connection, asks `policy` and `resolve`, dials the checked address and relays bytes
 //! (`TCP_NODELAY` both sides, the upstream head in one write, buffers that grow with the
-//! stream, within a shared budget). One client
-//! connection carries one request or one tunnel; both sides are closed after it. Must not
-//! re-resolve a name after the check, and must not look inside tunnels.
+//! stream, within a shared budget). One client connection carries one request or one
+//! tunnel; both sides are closed after it, and no byte the client sends after its request's
+//! body (a pipelined second request) is relayed. Must not re-resolve a name after the check,
+//! and must not look inside tunnels.
 
-use super::http::{self, Body, HttpError, RequestHead};
+use super::http::{self, Body, ChunkedBody, HttpError, RequestHead};
 use super::policy::{Denial, EgressPolicy, TargetHost};
 use super::resolve::{Resolver, resolve_checked};
 use super::{AuditSink, EgressError, EgressEvent, EgressMethod};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -60,6 +61,9 @@ impl Drop for LargeShare {
 }
 /// Client connections served at once; more wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 512;
+/// Appended to an event's reason when the client sent more than its one request.
+const DISCARDED_NOTE: &str =
+    "; bytes sent after the request were not relayed (one request per connection)";
 
 /// Starts egress proxies.
 #[derive(Debug)]
@@ -153,6 +157,8 @@ struct Report<'a> {
     event: Option<EgressEvent>,
     up: AtomicU64,
     down: AtomicU64,
+    /// The client sent bytes after its request, which were dropped.
+    discarded: AtomicBool,
 }
 
 impl<'a> Report<'a> {
@@ -172,6 +178,7 @@ impl<'a> Report<'a> {
             }),
             up: AtomicU64::new(0),
             down: AtomicU64::new(0),
+            discarded: AtomicBool::new(false),
         }
     }
 
@@ -185,6 +192,9 @@ impl<'a> Report<'a> {
         if let Some(mut event) = self.event.take() {
             event.bytes_up = self.up.load(Ordering::Relaxed);
             event.bytes_down = self.down.load(Ordering::Relaxed);
+            if self.discarded.load(Ordering::Relaxed) {
+                event.reason.push_str(DISCARDED_NOTE);
+            }
             (self.sink)(event);
         }
     }
@@ -360,28 +370,24 @@ async fn forward(
     leftover: &[u8],
     report: &Report<'_>,
 ) -> std::io::Result<()> {
-    let body_left = match request.body {
-        Body::Empty => 0,
-        Body::Length(length) => length,
-        Body::Chunked => u64::MAX,
+    // How much of what already arrived is body; anything after it is never sent.
+    let mut body = match request.body {
+        Body::Empty => RequestBody::Length(0),
+        Body::Length(length) => RequestBody::Length(length),
+        Body::Chunked => RequestBody::Chunked(ChunkedBody::default()),
     };
-    let early = leftover
-        .len()
-        .min(usize::try_from(body_left).unwrap_or(usize::MAX));
+    let early = body.take(leftover)?;
+    if early < leftover.len() {
+        report.discarded.store(true, Ordering::Relaxed);
+    }
     let mut head = http::upstream_head(request);
     head.extend_from_slice(&leftover[..early]);
     upstream.write_all(&head).await?;
     report.up.fetch_add(head.len() as u64, Ordering::Relaxed);
-    let body_left = body_left.saturating_sub(early as u64);
     let (mut client_read, mut client_write) = client.split();
     let (mut upstream_read, mut upstream_write) = upstream.split();
-    let request_body = pump(
-        &mut client_read,
-        &mut upstream_write,
-        body_left,
-        &report.up,
-        false,
-    );
+    let mut body_done = body.is_done();
+    let request_body = pump_body(&mut client_read, &mut upstream_write, body, report);
     let response = pump(
         &mut upstream_read,
         &mut client_write,
@@ -390,7 +396,6 @@ async fn forward(
         true,
     );
     tokio::pin!(request_body, response);
-    let mut body_done = body_left == 0;
     loop {
         tokio::select! {
             result = &mut request_body, if !body_done => {
@@ -400,6 +405,72 @@ async fn forward(
             result = &mut response => return result,
         }
     }
+}
+
+/// What is left of a request body to relay.
+enum RequestBody {
+    /// Exactly this many more bytes.
+    Length(u64),
+    /// A chunked body, up to the end of its trailers.
+    Chunked(ChunkedBody),
+}
+
+impl RequestBody {
+    /// Takes the body's share of `bytes` (a prefix), returning its length.
+    fn take(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Length(left) => {
+                let taken = bytes
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                *left -= taken as u64;
+                Ok(taken)
+            }
+            Self::Chunked(chunked) => chunked.feed(bytes).map_err(std::io::Error::other),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        match self {
+            Self::Length(left) => *left == 0,
+            Self::Chunked(chunked) => chunked.is_done(),
+        }
+    }
+}
+
+/// Relays the rest of a request body from `reader` to `writer`, and not one byte more (a
+/// pipelined request after it stays unrelayed; `report` notes one that arrived).
+async fn pump_body<R, W>(
+    reader: &mut R,
+    writer: &mut W,
+    body: RequestBody,
+    report: &Report<'_>,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut chunked = match body {
+        // A length-framed body is read exactly: nothing past its end is even read.
+        RequestBody::Length(left) => return pump(reader, writer, left, &report.up, false).await,
+        RequestBody::Chunked(chunked) => chunked,
+    };
+    let mut buffer = vec![0_u8; BUFFER_START];
+    while !chunked.is_done() {
+        let read = reader.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        let taken = chunked
+            .feed(&buffer[..read])
+            .map_err(std::io::Error::other)?;
+        writer.write_all(&buffer[..taken]).await?;
+        report.up.fetch_add(taken as u64, Ordering::Relaxed);
+        if taken < read {
+            report.discarded.store(true, Ordering::Relaxed);
+        }
+    }
+    Ok(())
 }
 
 /// Copies at most `limit` bytes from `reader` to `writer`, counting them; at end of input,

@@ -1,9 +1,10 @@
 //! Turning an allowed target into the exact addresses the proxy may dial. Names are resolved
-//! here, once; EVERY address is checked with `aegisclaw_core::scope::non_public_reason` and
-//! one bad address refuses the whole name (DNS rebinding defence). The proxy then dials only
-//! these checked addresses and never resolves again. Must not decide scope matching (that is
-//! `policy`).
+//! here, once, and only after `policy` allowed them; EVERY address is checked with
+//! `aegisclaw_core::scope::non_public_reason` and `local::is_host_local`, and one bad address
+//! refuses the whole name (DNS rebinding defence). The proxy then dials only these checked
+//! addresses and never resolves again. Must not decide scope matching (that is `policy`).
 
+use super::local::is_host_local;
 use super::policy::{Denial, TargetHost};
 use aegisclaw_core::scope::non_public_reason;
 use std::collections::HashMap;
@@ -92,7 +93,22 @@ pub async fn resolve_checked(
     }
     for address in &addresses {
         match non_public_reason(*address) {
-            Ok(None) => {}
+            Ok(None) => match is_host_local(*address) {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(Denial::HostLocal {
+                        target: target(),
+                        address: *address,
+                    });
+                }
+                Err(error) => {
+                    return Err(Denial::LocalCheck {
+                        target: target(),
+                        address: *address,
+                        detail: error.to_string(),
+                    });
+                }
+            },
             Ok(Some(reason)) => {
                 return Err(Denial::NonPublic {
                     target: target(),

@@ -1,20 +1,24 @@
-//! The egress proxy end to end with real sockets: a real origin server in a "world" network
-//! namespace on a public-looking address (192.0.3.10 on that namespace's `lo`, routed nowhere
-//! else), the proxy's listener inside an empty "skill" namespace, and clients connecting from
-//! that skill namespace. Namespaces are created with `ip netns` and deleted on drop; the
-//! tests skip (with a note) where they cannot be created. One test needs no namespace: names
-//! resolving to loopback are refused (the SSRF case).
+//! The egress proxy end to end with real sockets: a real origin server in an "origin" network
+//! namespace on a public-looking address (192.0.3.10), joined by a veth pair to a "world"
+//! namespace (192.0.3.9, where the proxy runs and dials from, as it does from the host), the
+//! proxy's listener inside an empty "skill" namespace, and clients connecting from that skill
+//! namespace. Namespaces are created with `ip netns` and deleted on drop; the tests skip (with
+//! a note) where they cannot be created. One test needs no namespace: names resolving to
+//! loopback are refused (the SSRF case).
+
+mod bypass;
 
 use aegisclaw_core::scope::{Scope, ScopeContext};
+use aegisclaw_engine::egress::resolve::Resolving;
 use aegisclaw_engine::egress::{
-    AuditSink, EgressEvent, EgressMethod, EgressPolicy, EgressProxy, PROXY_ADDR, StaticResolver,
-    listen_in_netns,
+    AuditSink, EgressEvent, EgressMethod, EgressPolicy, EgressProxy, PROXY_ADDR, Resolver,
+    StaticResolver, listen_in_netns,
 };
 use aegisclaw_sandbox::netns::{bind_in_netns, run_in_netns};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -55,29 +59,65 @@ fn ip(args: &[&str]) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// The world (origin on 192.0.3.10) and the skill (only loopback) namespaces.
+/// The world (where the proxy runs, 192.0.3.9), the origin (192.0.3.10, one veth away) and
+/// the skill (only loopback) namespaces.
 struct World {
     world: Netns,
+    origin: Netns,
     skill: Netns,
 }
 
+/// The address of the world's own end of the veth: an address of the proxy's host.
+const WORLD_IP: &str = "192.0.3.9";
+
 fn world(tag: &str) -> Option<World> {
     let world = Netns::create(&format!("w{tag}"), true)?;
+    let origin = Netns::create(&format!("o{tag}"), true)?;
     // The skill's loopback stays down: `listen_in_netns` must bring it up.
     let skill = Netns::create(&format!("s{tag}"), false)?;
-    let n = world.name.as_str();
-    // No dummy interface here (not every kernel has the module): the origin's address lives on
-    // the world namespace's own loopback, so it is local there and routed nowhere else.
-    let ok = ip(&[
-        "-n",
-        n,
-        "addr",
-        "add",
-        &format!("{ORIGIN_IP}/32"),
-        "dev",
-        "lo",
-    ]);
-    ok.then_some(World { world, skill })
+    let (w, o) = (world.name.as_str(), origin.name.as_str());
+    // Both ends live in namespaces of their own, so fixed link names never collide.
+    let steps: [&[&str]; 5] = [
+        &[
+            "-n",
+            w,
+            "link",
+            "add",
+            "to-origin",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "to-world",
+            "netns",
+            o,
+        ],
+        &[
+            "-n",
+            w,
+            "addr",
+            "add",
+            &format!("{WORLD_IP}/30"),
+            "dev",
+            "to-origin",
+        ],
+        &["-n", w, "link", "set", "to-origin", "up"],
+        &[
+            "-n",
+            o,
+            "addr",
+            "add",
+            &format!("{ORIGIN_IP}/30"),
+            "dev",
+            "to-world",
+        ],
+        &["-n", o, "link", "set", "to-world", "up"],
+    ];
+    steps.iter().all(|step| ip(step)).then_some(World {
+        world,
+        origin,
+        skill,
+    })
 }
 
 fn policy(scopes: &[&str]) -> EgressPolicy {
@@ -100,8 +140,26 @@ fn resolver(address: &str) -> Arc<StaticResolver> {
             .with("private.bad.test", &["10.0.0.1".parse().unwrap()])
             .with("mapped.bad.test", &["::ffff:127.0.0.1".parse().unwrap()])
             .with("metadata.bad.test", &["169.254.169.254".parse().unwrap()])
-            .with("rebind.bad.test", &[address, "127.0.0.1".parse().unwrap()]),
+            .with("rebind.bad.test", &[address, "127.0.0.1".parse().unwrap()])
+            .with("vps.test", &[WORLD_IP.parse().unwrap()])
+            .with("later.test", &[LATER_IP.parse().unwrap()]),
     )
+}
+
+/// An address that is nowhere at first; a test adds it to the world's own `lo` mid-run.
+const LATER_IP: &str = "192.0.3.77";
+
+/// A resolver that remembers every name it was asked, in order.
+struct Recording {
+    inner: Arc<StaticResolver>,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Resolver for Recording {
+    fn resolve<'a>(&'a self, name: &'a str, port: u16) -> Resolving<'a> {
+        self.asked.lock().unwrap().push(name.to_string());
+        self.inner.resolve(name, port)
+    }
 }
 
 fn sink() -> (AuditSink, UnboundedReceiver<EgressEvent>) {
@@ -199,12 +257,14 @@ struct Bench {
     origin_port: u16,
     events: UnboundedReceiver<EgressEvent>,
     heads: UnboundedReceiver<String>,
+    /// Every name the proxy asked its resolver.
+    asked: Arc<Mutex<Vec<String>>>,
     handle: aegisclaw_engine::egress::EgressHandle,
 }
 
 async fn bench(world: &World, scopes: &[&str]) -> Bench {
     let origin_listener = bind_in_netns(
-        &world.world.path(),
+        &world.origin.path(),
         SocketAddr::new(ORIGIN_IP.parse().unwrap(), 0),
     )
     .unwrap();
@@ -222,10 +282,14 @@ async fn bench(world: &World, scopes: &[&str]) -> Bench {
         .collect();
     let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     let (sink, events) = sink();
+    let asked = Arc::new(Mutex::new(Vec::new()));
     let handle = EgressProxy::start(
         proxy_listener,
         policy(&scopes),
-        resolver(ORIGIN_IP),
+        Arc::new(Recording {
+            inner: resolver(ORIGIN_IP),
+            asked: Arc::clone(&asked),
+        }),
         sink,
         &tokio::runtime::Handle::current(),
     )
@@ -236,6 +300,7 @@ async fn bench(world: &World, scopes: &[&str]) -> Bench {
         origin_port,
         events,
         heads,
+        asked,
         handle,
     }
 }

@@ -150,17 +150,28 @@ fn missing_layers_zero_the_sandbox_and_the_network() {
 }
 
 #[test]
-fn a_configured_runtime_that_is_not_available_scores_zero() {
+fn a_configured_runtime_without_an_adapter_scores_zero_even_when_installed() {
+    // Firecracker and /dev/kvm being present does not make runs use them: no adapter exists,
+    // so every run is refused and the host's isolation is not what the config names.
+    for installed in [false, true] {
+        let mut input = input();
+        input.runtime = RuntimeKind::Firecracker;
+        input.runtimes.firecracker.available = installed;
+        input.runtimes.kvm.openable = installed;
+        let sandbox = posture::score(&input).categories.remove(0);
+        assert_eq!(sandbox.points, 0);
+        assert_eq!(
+            sandbox.detail,
+            "configured runtime `firecracker` has no adapter yet: every run is refused"
+        );
+    }
+    // `auto` is scored as what it runs here: native.
     let mut input = input();
-    input.runtime = RuntimeKind::Firecracker;
-    input.runtimes.firecracker.available = false;
+    input.runtime = RuntimeKind::Auto;
+    input.runtimes.firecracker.available = true;
+    input.runtimes.kvm.openable = true;
     let sandbox = posture::score(&input).categories.remove(0);
-    assert_eq!(sandbox.points, 0);
-    assert!(
-        sandbox
-            .detail
-            .starts_with("configured runtime `firecracker` does not work here")
-    );
+    assert!(sandbox.detail.starts_with("native: "), "{}", sandbox.detail);
 }
 
 #[test]
