@@ -373,6 +373,33 @@ fn a_config_with_an_unknown_key_names_the_key_and_line() {
 }
 
 #[test]
+fn an_empty_config_is_refused_not_run_on_defaults() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    for text in [
+        "",
+        "  \n\n",
+        "# only a comment\n  # and another\n",
+        "---\n# nothing\n",
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let output = env.cmd(&["sandbox", "run", "--", "true"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{text:?}: {output:?}");
+    }
+    aegisclaw_snapshot!(env, &["skill", "list"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: config `[TEMP]/home/config.yaml` is empty: it sets nothing, and AegisClaw does not fall back to defaults; restore it, or rewrite it with `aegisclaw init --defaults --force`
+    ");
+    // The fix the message names works on such a home.
+    env.cmd(&["init", "--defaults", "--force"])
+        .assert()
+        .success();
+    env.cmd(&["skill", "list"]).assert().success();
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
     let output = env.cmd(&["skill", "sign"]).output().unwrap();
