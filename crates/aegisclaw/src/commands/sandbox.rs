@@ -15,6 +15,7 @@ use aegisclaw_engine::Context;
 use aegisclaw_engine::authorise::{
     self, Authorised, RunRequest, ScopeVerdict, SkillSource, Verdict,
 };
+use aegisclaw_engine::capture::{Capture, Captured};
 use aegisclaw_engine::run::{self, OutputSinks, RunError, RunReport};
 use anyhow::Context as _;
 use serde_json::json;
@@ -86,13 +87,14 @@ pub(crate) fn run(
         anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
     })?;
     if let Some((out, err)) = captured {
-        printer.json(&json!({
+        let mut document = json!({
             "run": report.run,
             "scopes": authorised.verdicts,
             "report": report,
-            "stdout": String::from_utf8_lossy(&out),
-            "stderr": String::from_utf8_lossy(&err),
-        }));
+        });
+        stream_fields(&mut document, "stdout", &out);
+        stream_fields(&mut document, "stderr", &err);
+        printer.json(&document);
     }
     print_summary(printer, &report);
     Ok(exit_of(&report))
@@ -104,18 +106,26 @@ fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         .with_context(|| format!("working directory `{}` is not usable", path.display()))
 }
 
-/// A run's stdout and stderr, when captured for `--json`.
-type Captured = Option<(Vec<u8>, Vec<u8>)>;
+/// `<name>` (the text kept: all of it, or its head), `<name>_tail` (`null`, or the last bytes
+/// when some were left out), `<name>_bytes` (every byte) and `<name>_truncated`.
+fn stream_fields(document: &mut serde_json::Value, name: &str, captured: &Captured) {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    document[name] = json!(text(&captured.head));
+    document[format!("{name}_tail")] = json!(captured.tail.as_deref().map(text));
+    document[format!("{name}_bytes")] = json!(captured.bytes);
+    document[format!("{name}_truncated")] = json!(captured.truncated());
+}
 
-/// Runs an authorised skill, its output to the terminal, or captured (for `--json`).
+/// Runs an authorised skill, its output to the terminal, or captured (for `--json`): the
+/// first and last `capture::KEEP` bytes of each stream, every byte counted.
 pub(crate) fn execute(
     context: &mut Context,
     authorised: &mut Authorised,
     capture: bool,
-) -> (Result<RunReport, RunError>, Captured) {
+) -> (Result<RunReport, RunError>, Option<(Captured, Captured)>) {
     let identity = AgeStore::identity_file(context.home());
     let passphrase = move || existing_passphrase(&identity);
-    let mut captured = (Vec::new(), Vec::new());
+    let mut captured = (Capture::new(), Capture::new());
     let mut terminal = (std::io::stdout(), std::io::stderr());
     let sinks = if capture {
         OutputSinks {
@@ -129,7 +139,10 @@ pub(crate) fn execute(
         }
     };
     let report = run::execute(context, authorised, &passphrase, sinks);
-    (report, capture.then_some(captured))
+    (
+        report,
+        capture.then(|| (captured.0.finish(), captured.1.finish())),
+    )
 }
 
 pub(crate) fn exit_of(report: &RunReport) -> Exit {

@@ -5,6 +5,7 @@
 
 mod basics;
 mod egress;
+mod output;
 
 use super::common::TestEnv;
 use serde_json::Value;
