@@ -1,6 +1,10 @@
 //! The Printer: the only place that writes to stdout and stderr. Human text or `--json`,
-//! `--quiet`, and the `error:` / `caused by:` / `hint:` form of failures.
+//! `--quiet`, and the `error:` / `caused by:` / `hint:` form of failures. Its children escape
+//! untrusted data (`escape`) and carry a run's output to the terminal (`terminal`).
 #![expect(clippy::print_stderr, reason = "the one place that prints")]
+
+pub(crate) mod escape;
+pub(crate) mod terminal;
 
 use serde::Serialize;
 use std::fmt::Display;
@@ -38,12 +42,15 @@ impl Printer {
     }
 
     /// The `--json` document of a command (printed only with `--json`), one line of compact
-    /// JSON per document so `--follow` output is line-delimited.
+    /// JSON per document so `--follow` output is line-delimited. Control, bidi and invisible
+    /// characters in its strings are written as `\u` escapes (the same JSON value).
     pub(crate) fn json<T: Serialize + ?Sized>(&self, value: &T) {
         if self.json {
+            let Ok(text) = serde_json::to_string(value) else {
+                return;
+            };
             let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer(&mut out, value);
-            let _ = writeln!(out);
+            let _ = writeln!(out, "{}", escape::json(text));
             let _ = out.flush();
         }
     }

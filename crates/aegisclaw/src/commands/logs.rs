@@ -4,7 +4,7 @@
 use super::Globals;
 use crate::cli::{LogsArgs, LogsCommand};
 use crate::exit::Exit;
-use crate::output::Printer;
+use crate::output::{Printer, escape};
 use aegisclaw_core::audit::{self, Filter, Follower, Record};
 use aegisclaw_core::timestamp::Timestamp;
 use std::collections::VecDeque;
@@ -77,11 +77,18 @@ fn print_tail(printer: &Printer, records: Vec<Record>, limit: Option<usize>) {
     }
 }
 
+/// One record as a line. Every field that can hold untrusted text (a run's argv, a host it
+/// asked for, a skill's name, an actor from the environment) is escaped: plain values as
+/// they are, others quoted with their control, bidi and invisible characters escaped, as
+/// `reason` always is; `data` is its JSON with such characters as `\u` escapes.
 fn print_record(printer: &Printer, record: &Record) {
     printer.json(record);
     let mut line = format!(
         "{}  #{:<5} {:<18} {}",
-        record.ts, record.seq, record.kind, record.actor
+        record.ts,
+        record.seq,
+        escape::field(&record.kind),
+        escape::field(&record.actor)
     );
     for (name, value) in [
         ("skill", &record.skill),
@@ -90,17 +97,15 @@ fn print_record(printer: &Printer, record: &Record) {
         ("run", &record.run),
     ] {
         if let Some(value) = value {
-            line.push_str(&format!("  {name}={value}"));
+            line.push_str(&format!("  {name}={}", escape::field(value)));
         }
     }
     if let Some(reason) = &record.reason {
         line.push_str(&format!("  reason={reason:?}"));
     }
     if !record.data.is_empty() {
-        line.push_str(&format!(
-            "  {}",
-            serde_json::Value::Object(record.data.clone())
-        ));
+        let data = serde_json::Value::Object(record.data.clone()).to_string();
+        line.push_str(&format!("  {}", escape::json(data)));
     }
     printer.data(line);
 }

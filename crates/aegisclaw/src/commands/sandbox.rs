@@ -9,6 +9,7 @@ use crate::approver::TerminalApprover;
 use crate::cli::SandboxCommand;
 use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
+use crate::output::terminal::RunOutput;
 use aegisclaw_core::policy::Outcome;
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_engine::Context;
@@ -25,10 +26,11 @@ pub(crate) fn run(
     command: SandboxCommand,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let (source, args, workdir) = match command {
+    let (source, args, workdir, output) = match command {
         SandboxCommand::Run {
             scopes,
             workdir,
+            output,
             command,
         } => (
             SkillSource::AdHoc {
@@ -37,9 +39,14 @@ pub(crate) fn run(
             },
             Vec::new(),
             workdir,
+            output,
         ),
         SandboxCommand::RunRegistered {
-            skill, learn, args, ..
+            skill,
+            learn,
+            args,
+            output,
+            ..
         } => {
             if learn {
                 return not_available(
@@ -48,7 +55,7 @@ pub(crate) fn run(
                     Area::SkillEcosystem,
                 );
             }
-            (SkillSource::Installed { name: skill }, args, None)
+            (SkillSource::Installed { name: skill }, args, None, output)
         }
     };
     let workdir = match workdir {
@@ -81,12 +88,19 @@ pub(crate) fn run(
     };
     print_decisions(printer, &authorised.verdicts);
 
-    let (report, captured) = execute(&mut context, &mut authorised, printer.is_json());
+    let sink = if printer.is_json() {
+        Sink::Capture
+    } else {
+        Sink::Terminal {
+            allow_control: output.allow_terminal_control,
+        }
+    };
+    let executed = execute(&mut context, &mut authorised, sink);
     context.close()?;
-    let report = report.map_err(|error| {
+    let report = executed.report.map_err(|error| {
         anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
     })?;
-    if let Some((out, err)) = captured {
+    if let Some((out, err)) = executed.captured {
         let mut document = json!({
             "run": report.run,
             "scopes": authorised.verdicts,
@@ -96,7 +110,7 @@ pub(crate) fn run(
         stream_fields(&mut document, "stderr", &err);
         printer.json(&document);
     }
-    print_summary(printer, &report);
+    print_summary(printer, &report, executed.line_open);
     Ok(exit_of(&report))
 }
 
@@ -116,33 +130,62 @@ fn stream_fields(document: &mut serde_json::Value, name: &str, captured: &Captur
     document[format!("{name}_truncated")] = json!(captured.truncated());
 }
 
-/// Runs an authorised skill, its output to the terminal, or captured (for `--json`): the
-/// first and last `capture::KEEP` bytes of each stream, every byte counted.
-pub(crate) fn execute(
-    context: &mut Context,
-    authorised: &mut Authorised,
-    capture: bool,
-) -> (Result<RunReport, RunError>, Option<(Captured, Captured)>) {
+/// Where a run's output goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Sink {
+    /// Captured for `--json`: the first and last `capture::KEEP` bytes of each stream, every
+    /// byte counted.
+    Capture,
+    /// AegisClaw's stdout and stderr; terminal control is neutralised on a terminal unless
+    /// `allow_control`.
+    Terminal {
+        /// `--allow-terminal-control`.
+        allow_control: bool,
+    },
+}
+
+/// What [`execute`] returns.
+pub(crate) struct Executed {
+    /// How the run ended.
+    pub(crate) report: Result<RunReport, RunError>,
+    /// stdout and stderr, for [`Sink::Capture`].
+    pub(crate) captured: Option<(Captured, Captured)>,
+    /// The run left the terminal in the middle of a line (for [`Sink::Terminal`]).
+    pub(crate) line_open: bool,
+}
+
+/// Runs an authorised skill, its output to `sink`.
+pub(crate) fn execute(context: &mut Context, authorised: &mut Authorised, sink: Sink) -> Executed {
     let identity = AgeStore::identity_file(context.home());
     let passphrase = move || existing_passphrase(&identity);
-    let mut captured = (Capture::new(), Capture::new());
-    let mut terminal = (std::io::stdout(), std::io::stderr());
-    let sinks = if capture {
-        OutputSinks {
-            stdout: &mut captured.0,
-            stderr: &mut captured.1,
+    match sink {
+        Sink::Capture => {
+            let (mut stdout, mut stderr) = (Capture::new(), Capture::new());
+            let sinks = OutputSinks {
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            };
+            let report = run::execute(context, authorised, &passphrase, sinks);
+            Executed {
+                report,
+                captured: Some((stdout.finish(), stderr.finish())),
+                line_open: false,
+            }
         }
-    } else {
-        OutputSinks {
-            stdout: &mut terminal.0,
-            stderr: &mut terminal.1,
+        Sink::Terminal { allow_control } => {
+            let mut output = RunOutput::new(allow_control);
+            let sinks = OutputSinks {
+                stdout: &mut output.stdout,
+                stderr: &mut output.stderr,
+            };
+            let report = run::execute(context, authorised, &passphrase, sinks);
+            Executed {
+                report,
+                captured: None,
+                line_open: output.finish(),
+            }
         }
-    };
-    let report = run::execute(context, authorised, &passphrase, sinks);
-    (
-        report,
-        capture.then(|| (captured.0.finish(), captured.1.finish())),
-    )
+    }
 }
 
 pub(crate) fn exit_of(report: &RunReport) -> Exit {
@@ -181,9 +224,14 @@ pub(crate) fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
     }
 }
 
-fn print_summary(printer: &Printer, report: &RunReport) {
+/// The run's last line on stderr: always on a line of its own, so a run that ended its output
+/// mid-line (`\r` included) cannot make its own text look like part of it.
+fn print_summary(printer: &Printer, report: &RunReport, line_open: bool) {
     if printer.is_json() {
         return;
+    }
+    if line_open {
+        printer.stderr("");
     }
     let how = if report.timed_out {
         "timed out and was killed".to_string()

@@ -96,6 +96,56 @@ fn help_of_a_word_teaches_its_subcommands() {
 }
 
 #[test]
+fn sandbox_run_help_says_how_run_output_reaches_a_terminal() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["sandbox", "run", "--help"], @"
+    exit: 0
+    --- stdout
+    Run an ad-hoc command under the given scopes (an unsigned skill)
+
+    Usage: aegisclaw sandbox run [OPTIONS] -- <COMMAND>...
+
+    Arguments:
+      <COMMAND>...
+              The command and its arguments
+
+    Options:
+          --home <DIR>
+              Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw
+              
+              [env: AEGISCLAW_HOME]
+
+          --scope <SCOPE>
+              A scope to grant (repeatable)
+
+          --json
+              Print machine-readable JSON instead of text
+
+          --workdir <DIR>
+              Working directory of the run
+
+          --allow-terminal-control
+              Pass the run's terminal control sequences to the terminal unchanged
+              
+              By default, when stdout or stderr is a terminal, every control character in the run's
+              output other than newline, tab and carriage return is shown as a visible escape (`^[` for
+              ESC; U+FFFD for C1 controls and bytes that are not UTF-8), so a run cannot move the
+              cursor, clear the screen, write the clipboard (OSC 52) or rewrite AegisClaw's own lines.
+              Output that is not a terminal (a pipe, a file, `--json`) is never changed.
+
+      -q, --quiet
+              Print only errors (and the data a command exists to print)
+
+      -h, --help
+              Print help (see a summary with '-h')
+
+      -V, --version
+              Print version
+    --- stderr
+    ");
+}
+
+#[test]
 fn init_defaults_creates_a_private_home() {
     let env = TestEnv::new();
     aegisclaw_snapshot!(env, &["init", "--defaults"], @"

@@ -69,3 +69,134 @@ fn gigabytes_of_output_to_json_stay_bounded_in_aegisclaws_memory() {
     assert_eq!(finished["data"]["stdout_bytes"], total);
     assert_eq!(finished["decision"], "ok");
 }
+
+/// What a hostile run prints at a terminal, one `printf` (one write) each: an OSC 52 clipboard
+/// write, a screen clear, a cursor-up and line-erase that would overwrite AegisClaw's own lines
+/// followed by a forged status line, and a CSI as a UTF-8 C1 control (on stderr) and as a raw
+/// 8-bit byte.
+const HOSTILE: [&str; 5] = [
+    r"printf '\033]52;c;cHduZWQ=\007'",
+    r"printf '\033[2J\033[H'",
+    r"printf '\033[1A\033[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\n'",
+    r"printf '\302\2336n err\n' >&2",
+    r"printf '\2336n raw\n'",
+];
+
+/// Runs `aegisclaw sandbox run [flags] -- sh -c HOSTILE` with a pseudo-terminal as its stdin,
+/// stdout and stderr (`script`), and returns every byte the terminal received.
+fn run_in_a_terminal(escape: &Escape, flags: &str) -> (Outcome, Vec<u8>) {
+    let before = escape.audit_lines();
+    let command = format!(
+        "{} sandbox run {flags} -- sh -c \"{}\"",
+        env!("CARGO_BIN_EXE_aegisclaw"),
+        HOSTILE.join("; ")
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-q", "-e", "-c", &command, "/dev/null"]);
+    let output = escape
+        .env
+        .with_env(script)
+        .env("TERM", "xterm")
+        .current_dir(&escape.work)
+        .output()
+        .unwrap();
+    let terminal = output.stdout.clone();
+    (
+        Outcome {
+            output,
+            records: escape.records_since(before),
+        },
+        terminal,
+    )
+}
+
+/// Whether `haystack` holds `needle` as one contiguous run of bytes.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[test]
+fn terminal_control_sequences_from_a_run_reach_the_terminal_neutralised() {
+    let escape = Escape::new();
+    let (outcome, terminal) = run_in_a_terminal(&escape, "");
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    let run = outcome.record("run.finished")["run"].as_str().unwrap();
+    let text = String::from_utf8(terminal.clone()).expect("the terminal got valid UTF-8");
+    // Every control but newline, tab and carriage return arrives as a visible escape; the
+    // C1 CSI (UTF-8 or a raw byte) as U+FFFD. The terminal adds `\r` before each `\n`.
+    for shown in [
+        "^[]52;c;cHduZWQ=^G",
+        "^[[2J^[[H",
+        "^[[1A^[[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\r\n",
+        "\u{FFFD}6n err\r\n",
+        "\u{FFFD}6n raw\r\n",
+    ] {
+        assert!(text.contains(shown), "{shown:?} is not in {text:?}");
+    }
+    assert!(!terminal.iter().any(|byte| matches!(byte, 0x1b | 0x07)));
+    // AegisClaw's own summary comes last, on a line of its own.
+    let last = text.trim_end().rsplit("\r\n").next().unwrap();
+    assert!(
+        last.starts_with(&format!("aegisclaw: run {run} exited 0 after ")),
+        "{text:?}"
+    );
+    outcome.finished();
+}
+
+#[test]
+fn allow_terminal_control_passes_the_runs_bytes_unchanged() {
+    let escape = Escape::new();
+    let (outcome, terminal) = run_in_a_terminal(&escape, "--allow-terminal-control");
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    for raw in [
+        &b"\x1b]52;c;cHduZWQ=\x07"[..],
+        b"\x1b[2J\x1b[H",
+        b"\x1b[1A\x1b[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\r\n",
+        b"\xc2\x9b6n err\r\n",
+        b"\x9b6n raw\r\n",
+    ] {
+        assert!(
+            holds(&terminal, raw),
+            "{:?} is not in {:?}",
+            String::from_utf8_lossy(raw),
+            String::from_utf8_lossy(&terminal)
+        );
+    }
+    outcome.finished();
+}
+
+#[test]
+fn a_bidi_override_in_a_host_name_is_escaped_by_logs() {
+    let escape = Escape::new();
+    // The proxy records the host a run asked for as written; so does `run.start` its argv.
+    let connect = python(
+        "import socket\ns=socket.create_connection((\"127.0.0.1\",3128))\ns.sendall(\"CONNECT evil\\u202egpj.com:443 HTTP/1.1\\r\\n\\r\\n\".encode())\nprint(s.recv(12))",
+    );
+    let outcome = escape.run(
+        &["net.outbound:example.com"],
+        &format!("{connect}; : '\u{202e}argv'"),
+    );
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 1, "{:#?}", outcome.records);
+    assert_eq!(egress[0]["data"]["host"], "evil\u{202e}gpj.com");
+    assert_eq!(egress[0]["decision"], "deny");
+
+    let logs = escape.env.cmd(&["logs"]).output().unwrap();
+    let text = String::from_utf8(logs.stdout).unwrap();
+    assert!(!text.contains('\u{202e}'), "{text}");
+    assert!(text.contains(r#""host":"evil\u202egpj.com""#), "{text}");
+    assert!(text.contains(r"\u202eargv"), "{text}");
+    // `--json` spells it as a JSON escape: the same value, nothing raw on the terminal.
+    let json = escape
+        .env
+        .cmd(&["logs", "--json", "--kind", "net.egress"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8(json.stdout).unwrap();
+    assert!(!line.contains('\u{202e}'), "{line}");
+    let record: Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(record["data"]["host"], "evil\u{202e}gpj.com");
+}
