@@ -372,6 +372,12 @@ fn finish(stream: StreamRedactor, sink: &mut (dyn Write + Send)) -> u64 {
     written
 }
 
+/// Whether the run works in the sandbox's private `/tmp` because no `files.*` scope covers
+/// its requested working directory (front doors say so).
+pub fn works_in_private_tmp(authorised: &Authorised) -> bool {
+    workdir_for(authorised).is_none()
+}
+
 /// The run's working directory: the requested one when a `files.*` scope covers it; otherwise
 /// `None`, the sandbox's own private `/tmp`, so a run without file scopes sees nothing of the
 /// host (and leaves nothing behind on it, however it ends).

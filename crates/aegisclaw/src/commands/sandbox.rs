@@ -58,6 +58,7 @@ pub(crate) fn run(
             (SkillSource::Installed { name: skill }, args, None, output)
         }
     };
+    let workdir_flag = workdir.clone();
     let workdir = match workdir {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -87,6 +88,7 @@ pub(crate) fn run(
         Verdict::Authorised(authorised) => authorised,
     };
     print_decisions(printer, &authorised.verdicts);
+    print_notices(printer, &authorised, workdir_flag.as_deref());
 
     let sink = if printer.is_json() {
         Sink::Capture
@@ -222,6 +224,35 @@ pub(crate) fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
             verdict.scope, verdict.risk
         ));
     }
+}
+
+/// One line on stderr (in `--json` mode too) for each way the run differs from what the
+/// command line may suggest: a `--workdir` it does not work in, input it does not read.
+fn print_notices(printer: &Printer, authorised: &Authorised, workdir: Option<&std::path::Path>) {
+    if let Some(workdir) = workdir
+        && run::works_in_private_tmp(authorised)
+    {
+        printer.stderr(format_args!(
+            "aegisclaw: `--workdir {}` is not covered by a files.* scope: the run works in its private /tmp",
+            workdir.display()
+        ));
+    }
+    if stdin_has_input() {
+        printer.stderr("aegisclaw: stdin is /dev/null (the run reads no input)");
+    }
+}
+
+/// Whether AegisClaw's own stdin could carry input (anything but `/dev/null` or a closed
+/// descriptor), which the run, whose stdin is always `/dev/null`, never reads.
+fn stdin_has_input() -> bool {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    let (Ok(stdin), Ok(null)) = (
+        fs_err::metadata("/proc/self/fd/0"),
+        fs_err::metadata("/dev/null"),
+    ) else {
+        return false;
+    };
+    !(stdin.file_type().is_char_device() && stdin.rdev() == null.rdev())
 }
 
 /// The run's last line on stderr: always on a line of its own, so a run that ended its output

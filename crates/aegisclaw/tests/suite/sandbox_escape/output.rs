@@ -200,3 +200,92 @@ fn a_bidi_override_in_a_host_name_is_escaped_by_logs() {
     let record: Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(record["data"]["host"], "evil\u{202e}gpj.com");
 }
+
+#[test]
+fn a_workdir_no_scope_covers_is_named_on_stderr_not_silently_swapped() {
+    let escape = Escape::new();
+    let work = escape.work.display().to_string();
+    let notice = format!(
+        "aegisclaw: `--workdir {work}` is not covered by a files.* scope: the run works in its private /tmp"
+    );
+    let outcome = escape.run_args(&["sandbox", "run", "--workdir", &work, "--", "pwd"]);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(outcome.stdout(), "/tmp\n");
+    assert_eq!(
+        outcome
+            .stderr()
+            .lines()
+            .filter(|line| *line == notice)
+            .count(),
+        1,
+        "{}",
+        outcome.stderr()
+    );
+    // On stderr with `--json` too, never in its stdout document.
+    let json = escape.run_args(&["sandbox", "run", "--json", "--workdir", &work, "--", "pwd"]);
+    assert!(json.stderr().contains(&notice), "{}", json.stderr());
+    assert!(!json.stdout().contains("not covered"));
+    // A scope that covers it: no notice, the run works there.
+    let covered = escape.run_args(&[
+        "sandbox",
+        "run",
+        "--scope",
+        "files.read",
+        "--workdir",
+        &work,
+        "--",
+        "pwd",
+    ]);
+    assert_eq!(covered.stdout(), format!("{work}\n"));
+    assert!(
+        !covered.stderr().contains("not covered"),
+        "{}",
+        covered.stderr()
+    );
+    outcome.finished();
+}
+
+#[test]
+fn input_piped_to_a_run_is_named_on_stderr_not_silently_dropped() {
+    let escape = Escape::new();
+    let notice = "aegisclaw: stdin is /dev/null (the run reads no input)";
+    let before = escape.audit_lines();
+    let output = escape
+        .env
+        .cmd(&["sandbox", "run", "--", "cat"])
+        .current_dir(&escape.work)
+        .write_stdin("meant for the run\n")
+        .output()
+        .unwrap();
+    let outcome = Outcome {
+        output,
+        records: escape.records_since(before),
+    };
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(outcome.stdout(), "");
+    assert_eq!(
+        outcome
+            .stderr()
+            .lines()
+            .filter(|line| *line == notice)
+            .count(),
+        1,
+        "{}",
+        outcome.stderr()
+    );
+    outcome.finished();
+    // Nothing to say when AegisClaw's own stdin is /dev/null.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
+    command.args(["sandbox", "run", "--", "cat"]);
+    let quiet = escape
+        .env
+        .with_env(command)
+        .current_dir(&escape.work)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("stdin"),
+        "{quiet:?}"
+    );
+}
