@@ -8,7 +8,9 @@ pub mod capture;
 pub mod context;
 pub mod doctor;
 pub mod egress;
+pub mod lockdown;
 pub mod posture;
 pub mod run;
+pub mod runs;
 
 pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

@@ -1,12 +1,16 @@
 //! `aegisclaw logs`: print the audit log (filtered, tailed, followed), and `logs verify`:
-//! recompute the chain and check signed checkpoints, exit 1 naming the first bad record.
+//! recompute the chain, check signed checkpoints and that the lockdown state agrees with the
+//! last lockdown record; exit 1 naming the first bad record or the disagreement.
 
 use super::Globals;
 use crate::cli::{LogsArgs, LogsCommand};
 use crate::exit::Exit;
 use crate::output::{Printer, escape};
 use aegisclaw_core::audit::{self, Filter, Follower, Record};
+use aegisclaw_core::lockdown::{self, LIFT_HINT};
 use aegisclaw_core::timestamp::Timestamp;
+use aegisclaw_engine::doctor::error_chain;
+use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -116,15 +120,20 @@ fn verify(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let report = audit::verify(&home.audit_log(), &home.audit_checkpoints(), keys)?;
-    printer.json(&report);
-    match &report.problem {
+    // The lockdown state must agree with the last lockdown record of the log.
+    let lockdown = lockdown::check_against_log(home);
+    let disagreement = lockdown.disagreement.as_ref().map(|d| error_chain(d));
+    let mut document = serde_json::to_value(&report)?;
+    document["lockdown"] = json!({"on": lockdown.on(), "disagreement": disagreement});
+    printer.json(&document);
+    let chain = match &report.problem {
         Some(problem) => {
             printer.data(format_args!("audit log verification FAILED: {problem}"));
             printer.data(format_args!(
                 "  {} records read before the problem; last good seq {}",
                 report.records, report.last_seq
             ));
-            Ok(Exit::Refused)
+            Exit::Refused
         }
         None => {
             let covered = report
@@ -137,7 +146,17 @@ fn verify(
             if report.records > 0 && report.checkpoints == 0 {
                 printer.warn("no signed checkpoints: a truncated tail cannot be detected");
             }
-            Ok(Exit::Ok)
+            Exit::Ok
+        }
+    };
+    match disagreement {
+        None => Ok(chain),
+        Some(disagreement) => {
+            printer.data(format_args!(
+                "lockdown state FAILED: {disagreement}; it counts as on"
+            ));
+            printer.hint(LIFT_HINT);
+            Ok(Exit::Refused)
         }
     }
 }

@@ -27,6 +27,25 @@ pub(crate) fn field(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Free text (a reason, a name) with each suspect character written as its Rust escape
+/// (`\u{202e}`), everything else as it is.
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_suspect) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if is_suspect(c) {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// A serialized JSON text with every suspect character written as a `\uXXXX` escape (a
 /// surrogate pair above U+FFFF). The JSON value is the same; only its spelling changes.
 /// serde_json already escapes `"`, `\` and C0 controls, and JSON's structure is ASCII, so
@@ -67,6 +86,12 @@ mod tests {
         );
         assert_eq!(field("say \"hi\""), r#""say \"hi\"""#);
         assert_eq!(field(""), r#""""#);
+    }
+
+    #[test]
+    fn free_text_keeps_its_spaces_and_loses_its_invisible_characters() {
+        assert_eq!(text("incident 42: \"x\""), "incident 42: \"x\"");
+        assert_eq!(text("a\u{202e}b\tc\x1b"), r"a\u{202e}b\tc\u{1b}");
     }
 
     #[test]

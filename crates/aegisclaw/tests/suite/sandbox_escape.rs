@@ -5,6 +5,7 @@
 
 mod basics;
 mod egress;
+mod lockdown;
 mod output;
 
 use super::common::TestEnv;
