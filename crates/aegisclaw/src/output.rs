@@ -67,9 +67,10 @@ impl Printer {
         let _ = std::io::stdout().lock().flush();
     }
 
-    /// A warning on stderr (never hidden: warnings are about safety).
+    /// A warning on stderr (never hidden: warnings are about safety), its control, bidi and
+    /// invisible characters escaped.
     pub(crate) fn warn(&self, text: impl Display) {
-        eprintln!("warning: {text}");
+        eprintln!("warning: {}", escape::message(&text.to_string()));
     }
 
     /// A plain line on stderr (usage messages, prompts).
@@ -93,12 +94,13 @@ impl Printer {
                 "caused_by": causes,
                 "exit_code": exit_code,
             });
-            eprintln!("{document}");
+            eprintln!("{}", escape::json(document.to_string()));
             return;
         }
-        eprintln!("error: {error}");
+        // Messages may quote untrusted text (a skill's file names, a manifest's values).
+        eprintln!("error: {}", escape::message(&error.to_string()));
         for cause in causes {
-            eprintln!("  caused by: {cause}");
+            eprintln!("  caused by: {}", escape::message(&cause));
         }
     }
 }

@@ -30,20 +30,28 @@ pub(crate) fn field(text: &str) -> Cow<'_, str> {
 /// Free text (a reason, a name) with each suspect character written as its Rust escape
 /// (`\u{202e}`), everything else as it is.
 pub(crate) fn text(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_suspect) {
+    escaped(text, is_suspect)
+}
+
+/// A message of AegisClaw's own that may quote untrusted text (an error naming a skill's file,
+/// a manifest's field): [`text`], but its lines stay lines.
+pub(crate) fn message(text: &str) -> Cow<'_, str> {
+    escaped(text, |c| c != '\n' && is_suspect(c))
+}
+
+fn escaped(text: &str, suspect: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&suspect) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if is_suspect(c) {
-                    c.escape_debug().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if suspect(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A serialized JSON text with every suspect character written as a `\uXXXX` escape (a
@@ -92,6 +100,8 @@ mod tests {
     fn free_text_keeps_its_spaces_and_loses_its_invisible_characters() {
         assert_eq!(text("incident 42: \"x\""), "incident 42: \"x\"");
         assert_eq!(text("a\u{202e}b\tc\x1b"), r"a\u{202e}b\tc\u{1b}");
+        assert_eq!(text("one\ntwo"), r"one\ntwo");
+        assert_eq!(message("one\ntwo\u{202e}"), "one\ntwo\\u{202e}");
     }
 
     #[test]

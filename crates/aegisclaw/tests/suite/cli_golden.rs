@@ -450,6 +450,21 @@ fn an_empty_config_is_refused_not_run_on_defaults() {
 }
 
 #[test]
+fn an_error_quoting_a_bidi_override_shows_it_escaped() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    std::fs::write(&path, "sandbox:\n  run\u{202e}emit: native\n").unwrap();
+    let output = env.cmd(&["skill", "list"]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr.contains('\u{202e}'), "{stderr}");
+    assert!(
+        stderr.contains(r"unknown field `run\u{202e}emit`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
     let output = env.cmd(&["skill", "sign"]).output().unwrap();
