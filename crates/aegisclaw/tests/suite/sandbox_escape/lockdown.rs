@@ -135,6 +135,76 @@ fn a_rolled_back_lockdown_state_is_reported_by_status_doctor_and_logs_verify() {
     assert!(stdout.contains(later), "{stdout}");
 }
 
+/// Waits up to 10 s for `child` to end; kills it if it does not. Its exit code, if it ended.
+fn exit_within_seconds(child: &mut std::process::Child) -> Option<i32> {
+    let waiting = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if waiting.elapsed() > std::time::Duration::from_secs(10) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status.and_then(|status| status.code())
+}
+
+/// Waits up to 10 s for the `sleep` with `marker` to be running.
+fn wait_for_sleep(marker: &str) {
+    let started = std::time::Instant::now();
+    while processes_with(marker) < 1 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(processes_with(marker), 1, "the run never started");
+}
+
+#[test]
+fn lockdown_on_kills_a_run_in_flight_without_root() {
+    let nobody = Unprivileged::new();
+    let marker = "293.75";
+    let mut setpriv = std::process::Command::new("setpriv");
+    setpriv
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_aegisclaw"))
+        .args([
+            "sandbox",
+            "run",
+            "--",
+            "sh",
+            "-c",
+            &format!("sleep {marker}"),
+        ]);
+    let mut run = nobody
+        .env
+        .with_env(setpriv)
+        .current_dir(&nobody.work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_sleep(marker);
+    let lockdown = nobody.run(&["lockdown", "on"]);
+    assert!(lockdown.status.success(), "{lockdown:?}");
+    assert_eq!(exit_within_seconds(&mut run), Some(128 + 9));
+    assert_eq!(processes_with(marker), 0, "the run outlived lockdown");
+    let records = nobody.records();
+    let find = |kind: &str| {
+        records
+            .iter()
+            .find(|record| record["kind"] == kind)
+            .unwrap_or_else(|| panic!("no `{kind}` in {records:#?}"))
+    };
+    let killed = &find("lockdown.killed")["data"]["runs"][0];
+    assert_eq!(killed["outcome"], "killed");
+    assert_eq!(killed["run"], find("run.finished")["run"]);
+    assert_eq!(find("run.finished")["data"]["stopped_by"], "lockdown");
+}
+
 #[test]
 fn lockdown_on_kills_a_run_in_flight() {
     let escape = Escape::new();
@@ -156,30 +226,12 @@ fn lockdown_on_kills_a_run_in_flight() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while processes_with(marker) < 1 && started.elapsed() < std::time::Duration::from_secs(10) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert_eq!(processes_with(marker), 1, "the run never started");
+    wait_for_sleep(marker);
     let before = escape.audit_lines();
     let (code, stdout, stderr) = aegisclaw(&escape, &["lockdown", "on", "--reason", "stop"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     // A sleep of minutes ends at once.
-    let killed = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = run.try_wait().unwrap() {
-            break Some(status);
-        }
-        if killed.elapsed() > std::time::Duration::from_secs(10) {
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    if status.is_none() {
-        let _ = run.kill();
-        let _ = run.wait();
-    }
-    assert_eq!(status.and_then(|status| status.code()), Some(128 + 9));
+    assert_eq!(exit_within_seconds(&mut run), Some(128 + 9));
     assert_eq!(processes_with(marker), 0, "the run outlived lockdown");
     let records = escape.records_since(before);
     let find = |kind: &str| {
