@@ -266,6 +266,8 @@ fn print_summary(printer: &Printer, report: &RunReport, line_open: bool) {
     }
     let how = if report.timed_out {
         "timed out and was killed".to_string()
+    } else if let Some(by) = report.stopped_by {
+        format!("was killed by {by} (signal {})", report.signal.unwrap_or(0))
     } else if let Some(code) = report.exit_code {
         format!("exited {code}")
     } else {

@@ -223,7 +223,7 @@ fn lockdown_on_kills_a_run_in_flight() {
         .with_env(command)
         .current_dir(&escape.work)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     wait_for_sleep(marker);
@@ -261,6 +261,15 @@ fn lockdown_on_kills_a_run_in_flight() {
     assert!(
         stdout.contains(&format!("run {run_id} (ad-hoc): killed")),
         "{stdout}"
+    );
+    // The run's own last line says who stopped it.
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "aegisclaw: run {run_id} was killed by lockdown (signal 9)"
+        )),
+        "{stderr}"
     );
     // Nothing is left in the registry.
     let left = std::fs::read_dir(escape.env.home().join("state/runs"))
