@@ -73,6 +73,7 @@ impl Cli {
         }
         let (mut scopes, mut workdir, mut home, mut json, mut quiet) =
             (Vec::new(), None, None, false, false);
+        let mut allow_terminal_control = false;
         let mut options = options.iter();
         while let Some(word) = options.next() {
             let (name, inline) = match word.split_once('=') {
@@ -82,6 +83,9 @@ impl Cli {
             match (name, inline) {
                 ("--json", None) if !json => json = true,
                 ("--quiet" | "-q", None) if !quiet => quiet = true,
+                ("--allow-terminal-control", None) if !allow_terminal_control => {
+                    allow_terminal_control = true;
+                }
                 ("--scope" | "--workdir" | "--home", _) => {
                     let value = match inline {
                         Some(value) => value,
@@ -112,6 +116,9 @@ impl Cli {
             command: Command::Sandbox(SandboxCommand::Run {
                 scopes,
                 workdir,
+                output: RunOutputArgs {
+                    allow_terminal_control,
+                },
                 command: command.iter().map(|word| (*word).to_string()).collect(),
             }),
         })
@@ -149,7 +156,7 @@ pub(crate) enum Command {
     /// Create a home: config, policy, keys and an audit log.
     Init(InitArgs),
     /// Create a home if needed and run a sample skill through the whole envelope.
-    Quickstart,
+    Quickstart(QuickstartArgs),
     /// Check that the home, policy, keys, audit log and sandbox are healthy.
     Doctor,
     /// Explain what scopes grant and how risky they are.
@@ -226,6 +233,26 @@ pub(crate) enum SecretsChoice {
     Age,
     /// No secret store.
     None,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QuickstartArgs {
+    #[command(flatten)]
+    pub(crate) output: RunOutputArgs,
+}
+
+/// How a run's output reaches AegisClaw's stdout and stderr.
+#[derive(Debug, Args)]
+pub(crate) struct RunOutputArgs {
+    /// Pass the run's terminal control sequences to the terminal unchanged
+    ///
+    /// By default, when stdout or stderr is a terminal, every control character in the run's
+    /// output other than newline, tab and carriage return is shown as a visible escape (`^[`
+    /// for ESC; U+FFFD for C1 controls and bytes that are not UTF-8), so a run cannot move
+    /// the cursor, clear the screen, write the clipboard (OSC 52) or rewrite AegisClaw's own
+    /// lines. Output that is not a terminal (a pipe, a file, `--json`) is never changed.
+    #[arg(long)]
+    pub(crate) allow_terminal_control: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +348,8 @@ pub(crate) enum SandboxCommand {
         /// Working directory of the run.
         #[arg(long, value_name = "DIR")]
         workdir: Option<PathBuf>,
+        #[command(flatten)]
+        output: RunOutputArgs,
         /// The command and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -335,6 +364,8 @@ pub(crate) enum SandboxCommand {
         /// Number of learning runs.
         #[arg(long, value_name = "N", requires = "learn")]
         runs: Option<u32>,
+        #[command(flatten)]
+        output: RunOutputArgs,
         /// Arguments passed to the skill.
         #[arg(last = true)]
         args: Vec<String>,
@@ -541,7 +572,9 @@ mod tests {
             "sandbox run -- /bin/true",
             "sandbox run --scope files.read:/tmp --scope net.outbound:example.com -- sh -c x",
             "sandbox run --workdir /tmp --json -q -- ls -l --color",
+            "sandbox run --allow-terminal-control -- ls --allow-terminal-control",
             "sandbox run --home /h -- true --help",
+            "sandbox run-registered --allow-terminal-control file-organiser",
             "sandbox run-registered file-organiser",
             "sandbox run-registered file-organiser -- --input a --output b",
         ] {
@@ -560,6 +593,7 @@ mod tests {
             "sandbox run --workdir /tmp --json -q -- ls -l --color",
             "sandbox run --quiet --home /h -- true --help",
             "sandbox run --home=/h --json -- true -- --json",
+            "sandbox run --allow-terminal-control --json -- true",
             "sandbox run -- --scope x",
         ] {
             let direct = Cli::parse_run(&args(line)).unwrap_or_else(|| panic!("`{line}`"));
@@ -587,6 +621,8 @@ mod tests {
             "sandbox run --scope -x -- true",
             "sandbox run --scope= -- true",
             "sandbox run --json=yes -- true",
+            "sandbox run --allow-terminal-control --allow-terminal-control -- true",
+            "sandbox run --allow-terminal-control=yes -- true",
             "sandbox run --no-such-flag -- true",
             "sandbox run-registered file-organiser",
         ] {

@@ -1,6 +1,10 @@
 //! The Printer: the only place that writes to stdout and stderr. Human text or `--json`,
-//! `--quiet`, and the `error:` / `caused by:` / `hint:` form of failures.
+//! `--quiet`, and the `error:` / `caused by:` / `hint:` form of failures. Its children escape
+//! untrusted data (`escape`) and carry a run's output to the terminal (`terminal`).
 #![expect(clippy::print_stderr, reason = "the one place that prints")]
+
+pub(crate) mod escape;
+pub(crate) mod terminal;
 
 use serde::Serialize;
 use std::fmt::Display;
@@ -38,12 +42,15 @@ impl Printer {
     }
 
     /// The `--json` document of a command (printed only with `--json`), one line of compact
-    /// JSON per document so `--follow` output is line-delimited.
+    /// JSON per document so `--follow` output is line-delimited. Control, bidi and invisible
+    /// characters in its strings are written as `\u` escapes (the same JSON value).
     pub(crate) fn json<T: Serialize + ?Sized>(&self, value: &T) {
         if self.json {
+            let Ok(text) = serde_json::to_string(value) else {
+                return;
+            };
             let mut out = std::io::stdout().lock();
-            let _ = serde_json::to_writer(&mut out, value);
-            let _ = writeln!(out);
+            let _ = writeln!(out, "{}", escape::json(text));
             let _ = out.flush();
         }
     }
@@ -60,9 +67,10 @@ impl Printer {
         let _ = std::io::stdout().lock().flush();
     }
 
-    /// A warning on stderr (never hidden: warnings are about safety).
+    /// A warning on stderr (never hidden: warnings are about safety), its control, bidi and
+    /// invisible characters escaped.
     pub(crate) fn warn(&self, text: impl Display) {
-        eprintln!("warning: {text}");
+        eprintln!("warning: {}", escape::message(&text.to_string()));
     }
 
     /// A plain line on stderr (usage messages, prompts).
@@ -86,12 +94,13 @@ impl Printer {
                 "caused_by": causes,
                 "exit_code": exit_code,
             });
-            eprintln!("{document}");
+            eprintln!("{}", escape::json(document.to_string()));
             return;
         }
-        eprintln!("error: {error}");
+        // Messages may quote untrusted text (a skill's file names, a manifest's values).
+        eprintln!("error: {}", escape::message(&error.to_string()));
         for cause in causes {
-            eprintln!("  caused by: {cause}");
+            eprintln!("  caused by: {}", escape::message(&cause));
         }
     }
 }

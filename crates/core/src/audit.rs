@@ -15,7 +15,7 @@ pub mod verify;
 
 pub use chain::{AuditLog, DEFAULT_CHECKPOINT_EVERY, Durable};
 pub use checkpoint::Checkpoint;
-pub use query::{Filter, Follower, Records, read_records};
+pub use query::{Filter, Follower, Records, last_of_kinds, read_record_at, read_records};
 pub use record::{Event, GENESIS_HASH, Record};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
 

@@ -29,6 +29,16 @@ pub enum ConfigError {
         /// Its size.
         size: usize,
     },
+    /// The file sets nothing (empty, or only whitespace, comments and document markers): a
+    /// config that was truncated or wiped must not silently become the defaults.
+    #[error(
+        "config `{path}` is empty: it sets nothing, and AegisClaw does not fall back to defaults; \
+         restore it, or rewrite it with `aegisclaw init --defaults --force`"
+    )]
+    Empty {
+        /// The config file.
+        path: PathBuf,
+    },
     /// The YAML does not match the schema (unknown key, wrong type, bad syntax).
     #[error("invalid config `{path}`: {message}")]
     Parse {
@@ -344,8 +354,10 @@ impl ConfigFile {
                 size: text.len(),
             });
         }
-        if text.trim().is_empty() {
-            return Ok(Self::default());
+        if sets_nothing(text) {
+            return Err(ConfigError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         serde_saphyr::from_str_with_options(text, plain_yaml(10_000, 16)).map_err(|error| {
             ConfigError::Parse {
@@ -445,6 +457,19 @@ impl ConfigFile {
             max_run_records,
         })
     }
+}
+
+/// Whether a YAML text holds no node at all: only blank lines, comments and document markers
+/// (`---`, `...`, each optionally followed by a comment).
+fn sets_nothing(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        let rest = line
+            .strip_prefix("---")
+            .or_else(|| line.strip_prefix("..."))
+            .map_or(line, str::trim_start);
+        rest.is_empty() || rest.starts_with('#')
+    })
 }
 
 /// Parser options for our own plain YAML files (config, policy cases): no anchors or aliases,
@@ -550,8 +575,30 @@ mod tests {
     }
 
     #[test]
-    fn empty_file_gives_defaults() {
-        assert_eq!(parse("").unwrap(), Config::default());
+    fn a_file_that_sets_nothing_is_an_error_naming_it() {
+        for text in [
+            "",
+            " \n\t\n",
+            "# a comment\n   # another\n",
+            "---\n",
+            "--- # x\n...\n",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::Empty { .. }),
+                "{text:?}: {error}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("config `/h/config.yaml` is empty"),
+                "{error}"
+            );
+        }
+        // An explicit empty mapping says "every default" on purpose.
+        assert_eq!(parse("{}\n").unwrap(), Config::default());
+        assert_eq!(parse("version: 1 # defaults\n").unwrap(), Config::default());
+        assert!(!sets_nothing("---x: 1\n"));
     }
 
     #[test]

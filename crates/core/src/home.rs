@@ -162,6 +162,10 @@ impl Home {
     pub fn lockdown_state(&self) -> PathBuf {
         self.root.join("state/lockdown.json")
     }
+    /// `state/runs/`: one `<run id>.json` per run in flight (the run registry).
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root.join("state/runs")
+    }
     /// `state/config-parsed`: the last `config.yaml` text's parse, keyed by its sha256.
     pub fn config_cache(&self) -> PathBuf {
         self.root.join("state/config-parsed")

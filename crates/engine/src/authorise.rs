@@ -307,15 +307,9 @@ pub fn authorise(
             })),
     );
 
-    // 3. Lockdown: an unreadable state counts as on (fail closed).
-    let locked = match lockdown::is_active(context.home()) {
-        Ok(active) => active.then(|| "lockdown is on".to_string()),
-        Err(error) => Some(format!(
-            "lockdown state unreadable, refusing as if on: {}",
-            crate::doctor::error_chain(&error)
-        )),
-    };
-    if let Some(reason) = locked {
+    // 3. Lockdown: a state that is missing, unreadable or disagrees with the record it names
+    // counts as on (fail closed).
+    if let Some(reason) = lockdown::check(context.home()).refusal() {
         return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
     }
 

@@ -83,6 +83,12 @@ impl Context {
         Ok(self.log()?.append(event)?)
     }
 
+    /// Appends `event` like [`record`](Self::record), with the byte offset of its line in the
+    /// log (for state that names the record).
+    pub fn record_located(&mut self, event: Event) -> Result<(Record, u64), ContextError> {
+        Ok(self.log()?.append_located(event)?)
+    }
+
     /// Appends `events` in order with one fsync (group commit); all are durable when this
     /// returns.
     pub fn record_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, ContextError> {

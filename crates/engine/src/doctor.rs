@@ -6,8 +6,8 @@ mod home;
 mod host;
 
 use home::{
-    check_audit, check_config, check_home, check_permissions, check_policy, check_secrets,
-    check_signing_key, check_skills, check_trust,
+    check_audit, check_config, check_home, check_lockdown, check_permissions, check_policy,
+    check_secrets, check_signing_key, check_skills, check_trust,
 };
 
 use aegisclaw_core::config::{Config, ConfigError};
@@ -219,6 +219,12 @@ pub static CHECKS: &[Check] = &[
         required: true,
         run: check_audit,
         fix: "run `aegisclaw logs verify` and investigate the first bad record",
+    },
+    Check {
+        name: "Lockdown state",
+        required: true,
+        run: check_lockdown,
+        fix: "lift it with `aegisclaw lockdown off` (or keep it with `aegisclaw lockdown on`): either records the change and rewrites the state",
     },
     Check {
         name: "Signing key",

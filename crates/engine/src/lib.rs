@@ -4,11 +4,14 @@
 
 pub mod approval;
 pub mod authorise;
+pub mod capture;
 pub mod context;
 pub mod doctor;
 pub mod egress;
+pub mod lockdown;
 pub mod posture;
 pub mod run;
+pub mod runs;
 pub mod runtime;
 
 pub use context::{Context, ContextError, audit_keys, cli_actor, open_audit, read_signing_key};

@@ -3,7 +3,8 @@
 //! of how it ended — including which protections were in force. Every failure is a record.
 //! A run with `net.outbound` scopes is held before exec until the egress proxy listens on
 //! `PROXY_ADDR` inside its network namespace; its connections become `net.egress` records
-//! after the run, redacted, collapsed and capped by `egress::EgressTally`.
+//! after the run, redacted, collapsed and capped by `egress::EgressTally`. Every run is in the
+//! run registry (`runs`) from before exec to its end.
 
 use crate::authorise::Authorised;
 use crate::context::{Context, ContextError};
@@ -11,7 +12,9 @@ use crate::egress::{
     EgressHandle, EgressPolicy, EgressProxy, EgressTally, PROXY_ADDR, PROXY_LISTENER,
     SystemResolver,
 };
+use crate::runs::{Registration, RunsError};
 use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace, RuntimeKind};
+use aegisclaw_core::lockdown;
 use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
@@ -30,6 +33,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+/// The signal `lockdown on` sends a run's pid 1.
+const SIGKILL: i32 = 9;
 
 /// Errors that end a run after authorisation. Each is recorded as `run.failed`.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +73,15 @@ pub enum RunError {
         /// The runtime chosen.
         runtime: RuntimeKind,
     },
+    /// The run could not be registered, so `lockdown on` could not stop it.
+    #[error("the run cannot be registered for the emergency stop")]
+    Registry(#[from] RunsError),
+    /// Lockdown was turned on while the run was being launched.
+    #[error("lockdown was turned on as the run started: {reason}")]
+    Lockdown {
+        /// Why lockdown counts as on.
+        reason: String,
+    },
 }
 
 /// How a run ended.
@@ -90,6 +105,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// What the sandbox enforced.
     pub enforcement: serde_json::Value,
+    /// `lockdown` when `lockdown on` killed the run; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<&'static str>,
 }
 
 /// Where the run's (redacted) output goes.
@@ -116,6 +134,8 @@ pub fn execute(
             RunError::Redact(_) => "redactor",
             RunError::Context(_) => "audit",
             RunError::Runtime { .. } => "runtime",
+            RunError::Registry(_) => "run registry",
+            RunError::Lockdown { .. } => "lockdown",
         };
         let reason = crate::doctor::error_chain(error);
         // The records authorisation left pending go first, then the failure. Best effort: the
@@ -233,6 +253,19 @@ fn execute_inner(
     if let Some(synced) = synced {
         synced?;
     }
+    // Registered before it may exec, so `lockdown on` can stop it; then lockdown is checked
+    // again: a `lockdown on` that listed the registry before this entry was there had
+    // already written its state, which this check sees.
+    let registration = Registration::register(
+        context.home(),
+        &authorised.run,
+        &authorised.skill.name,
+        context.actor(),
+        held.pid,
+    )?;
+    if let Some(reason) = lockdown::check(context.home()).refusal() {
+        return Err(RunError::Lockdown { reason });
+    }
     let egress = match held.take_listener()? {
         Some(listener) => Some(Egress::start(
             listener,
@@ -293,6 +326,10 @@ fn execute_inner(
         }
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let stopped_by = (outcome.exit == ExitStatus::Signal(SIGKILL)
+        && registration.stopped_by_lockdown())
+    .then_some("lockdown");
+    drop(registration);
 
     // 4. Record how it ended and what was enforced.
     let (exit_code, signal) = match outcome.exit {
@@ -310,6 +347,7 @@ fn execute_inner(
         stderr_bytes,
         duration_ms,
         enforcement,
+        stopped_by,
     };
     egress_events.push(
         context
@@ -403,6 +441,12 @@ fn finish(stream: StreamRedactor, sink: &mut (dyn Write + Send)) -> u64 {
     };
     let _ = sink.flush();
     written
+}
+
+/// Whether the run works in the sandbox's private `/tmp` because no `files.*` scope covers
+/// its requested working directory (front doors say so).
+pub fn works_in_private_tmp(authorised: &Authorised) -> bool {
+    workdir_for(authorised).is_none()
 }
 
 /// The run's working directory: the requested one when a `files.*` scope covers it; otherwise

@@ -8,6 +8,7 @@ mod linux;
 pub mod netns;
 pub mod plan;
 pub mod probe;
+pub mod process;
 pub mod runtime;
 
 /// Errors from hardening the AegisClaw process itself.

@@ -5,5 +5,6 @@ pub(crate) mod facts;
 pub(crate) mod hardening;
 pub(crate) mod launch;
 pub(crate) mod probe;
+pub(crate) mod process;
 pub(crate) mod seccomp;
 pub(crate) mod slot_netns;

@@ -13,6 +13,7 @@ use aegisclaw_core::config::{Config, PolicyTemplate, RuntimeKind};
 use aegisclaw_core::env;
 use aegisclaw_core::home::{self, Home};
 use aegisclaw_core::key::SigningKey;
+use aegisclaw_core::lockdown::{self, Lockdown, RecordRef};
 use aegisclaw_core::policy;
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::trust::TrustStore;
@@ -244,7 +245,7 @@ fn apply(
     // 4. Record it; the writer's close adds a signed checkpoint.
     let actor = aegisclaw_engine::cli_actor();
     let mut log = open_audit(home)?;
-    log.append_batch(vec![
+    let located = log.append_batch_located(vec![
         Event::new(if existed { "home.reinit" } else { "home.init" }, &actor).data(json!({
             "runtime": answers.runtime.as_str(),
             "policy_template": answers.template.as_str(),
@@ -257,6 +258,24 @@ fn apply(
             .data(json!({"key_id": signing.public().key_id(), "newly_added": trusted})),
     ])?;
     log.close()?;
+    // 5. A new home's lockdown state: off, naming its `home.init` record (a home re-initialised
+    // keeps its state, on or off).
+    if let (false, Some((record, offset))) = (existed, located.first()) {
+        lockdown::set(
+            home,
+            &Lockdown {
+                on: false,
+                since: Some(record.ts),
+                reason: None,
+                by: Some(actor.clone()),
+                record: Some(RecordRef {
+                    seq: record.seq,
+                    hash: record.hash.clone(),
+                    offset: *offset,
+                }),
+            },
+        )?;
+    }
 
     Ok(Report {
         home: home.root().display().to_string(),

@@ -1,12 +1,16 @@
 //! `aegisclaw logs`: print the audit log (filtered, tailed, followed), and `logs verify`:
-//! recompute the chain and check signed checkpoints, exit 1 naming the first bad record.
+//! recompute the chain, check signed checkpoints and that the lockdown state agrees with the
+//! last lockdown record; exit 1 naming the first bad record or the disagreement.
 
 use super::Globals;
 use crate::cli::{LogsArgs, LogsCommand};
 use crate::exit::Exit;
-use crate::output::Printer;
+use crate::output::{Printer, escape};
 use aegisclaw_core::audit::{self, Filter, Follower, Record};
+use aegisclaw_core::lockdown::{self, LIFT_HINT};
 use aegisclaw_core::timestamp::Timestamp;
+use aegisclaw_engine::doctor::error_chain;
+use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -77,11 +81,18 @@ fn print_tail(printer: &Printer, records: Vec<Record>, limit: Option<usize>) {
     }
 }
 
+/// One record as a line. Every field that can hold untrusted text (a run's argv, a host it
+/// asked for, a skill's name, an actor from the environment) is escaped: plain values as
+/// they are, others quoted with their control, bidi and invisible characters escaped, as
+/// `reason` always is; `data` is its JSON with such characters as `\u` escapes.
 fn print_record(printer: &Printer, record: &Record) {
     printer.json(record);
     let mut line = format!(
         "{}  #{:<5} {:<18} {}",
-        record.ts, record.seq, record.kind, record.actor
+        record.ts,
+        record.seq,
+        escape::field(&record.kind),
+        escape::field(&record.actor)
     );
     for (name, value) in [
         ("skill", &record.skill),
@@ -90,17 +101,15 @@ fn print_record(printer: &Printer, record: &Record) {
         ("run", &record.run),
     ] {
         if let Some(value) = value {
-            line.push_str(&format!("  {name}={value}"));
+            line.push_str(&format!("  {name}={}", escape::field(value)));
         }
     }
     if let Some(reason) = &record.reason {
         line.push_str(&format!("  reason={reason:?}"));
     }
     if !record.data.is_empty() {
-        line.push_str(&format!(
-            "  {}",
-            serde_json::Value::Object(record.data.clone())
-        ));
+        let data = serde_json::Value::Object(record.data.clone()).to_string();
+        line.push_str(&format!("  {}", escape::json(data)));
     }
     printer.data(line);
 }
@@ -111,15 +120,20 @@ fn verify(
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
     let report = audit::verify(&home.audit_log(), &home.audit_checkpoints(), keys)?;
-    printer.json(&report);
-    match &report.problem {
+    // The lockdown state must agree with the last lockdown record of the log.
+    let lockdown = lockdown::check_against_log(home);
+    let disagreement = lockdown.disagreement.as_ref().map(|d| error_chain(d));
+    let mut document = serde_json::to_value(&report)?;
+    document["lockdown"] = json!({"on": lockdown.on(), "disagreement": disagreement});
+    printer.json(&document);
+    let chain = match &report.problem {
         Some(problem) => {
             printer.data(format_args!("audit log verification FAILED: {problem}"));
             printer.data(format_args!(
                 "  {} records read before the problem; last good seq {}",
                 report.records, report.last_seq
             ));
-            Ok(Exit::Refused)
+            Exit::Refused
         }
         None => {
             let covered = report
@@ -132,7 +146,17 @@ fn verify(
             if report.records > 0 && report.checkpoints == 0 {
                 printer.warn("no signed checkpoints: a truncated tail cannot be detected");
             }
-            Ok(Exit::Ok)
+            Exit::Ok
+        }
+    };
+    match disagreement {
+        None => Ok(chain),
+        Some(disagreement) => {
+            printer.data(format_args!(
+                "lockdown state FAILED: {disagreement}; it counts as on"
+            ));
+            printer.hint(LIFT_HINT);
+            Ok(Exit::Refused)
         }
     }
 }

@@ -62,7 +62,7 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Scope(command) => scope::run(&globals, command, printer),
         Command::Skill(command) => skill::run(&globals, command, printer),
         Command::Logs(args) => logs::run(&globals, args, printer),
-        Command::Quickstart => quickstart::run(&globals, printer),
+        Command::Quickstart(args) => quickstart::run(&globals, args, printer),
         Command::Sandbox(command) => sandbox::run(&globals, command, printer),
         Command::Secrets(command) => secrets::run(&globals, command, printer),
         Command::Lockdown(command) => lockdown::run(&globals, command, printer),

@@ -4,9 +4,10 @@
 
 use super::Globals;
 use super::init;
-use super::sandbox::{execute, exit_of, print_decisions};
+use super::sandbox::{Sink, execute, exit_of, print_decisions};
 use crate::approver::TerminalApprover;
 use crate::bundled::{self, Installed};
+use crate::cli::QuickstartArgs;
 use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
 use aegisclaw_core::audit;
@@ -28,7 +29,11 @@ const SAMPLES: &[(&str, &str, u64)] = &[
 ];
 const MARKER: &str = ".aegisclaw-quickstart";
 
-pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> {
+pub(crate) fn run(
+    globals: &Globals,
+    args: QuickstartArgs,
+    printer: &Printer,
+) -> anyhow::Result<Exit> {
     // 1. A home, created with the defaults when there is none.
     let home = globals.home()?;
     if home.exists() {
@@ -99,9 +104,15 @@ pub(crate) fn run(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> 
         ));
     }
     printer.status("   --- skill output ---");
-    let (report, _) = execute(&mut context, &mut authorised, false);
+    let sink = Sink::Terminal {
+        allow_control: args.output.allow_terminal_control,
+    };
+    let executed = execute(&mut context, &mut authorised, sink);
     context.close()?;
-    let report = report.context("the quickstart run failed")?;
+    let report = executed.report.context("the quickstart run failed")?;
+    if executed.line_open {
+        printer.status("");
+    }
     printer.status("   --- end of output ---");
     printer.status(format_args!(
         "   run {} exited {} in {} ms; enforced: {}",

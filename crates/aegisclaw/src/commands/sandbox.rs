@@ -9,12 +9,14 @@ use crate::approver::TerminalApprover;
 use crate::cli::SandboxCommand;
 use crate::exit::{Exit, Refusal};
 use crate::output::Printer;
+use crate::output::terminal::RunOutput;
 use aegisclaw_core::policy::Outcome;
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_engine::Context;
 use aegisclaw_engine::authorise::{
     self, Authorised, RunRequest, ScopeVerdict, SkillSource, Verdict,
 };
+use aegisclaw_engine::capture::{Capture, Captured};
 use aegisclaw_engine::run::{self, OutputSinks, RunError, RunReport};
 use anyhow::Context as _;
 use serde_json::json;
@@ -24,10 +26,11 @@ pub(crate) fn run(
     command: SandboxCommand,
     printer: &Printer,
 ) -> anyhow::Result<Exit> {
-    let (source, args, workdir) = match command {
+    let (source, args, workdir, output) = match command {
         SandboxCommand::Run {
             scopes,
             workdir,
+            output,
             command,
         } => (
             SkillSource::AdHoc {
@@ -36,9 +39,14 @@ pub(crate) fn run(
             },
             Vec::new(),
             workdir,
+            output,
         ),
         SandboxCommand::RunRegistered {
-            skill, learn, args, ..
+            skill,
+            learn,
+            args,
+            output,
+            ..
         } => {
             if learn {
                 return not_available(
@@ -47,9 +55,10 @@ pub(crate) fn run(
                     Area::SkillEcosystem,
                 );
             }
-            (SkillSource::Installed { name: skill }, args, None)
+            (SkillSource::Installed { name: skill }, args, None, output)
         }
     };
+    let workdir_flag = workdir.clone();
     let workdir = match workdir {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -79,22 +88,31 @@ pub(crate) fn run(
         Verdict::Authorised(authorised) => authorised,
     };
     print_decisions(printer, &authorised.verdicts);
+    print_notices(printer, &authorised, workdir_flag.as_deref());
 
-    let (report, captured) = execute(&mut context, &mut authorised, printer.is_json());
+    let sink = if printer.is_json() {
+        Sink::Capture
+    } else {
+        Sink::Terminal {
+            allow_control: output.allow_terminal_control,
+        }
+    };
+    let executed = execute(&mut context, &mut authorised, sink);
     context.close()?;
-    let report = report.map_err(|error| {
+    let report = executed.report.map_err(|error| {
         anyhow::Error::new(error).context(Refusal(format!("run {} failed", authorised.run)))
     })?;
-    if let Some((out, err)) = captured {
-        printer.json(&json!({
+    if let Some((out, err)) = executed.captured {
+        let mut document = json!({
             "run": report.run,
             "scopes": authorised.verdicts,
             "report": report,
-            "stdout": String::from_utf8_lossy(&out),
-            "stderr": String::from_utf8_lossy(&err),
-        }));
+        });
+        stream_fields(&mut document, "stdout", &out);
+        stream_fields(&mut document, "stderr", &err);
+        printer.json(&document);
     }
-    print_summary(printer, &report);
+    print_summary(printer, &report, executed.line_open);
     Ok(exit_of(&report))
 }
 
@@ -104,32 +122,72 @@ fn fs_canonical(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         .with_context(|| format!("working directory `{}` is not usable", path.display()))
 }
 
-/// A run's stdout and stderr, when captured for `--json`.
-type Captured = Option<(Vec<u8>, Vec<u8>)>;
+/// `<name>` (the text kept: all of it, or its head), `<name>_tail` (`null`, or the last bytes
+/// when some were left out), `<name>_bytes` (every byte) and `<name>_truncated`.
+fn stream_fields(document: &mut serde_json::Value, name: &str, captured: &Captured) {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    document[name] = json!(text(&captured.head));
+    document[format!("{name}_tail")] = json!(captured.tail.as_deref().map(text));
+    document[format!("{name}_bytes")] = json!(captured.bytes);
+    document[format!("{name}_truncated")] = json!(captured.truncated());
+}
 
-/// Runs an authorised skill, its output to the terminal, or captured (for `--json`).
-pub(crate) fn execute(
-    context: &mut Context,
-    authorised: &mut Authorised,
-    capture: bool,
-) -> (Result<RunReport, RunError>, Captured) {
+/// Where a run's output goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Sink {
+    /// Captured for `--json`: the first and last `capture::KEEP` bytes of each stream, every
+    /// byte counted.
+    Capture,
+    /// AegisClaw's stdout and stderr; terminal control is neutralised on a terminal unless
+    /// `allow_control`.
+    Terminal {
+        /// `--allow-terminal-control`.
+        allow_control: bool,
+    },
+}
+
+/// What [`execute`] returns.
+pub(crate) struct Executed {
+    /// How the run ended.
+    pub(crate) report: Result<RunReport, RunError>,
+    /// stdout and stderr, for [`Sink::Capture`].
+    pub(crate) captured: Option<(Captured, Captured)>,
+    /// The run left the terminal in the middle of a line (for [`Sink::Terminal`]).
+    pub(crate) line_open: bool,
+}
+
+/// Runs an authorised skill, its output to `sink`.
+pub(crate) fn execute(context: &mut Context, authorised: &mut Authorised, sink: Sink) -> Executed {
     let identity = AgeStore::identity_file(context.home());
     let passphrase = move || existing_passphrase(&identity);
-    let mut captured = (Vec::new(), Vec::new());
-    let mut terminal = (std::io::stdout(), std::io::stderr());
-    let sinks = if capture {
-        OutputSinks {
-            stdout: &mut captured.0,
-            stderr: &mut captured.1,
+    match sink {
+        Sink::Capture => {
+            let (mut stdout, mut stderr) = (Capture::new(), Capture::new());
+            let sinks = OutputSinks {
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            };
+            let report = run::execute(context, authorised, &passphrase, sinks);
+            Executed {
+                report,
+                captured: Some((stdout.finish(), stderr.finish())),
+                line_open: false,
+            }
         }
-    } else {
-        OutputSinks {
-            stdout: &mut terminal.0,
-            stderr: &mut terminal.1,
+        Sink::Terminal { allow_control } => {
+            let mut output = RunOutput::new(allow_control);
+            let sinks = OutputSinks {
+                stdout: &mut output.stdout,
+                stderr: &mut output.stderr,
+            };
+            let report = run::execute(context, authorised, &passphrase, sinks);
+            Executed {
+                report,
+                captured: None,
+                line_open: output.finish(),
+            }
         }
-    };
-    let report = run::execute(context, authorised, &passphrase, sinks);
-    (report, capture.then_some(captured))
+    }
 }
 
 pub(crate) fn exit_of(report: &RunReport) -> Exit {
@@ -168,12 +226,48 @@ pub(crate) fn print_decisions(printer: &Printer, verdicts: &[ScopeVerdict]) {
     }
 }
 
-fn print_summary(printer: &Printer, report: &RunReport) {
+/// One line on stderr (in `--json` mode too) for each way the run differs from what the
+/// command line may suggest: a `--workdir` it does not work in, input it does not read.
+fn print_notices(printer: &Printer, authorised: &Authorised, workdir: Option<&std::path::Path>) {
+    if let Some(workdir) = workdir
+        && run::works_in_private_tmp(authorised)
+    {
+        printer.stderr(format_args!(
+            "aegisclaw: `--workdir {}` is not covered by a files.* scope: the run works in its private /tmp",
+            workdir.display()
+        ));
+    }
+    if stdin_has_input() {
+        printer.stderr("aegisclaw: stdin is /dev/null (the run reads no input)");
+    }
+}
+
+/// Whether AegisClaw's own stdin could carry input (anything but `/dev/null` or a closed
+/// descriptor), which the run, whose stdin is always `/dev/null`, never reads.
+fn stdin_has_input() -> bool {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    let (Ok(stdin), Ok(null)) = (
+        fs_err::metadata("/proc/self/fd/0"),
+        fs_err::metadata("/dev/null"),
+    ) else {
+        return false;
+    };
+    !(stdin.file_type().is_char_device() && stdin.rdev() == null.rdev())
+}
+
+/// The run's last line on stderr: always on a line of its own, so a run that ended its output
+/// mid-line (`\r` included) cannot make its own text look like part of it.
+fn print_summary(printer: &Printer, report: &RunReport, line_open: bool) {
     if printer.is_json() {
         return;
     }
+    if line_open {
+        printer.stderr("");
+    }
     let how = if report.timed_out {
         "timed out and was killed".to_string()
+    } else if let Some(by) = report.stopped_by {
+        format!("was killed by {by} (signal {})", report.signal.unwrap_or(0))
     } else if let Some(code) = report.exit_code {
         format!("exited {code}")
     } else {

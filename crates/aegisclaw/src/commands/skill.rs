@@ -311,7 +311,10 @@ fn show(context: &Context, name: &str, printer: &Printer) -> anyhow::Result<Exit
     printer.json(&skill);
     printer.data(format_args!("name         {}", skill.name));
     printer.data(format_args!("version      {}", skill.version));
-    printer.data(format_args!("description  {}", skill.description));
+    printer.data(format_args!(
+        "description  {}",
+        crate::output::escape::text(&skill.description)
+    ));
     printer.data(format_args!(
         "platform     {}",
         skill.platform.map_or("-", |platform| platform.as_str())

@@ -116,3 +116,36 @@ fn allow_once_runs_and_always_is_remembered() {
     let text = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
     assert!(text.contains("\"reason\":\"remembered grant\""));
 }
+
+#[test]
+fn lockdown_turned_on_while_a_run_awaits_approval_stops_it_before_exec() {
+    let env = TestEnv::initialised();
+    let mut session = run_in_terminal(&env);
+    // Authorisation checked lockdown (off) before it asked; lockdown goes on while it waits.
+    session.exp_string("Allow `files.write:").unwrap();
+    session.exp_string("\x1b[?25h").unwrap();
+    env.cmd(&["lockdown", "on"]).assert().success();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    session.send(DOWN).unwrap();
+    session.send(ENTER).unwrap();
+    session.flush().unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(!rest.contains("RAN"), "{rest}");
+    assert!(!env.home().with_file_name("work").join("out.txt").exists());
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(env.home().join("audit/audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+    let failed = records
+        .iter()
+        .find(|record| record["kind"] == "run.failed")
+        .unwrap_or_else(|| panic!("no run.failed in {records:#?}"));
+    assert_eq!(failed["data"]["layer"], "lockdown");
+    assert!(
+        !records
+            .iter()
+            .any(|record| record["kind"] == "run.finished")
+    );
+}

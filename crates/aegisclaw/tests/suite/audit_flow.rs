@@ -100,7 +100,7 @@ fn truncated_log_is_caught_by_the_checkpoint() {
     aegisclaw_snapshot!(env, &["logs", "verify", "--json"], @r#"
     exit: 1
     --- stdout
-    {"records":3,"last_seq":3,"last_hash":"[HASH]","checkpoints":2,"last_checkpoint_seq":3,"problem":{"seq":4,"kind":{"truncated":{"checkpoint":4,"checkpoint_seq":5}},"detail":"the log ends at seq 3"}}
+    {"checkpoints":2,"last_checkpoint_seq":3,"last_hash":"[HASH]","last_seq":3,"lockdown":{"disagreement":null,"on":false},"problem":{"detail":"the log ends at seq 3","kind":{"truncated":{"checkpoint":4,"checkpoint_seq":5}},"seq":4},"records":3}
     --- stderr
     "#);
 }

@@ -96,6 +96,56 @@ fn help_of_a_word_teaches_its_subcommands() {
 }
 
 #[test]
+fn sandbox_run_help_says_how_run_output_reaches_a_terminal() {
+    let env = TestEnv::new();
+    aegisclaw_snapshot!(env, &["sandbox", "run", "--help"], @"
+    exit: 0
+    --- stdout
+    Run an ad-hoc command under the given scopes (an unsigned skill)
+
+    Usage: aegisclaw sandbox run [OPTIONS] -- <COMMAND>...
+
+    Arguments:
+      <COMMAND>...
+              The command and its arguments
+
+    Options:
+          --home <DIR>
+              Use this home instead of $AEGISCLAW_HOME or ~/.aegisclaw
+              
+              [env: AEGISCLAW_HOME]
+
+          --scope <SCOPE>
+              A scope to grant (repeatable)
+
+          --json
+              Print machine-readable JSON instead of text
+
+          --workdir <DIR>
+              Working directory of the run
+
+          --allow-terminal-control
+              Pass the run's terminal control sequences to the terminal unchanged
+              
+              By default, when stdout or stderr is a terminal, every control character in the run's
+              output other than newline, tab and carriage return is shown as a visible escape (`^[` for
+              ESC; U+FFFD for C1 controls and bytes that are not UTF-8), so a run cannot move the
+              cursor, clear the screen, write the clipboard (OSC 52) or rewrite AegisClaw's own lines.
+              Output that is not a terminal (a pipe, a file, `--json`) is never changed.
+
+      -q, --quiet
+              Print only errors (and the data a command exists to print)
+
+      -h, --help
+              Print help (see a summary with '-h')
+
+      -V, --version
+              Print version
+    --- stderr
+    ");
+}
+
+#[test]
 fn init_defaults_creates_a_private_home() {
     let env = TestEnv::new();
     aegisclaw_snapshot!(env, &["init", "--defaults"], @"
@@ -435,6 +485,48 @@ fn a_config_with_an_unknown_key_names_the_key_and_line() {
     7 |     memory_mb: 512
       |
     ");
+}
+
+#[test]
+fn an_empty_config_is_refused_not_run_on_defaults() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    for text in [
+        "",
+        "  \n\n",
+        "# only a comment\n  # and another\n",
+        "---\n# nothing\n",
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let output = env.cmd(&["sandbox", "run", "--", "true"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{text:?}: {output:?}");
+    }
+    aegisclaw_snapshot!(env, &["skill", "list"], @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: config `[TEMP]/home/config.yaml` is empty: it sets nothing, and AegisClaw does not fall back to defaults; restore it, or rewrite it with `aegisclaw init --defaults --force`
+    ");
+    // The fix the message names works on such a home.
+    env.cmd(&["init", "--defaults", "--force"])
+        .assert()
+        .success();
+    env.cmd(&["skill", "list"]).assert().success();
+}
+
+#[test]
+fn an_error_quoting_a_bidi_override_shows_it_escaped() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    std::fs::write(&path, "sandbox:\n  run\u{202e}emit: native\n").unwrap();
+    let output = env.cmd(&["skill", "list"]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr.contains('\u{202e}'), "{stderr}");
+    assert!(
+        stderr.contains(r"unknown field `run\u{202e}emit`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -99,6 +99,7 @@ pub(crate) fn filters() -> Vec<(&'static str, &'static str)> {
         (r"ed25519:[A-Za-z0-9+/]{43}=", "[PUBKEY]"),
         (r"\b[0-9a-f]{16}\b", "[KEYID]"),
         (r"torn-\d+-\d+\.bin", "torn-[N].bin"),
+        (r#""offset":\d+"#, r#""offset":[N]"#),
     ]
 }
 

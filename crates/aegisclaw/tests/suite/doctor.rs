@@ -89,6 +89,7 @@ fn doctor_on_a_fresh_home() {
     [ ok ] Policy engine ........ compiled (default.rego, rvm); [N] standard cases pass
     [ ok ] Secret store ......... initialised (age, 0 secrets)
     [ ok ] Audit log ............ 2 records, chain intact, signed checkpoint at the tail
+    [ ok ] Lockdown state ....... off (agrees with the audit log, set by seq 1)
     [ ok ] Signing key .......... key id [KEYID]
     [ ok ] Trust store .......... 1 trusted publisher key
     [ ok ] Installed skills ..... none installed
@@ -111,7 +112,7 @@ fn doctor_on_a_fresh_home() {
            → configure adapters/openclaw.yaml in the home, or set OPENCLAW_ENDPOINT
     [....] Disk space [MACHINE]
 
-    [N]/26 checks passed ([W] warnings, 0 failures)
+    [N]/27 checks passed ([W] warnings, 0 failures)
     --- stderr
     ");
 }
@@ -126,7 +127,7 @@ fn doctor_json_is_the_report() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 26);
+    assert_eq!(names.len(), 27);
     assert_eq!(
         &names[..4],
         [
@@ -179,6 +180,7 @@ fn doctor_without_a_home_names_the_fix_and_still_probes() {
     [warn] Policy engine ........ not checked: no home
     [warn] Secret store ......... not checked: no home
     [warn] Audit log ............ not checked: no home
+    [warn] Lockdown state ....... not checked: no home
     [warn] Signing key .......... not checked: no home
     [warn] Trust store .......... not checked: no home
     [warn] Installed skills ..... not checked: no home
@@ -201,7 +203,7 @@ fn doctor_without_a_home_names_the_fix_and_still_probes() {
            → configure adapters/openclaw.yaml in the home, or set OPENCLAW_ENDPOINT
     [....] Disk space [MACHINE]
 
-    [N]/26 checks passed ([W] warnings, 1 failure)
+    [N]/27 checks passed ([W] warnings, 1 failure)
     --- stderr
     ");
     let (code, report) = json(&env, &["doctor", "--json"]);

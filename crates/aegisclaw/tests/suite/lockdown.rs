@@ -1,6 +1,7 @@
 //! `aegisclaw lockdown` through the real binary: the state persists across processes, every
-//! change is recorded before it is made (repeats record nothing), `--json`, and a corrupt state
-//! file is an error naming it that `on`/`off` can replace.
+//! change is recorded before it is made and the state names its record (repeats record
+//! nothing), `--json`, and a corrupt state file is named, counts as on, and `on`/`off` can
+//! replace it.
 
 use super::common::TestEnv;
 use std::os::unix::fs::PermissionsExt as _;
@@ -21,6 +22,9 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     exit: 0
     --- stdout
     lockdown: off
+      since   [TS]
+      by      cli:tester
+      record  seq 1
     --- stderr
     ");
     aegisclaw_snapshot!(env, &["lockdown", "on", "--reason", "incident 42"], @"
@@ -42,12 +46,13 @@ fn lockdown_persists_across_processes_and_is_recorded() {
       since   [TS]
       by      cli:tester
       reason  incident 42
+      record  seq 3
     --- stderr
     ");
     aegisclaw_snapshot!(env, &["lockdown", "status", "--json"], @r#"
     exit: 0
     --- stdout
-    {"by":"cli:tester","changed":false,"on":true,"reason":"incident 42","since":"[TS]"}
+    {"by":"cli:tester","changed":false,"disagreement":null,"on":true,"reason":"incident 42","record":{"hash":"[HASH]","offset":[N],"seq":3},"since":"[TS]"}
     --- stderr
     "#);
     let state = env.home().join("state/lockdown.json");
@@ -65,7 +70,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     aegisclaw_snapshot!(env, &["lockdown", "off", "--json"], @r#"
     exit: 0
     --- stdout
-    {"by":"cli:tester","changed":false,"on":false,"reason":null,"since":"[TS]"}
+    {"by":"cli:tester","changed":false,"disagreement":null,"on":false,"reason":null,"record":{"hash":"[HASH]","offset":[N],"seq":4},"since":"[TS]","stopped":[]}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["lockdown", "status"], @"
@@ -74,6 +79,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     lockdown: off
       since   [TS]
       by      cli:tester
+      record  seq 4
     --- stderr
     ");
 
@@ -98,22 +104,23 @@ fn lockdown_persists_across_processes_and_is_recorded() {
 }
 
 #[test]
-fn a_corrupt_state_file_is_an_error_naming_it() {
+fn a_corrupt_state_file_is_named_and_counts_as_on() {
     let env = TestEnv::initialised();
     std::fs::write(env.home().join("state/lockdown.json"), "{\"on\": tru").unwrap();
     aegisclaw_snapshot!(env, &["lockdown", "status"], @"
-    exit: 2
+    exit: 1
     --- stdout
+    lockdown: on
     --- stderr
-    error: cannot read the lockdown state, so every run is refused: fix the file or replace it with `aegisclaw lockdown on` or `aegisclaw lockdown off`
-      caused by: lockdown state `[TEMP]/home/state/lockdown.json` is corrupt
-      caused by: EOF while parsing a value at line 1 column 10
+    warning: the lockdown state disagrees with the audit log, so it counts as on: lockdown state `[TEMP]/home/state/lockdown.json` is corrupt: EOF while parsing a value at line 1 column 10
+    hint: lift it with `aegisclaw lockdown off`, which records the change
     ");
     aegisclaw_snapshot!(env, &["lockdown", "status", "--json"], @r#"
-    exit: 2
+    exit: 1
     --- stdout
+    {"by":null,"changed":false,"disagreement":"lockdown state `[TEMP]/home/state/lockdown.json` is corrupt: EOF while parsing a value at line 1 column 10","on":true,"reason":null,"record":null,"since":null}
     --- stderr
-    {"caused_by":["lockdown state `[TEMP]/home/state/lockdown.json` is corrupt","EOF while parsing a value at line 1 column 10"],"error":"cannot read the lockdown state, so every run is refused: fix the file or replace it with `aegisclaw lockdown on` or `aegisclaw lockdown off`","exit_code":2}
+    warning: the lockdown state disagrees with the audit log, so it counts as on: lockdown state `[TEMP]/home/state/lockdown.json` is corrupt: EOF while parsing a value at line 1 column 10
     "#);
     // Lifting lockdown from an unreadable state replaces the file, and says so in the record.
     aegisclaw_snapshot!(env, &["lockdown", "off"], @"
@@ -121,7 +128,7 @@ fn a_corrupt_state_file_is_an_error_naming_it() {
     --- stdout
     Lockdown is off: runs are allowed again
     --- stderr
-    warning: lockdown state `[TEMP]/home/state/lockdown.json` is corrupt: EOF while parsing a value at line 1 column 10; replacing it
+    warning: lockdown state `[TEMP]/home/state/lockdown.json` is corrupt: EOF while parsing a value at line 1 column 10; replaced it
     ");
     aegisclaw_snapshot!(env, &["lockdown", "status"], @"
     exit: 0
@@ -129,6 +136,7 @@ fn a_corrupt_state_file_is_an_error_naming_it() {
     lockdown: off
       since   [TS]
       by      cli:tester
+      record  seq 3
     --- stderr
     ");
     let records = records(&env);

@@ -7,6 +7,8 @@ mod basics;
 mod egress;
 mod egress_bypass;
 mod envelope;
+mod lockdown;
+mod output;
 
 use super::common::TestEnv;
 use serde_json::Value;

@@ -99,13 +99,32 @@ impl AuditLog {
 
     /// Appends one record; it is on disk (fsync) when this returns.
     pub fn append(&mut self, event: Event) -> Result<Record, AuditError> {
-        let mut records = self.append_batch(vec![event])?;
-        // `append_batch` returns exactly one record per event.
+        Ok(self.append_located(event)?.0)
+    }
+
+    /// Appends one record like [`append`](Self::append), and returns the byte offset in the
+    /// log where its line starts (for state that names the record, such as lockdown's).
+    pub fn append_located(&mut self, event: Event) -> Result<(Record, u64), AuditError> {
+        let mut records = self.append_batch_located(vec![event])?;
+        // `append_batch_located` returns exactly one record per event.
         Ok(records.swap_remove(0))
     }
 
     /// Appends `events` in order with one write and one fsync (group commit).
     pub fn append_batch(&mut self, events: Vec<Event>) -> Result<Vec<Record>, AuditError> {
+        Ok(self
+            .append_batch_located(events)?
+            .into_iter()
+            .map(|(record, _)| record)
+            .collect())
+    }
+
+    /// Appends `events` like [`append_batch`](Self::append_batch), with the byte offset in the
+    /// log where each record's line starts.
+    pub fn append_batch_located(
+        &mut self,
+        events: Vec<Event>,
+    ) -> Result<Vec<(Record, u64)>, AuditError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -140,6 +159,9 @@ impl AuditLog {
             Vec::new()
         } else {
             self.locked(|log| log.commit(events, false))?
+                .into_iter()
+                .map(|(record, _)| record)
+                .collect()
         };
         Ok((
             records,
@@ -215,8 +237,9 @@ impl AuditLog {
 
     /// Under the lock: 1. read the tail; 2. recover a torn tail; 3. seal the records;
     /// 4. write them and (with `sync`) fsync them; 5. checkpoint if an interval boundary was
-    /// crossed (which fsyncs first even without `sync`).
-    fn commit(&mut self, events: Vec<Event>, sync: bool) -> Result<Vec<Record>, AuditError> {
+    /// crossed (which fsyncs first even without `sync`). Returns each record with the offset
+    /// where its line starts.
+    fn commit(&mut self, events: Vec<Event>, sync: bool) -> Result<Vec<(Record, u64)>, AuditError> {
         let tail = read_tail(&self.file, &self.log_path)?;
         let first_seq = tail.seq + 1;
         let mut seq = tail.seq;
@@ -232,10 +255,12 @@ impl AuditLog {
         let mut records = Vec::with_capacity(events.len());
         for event in events {
             let record = Record::seal(event, seq + 1, Timestamp::now(), &prev)?;
+            // Appends land at the end, which is the complete tail once a torn one is cut.
+            let offset = tail.complete_len + self.line.len() as u64;
             record.write_line(&mut self.line)?;
             seq = record.seq;
             prev.clone_from(&record.hash);
-            records.push(record);
+            records.push((record, offset));
         }
         (&self.file)
             .write_all(self.line.as_bytes())
@@ -497,6 +522,38 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn located_appends_name_where_each_line_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_path, checkpoints) = paths(dir.path());
+        let mut log = AuditLog::open(&log_path, &checkpoints, None).unwrap();
+        let (first, at) = log.append_located(Event::new("a", "x")).unwrap();
+        // A torn tail is cut and recorded first; the offsets count from the cut.
+        let mut file = fs_err::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        file.write_all(b"{\"torn").unwrap();
+        let located = log
+            .append_batch_located(vec![Event::new("b", "x"), Event::new("c", "x")])
+            .unwrap();
+        let text = fs_err::read_to_string(&log_path).unwrap();
+        let starts: Vec<u64> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at as u64 + 1))
+            .collect();
+        assert_eq!(at, 0);
+        assert_eq!(first.seq, 1);
+        let seqs_and_offsets: Vec<(u64, u64)> = located
+            .iter()
+            .map(|(record, offset)| (record.seq, *offset))
+            .collect();
+        assert_eq!(seqs_and_offsets, vec![(3, starts[2]), (4, starts[3])]);
+        for (record, offset) in &located {
+            let line = text[*offset as usize..].lines().next().unwrap();
+            assert_eq!(&serde_json::from_str::<Record>(line).unwrap(), record);
+        }
     }
 
     #[test]

@@ -111,6 +111,88 @@ impl Iterator for Records {
     }
 }
 
+/// The record whose line starts at byte `offset` of the log at `log_path`: `None` when the log
+/// is missing, `offset` is not the start of a line, or no complete line starts there. Reads
+/// only that line, however long the log.
+pub fn read_record_at(log_path: &Path, offset: u64) -> Result<Option<Record>, AuditError> {
+    let Some(file) = open_if_exists(log_path)? else {
+        return Ok(None);
+    };
+    let len = file
+        .metadata()
+        .map_err(io_error("read metadata of", log_path))?
+        .len();
+    if offset >= len {
+        return Ok(None);
+    }
+    // A line starts at 0 or right after a newline: read from the byte before it.
+    let from = offset.saturating_sub(1);
+    let skip = usize::from(offset > 0);
+    let mut bytes = Vec::new();
+    let mut step = 4096u64;
+    loop {
+        let at = from + bytes.len() as u64;
+        let size = step.min(len - at);
+        let mut chunk = vec![0u8; usize::try_from(size).unwrap_or(0)];
+        file.read_exact_at(&mut chunk, at)
+            .map_err(io_error("read", log_path))?;
+        bytes.extend_from_slice(&chunk);
+        if skip == 1 && bytes[0] != b'\n' {
+            return Ok(None);
+        }
+        if let Some(end) = bytes[skip..].iter().position(|byte| *byte == b'\n') {
+            return parse_line(log_path, offset, &bytes[skip..skip + end]).map(Some);
+        }
+        if at + size >= len {
+            return Ok(None);
+        }
+        step = step.saturating_mul(2);
+    }
+}
+
+/// The last complete record of the log at `log_path` whose kind is one of `kinds`, with the
+/// offset where its line starts (`None`: there is none). Reads the whole log, parsing only
+/// the lines that can hold such a kind; a malformed one is an error, never skipped.
+pub fn last_of_kinds(log_path: &Path, kinds: &[&str]) -> Result<Option<(Record, u64)>, AuditError> {
+    let Some(file) = open_if_exists(log_path)? else {
+        return Ok(None);
+    };
+    // Canonical lines spell a top-level kind exactly so; inside a string every `"` is
+    // escaped, so no string value can hold these bytes. Nested `"kind"` keys pass the
+    // filter and are told apart by the parse.
+    let needles: Vec<Vec<u8>> = kinds
+        .iter()
+        .map(|kind| format!("\"kind\":\"{kind}\"").into_bytes())
+        .collect();
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::with_capacity(1024);
+    let mut offset = 0u64;
+    let mut last = None;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(io_error("read", log_path))?;
+        let Some(content) = line.strip_suffix(b"\n") else {
+            // The end, or a torn last line (a write in progress).
+            break;
+        };
+        let candidate = needles.iter().any(|needle| {
+            content
+                .windows(needle.len())
+                .any(|window| window == needle.as_slice())
+        });
+        if candidate {
+            let record = parse_line(log_path, offset, content)?;
+            if kinds.contains(&record.kind.as_str()) {
+                last = Some((record, offset));
+            }
+        }
+        offset += read as u64;
+    }
+    Ok(last)
+}
+
 /// Follows a growing log for `logs --follow`: each [`Follower::poll`] returns the complete
 /// lines appended since the last one. Remembers its byte offset; a partial line waits.
 #[derive(Debug)]
@@ -241,6 +323,60 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(all(later).len(), 0);
+    }
+
+    #[test]
+    fn a_record_is_read_at_its_offset_and_nowhere_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("audit.jsonl");
+        assert_eq!(read_record_at(&log_path, 0).unwrap(), None);
+        let mut log = AuditLog::open(&log_path, &dir.path().join("cp"), None).unwrap();
+        let long = "z".repeat(10_000);
+        let located = log
+            .append_batch_located(vec![
+                Event::new("one", "x"),
+                Event::new("two", "x").reason(long),
+                Event::new("three", "x"),
+            ])
+            .unwrap();
+        for (record, offset) in &located {
+            assert_eq!(
+                read_record_at(&log_path, *offset).unwrap().as_ref(),
+                Some(record)
+            );
+        }
+        // Inside a line, past the end, or on a torn last line: nothing.
+        assert_eq!(read_record_at(&log_path, located[1].1 + 5).unwrap(), None);
+        let len = fs_err::metadata(&log_path).unwrap().len();
+        assert_eq!(read_record_at(&log_path, len).unwrap(), None);
+        let mut raw = fs_err::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        raw.write_all(b"{\"seq\":4").unwrap();
+        assert_eq!(read_record_at(&log_path, len).unwrap(), None);
+    }
+
+    #[test]
+    fn the_last_record_of_some_kinds_is_found_with_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("audit.jsonl");
+        assert_eq!(last_of_kinds(&log_path, &["a.on"]).unwrap(), None);
+        let mut log = AuditLog::open(&log_path, &dir.path().join("cp"), None).unwrap();
+        let located = log
+            .append_batch_located(vec![
+                Event::new("a.on", "x"),
+                Event::new("a.off", "x"),
+                // Lookalikes: a nested kind and one inside a string.
+                Event::new("other", "x").data(serde_json::json!({"kind": "a.on"})),
+                Event::new("other", "x").reason(r#""kind":"a.on""#),
+            ])
+            .unwrap();
+        let found = last_of_kinds(&log_path, &["a.on", "a.off"]).unwrap();
+        assert_eq!(found, Some(located[1].clone()));
+        let on = last_of_kinds(&log_path, &["a.on"]).unwrap();
+        assert_eq!(on, Some(located[0].clone()));
+        assert_eq!(last_of_kinds(&log_path, &["b"]).unwrap(), None);
     }
 
     #[test]

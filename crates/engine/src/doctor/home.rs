@@ -1,10 +1,12 @@
 //! Doctor checks about the home: its directory and permissions, config, policy, secret
-//! store, audit log, keys, trust store and installed skills. Reads only; never repairs.
+//! store, audit log, lockdown state, keys, trust store and installed skills. Reads only;
+//! never repairs.
 
 use super::{DoctorInput, Outcome, error_chain};
 use crate::runtime;
 use aegisclaw_core::audit;
 use aegisclaw_core::config::PolicyTemplate;
+use aegisclaw_core::lockdown::{self, Lockdown};
 use aegisclaw_core::policy::{self, Policy};
 use aegisclaw_core::secrets::AgeStore;
 use aegisclaw_core::skill::registry::{self, SkillStatus};
@@ -150,6 +152,29 @@ pub(super) fn check_audit(input: &DoctorInput) -> Outcome {
             "{records}, chain intact, signed up to seq {seq} ({} since)",
             report.last_seq - seq
         )),
+    }
+}
+
+pub(super) fn check_lockdown(input: &DoctorInput) -> Outcome {
+    if !input.home.exists() {
+        return Outcome::no_home();
+    }
+    let state = lockdown::check_against_log(&input.home);
+    if let Some(disagreement) = &state.disagreement {
+        return Outcome::fail(format!("counts as on: {}", error_chain(disagreement)));
+    }
+    let seq = |file: &Lockdown| {
+        file.record
+            .as_ref()
+            .map_or_else(String::new, |record| format!(", set by seq {}", record.seq))
+    };
+    match &state.file {
+        Some(file) if file.on => Outcome::warn(format!(
+            "on: every run is refused (agrees with the audit log{})",
+            seq(file)
+        )),
+        Some(file) => Outcome::pass(format!("off (agrees with the audit log{})", seq(file))),
+        None => Outcome::pass("off (no history yet)"),
     }
 }
 

@@ -4,6 +4,7 @@ use aegisclaw_core::audit::Event;
 use aegisclaw_core::config::{Config, PolicyTemplate};
 use aegisclaw_core::home::{self, Home};
 use aegisclaw_core::key::SigningKey;
+use aegisclaw_core::lockdown::{self, Lockdown, RecordRef};
 use aegisclaw_core::policy;
 use aegisclaw_core::trust::TrustStore;
 
@@ -31,9 +32,23 @@ pub(crate) fn home_with(template: PolicyTemplate) -> (tempfile::TempDir, Home) {
             TrustStore::add(&home.trust_dir(), &key.public()).unwrap();
         }
     }
+    // `init`'s first record, and the lockdown state (off) naming it.
     let mut log = aegisclaw_engine::open_audit(&home).unwrap();
-    log.append(Event::new("init", "cli:tester")).unwrap();
+    let (record, offset) = log
+        .append_located(Event::new(lockdown::INIT_KIND, "cli:tester"))
+        .unwrap();
     log.close().unwrap();
+    let state = Lockdown {
+        since: Some(record.ts),
+        by: Some(record.actor),
+        record: Some(RecordRef {
+            seq: record.seq,
+            hash: record.hash,
+            offset,
+        }),
+        ..Lockdown::default()
+    };
+    lockdown::set(&home, &state).unwrap();
     (dir, home)
 }
 

@@ -21,6 +21,8 @@
 //!    [`SandboxError`] naming the layer. Wait with a pidfd until the wall-clock limit, then
 //!    SIGKILL; reap; remove the cgroups.
 use crate::linux::cgroups::RunCgroup;
+// For an unreaped child of ours, so its pid cannot have been reused.
+use crate::linux::process::pidfd_open;
 use crate::plan::{
     FsAccess, LandlockScope, MountFlags, MountOp, NetNamespace, Network, PathKind, Resource,
     SandboxPlan,
@@ -921,17 +923,6 @@ fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: socketpair succeeded, so both descriptors are open and owned by nothing else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// A pidfd for `pid`, which must be an unreaped child of ours (so the pid cannot be reused).
-fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and touches no memory of ours.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if pidfd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) })
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {

@@ -1,0 +1,329 @@
+//! The run registry: one `state/runs/<run id>.json` per run in flight (its pid, the start
+//! time that tells that process apart from a later one with the same pid, run id, skill),
+//! written atomically (not fsynced) by the run before it may exec and removed when it ends,
+//! so `lockdown
+//! on` can stop every run in flight. A crash leaves a stale entry, which the start time
+//! exposes and [`stop_all`] removes. Does not decide when runs are stopped.
+
+use aegisclaw_core::home::{self, Home, HomeError};
+use aegisclaw_core::timestamp::Timestamp;
+use aegisclaw_sandbox::process::{self, SignalError, Stop};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The version of a registry entry this build writes and reads.
+pub const ENTRY_VERSION: u32 = 1;
+
+/// How long [`stop_all`] waits for each killed run to end.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+
+/// Errors of the run registry. Each names its file.
+#[derive(Debug, thiserror::Error)]
+pub enum RunsError {
+    /// A registry file or directory could not be read or written.
+    #[error("cannot access the run registry at `{path}`")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: HomeError,
+    },
+    /// The run's process start time could not be read.
+    #[error("cannot register run `{run}`")]
+    StartTime {
+        /// The run id.
+        run: String,
+        /// Why.
+        #[source]
+        source: SignalError,
+    },
+}
+
+/// One run in flight, as `state/runs/<run id>.json` holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunEntry {
+    /// [`ENTRY_VERSION`].
+    pub version: u32,
+    /// The run id.
+    pub run: String,
+    /// The skill it runs.
+    pub skill: String,
+    /// Who started it.
+    pub actor: String,
+    /// Its pid 1, in the pid namespace of the process that started it.
+    pub pid: i32,
+    /// That process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22).
+    pub start_time: u64,
+    /// When it was registered.
+    pub registered: String,
+}
+
+/// A registered run: its entry is removed (with any stop mark) when this is dropped, however
+/// the run ends.
+#[derive(Debug)]
+pub struct Registration {
+    entry: PathBuf,
+    mark: PathBuf,
+}
+
+/// `<dir>/<run>.json` and `<dir>/<run>.stop`.
+fn paths(dir: &Path, run: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{run}.json")),
+        dir.join(format!("{run}.stop")),
+    )
+}
+
+impl Registration {
+    /// Registers run `run` (pid 1 `pid`) atomically, before the run may exec.
+    pub fn register(
+        home: &Home,
+        run: &str,
+        skill: &str,
+        actor: &str,
+        pid: i32,
+    ) -> Result<Self, RunsError> {
+        let dir = home.runs_dir();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RunsError::Io { path, source }
+        };
+        home::create_private_dir(&dir).map_err(io(&dir))?;
+        let start_time = process::start_time(pid).map_err(|source| RunsError::StartTime {
+            run: run.to_string(),
+            source,
+        })?;
+        let entry = RunEntry {
+            version: ENTRY_VERSION,
+            run: run.to_string(),
+            skill: skill.to_string(),
+            actor: actor.to_string(),
+            pid,
+            start_time,
+            registered: Timestamp::now().to_string(),
+        };
+        let (path, mark) = paths(&dir, run);
+        let text = serde_json::to_string_pretty(&entry).unwrap_or_default() + "\n";
+        // Atomic (temp file and rename) but not fsynced: the entry describes a live process,
+        // which a crash of the machine ends too, and a run should not pay two fsyncs for it.
+        home::write_cache(&path, text.as_bytes()).map_err(io(&path))?;
+        Ok(Self { entry: path, mark })
+    }
+
+    /// Whether `lockdown on` marked this run before it signalled it.
+    pub fn stopped_by_lockdown(&self) -> bool {
+        self.mark.exists()
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // Best effort: a stale entry is harmless (its start time exposes it).
+        let _ = fs_err::remove_file(&self.entry);
+        let _ = fs_err::remove_file(&self.mark);
+    }
+}
+
+/// What [`stop_all`] did to one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum StopOutcome {
+    /// SIGKILL went to its pid namespace.
+    Killed {
+        /// It was seen to end within the wait.
+        ended: bool,
+    },
+    /// Its process is gone (a stale entry, now removed).
+    Gone,
+    /// Its pid is no sandboxed run's (a forged or confused entry): left alone.
+    NotARun,
+    /// It could not be stopped.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// One entry [`stop_all`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stopped {
+    /// The run id (the file's name when the entry is unreadable).
+    pub run: String,
+    /// The skill, when the entry was readable.
+    pub skill: Option<String>,
+    /// Its pid 1, when the entry was readable.
+    pub pid: Option<i32>,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: StopOutcome,
+}
+
+/// Kills every registered run still in flight (SIGKILL to its pid namespace), first marking
+/// each so its own record can say lockdown stopped it (`mark` is the mark's content); removes
+/// stale entries. Returns every entry found, in run id order.
+pub fn stop_all(home: &Home, mark: &serde_json::Value) -> Result<Vec<Stopped>, RunsError> {
+    let dir = home.runs_dir();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source: std::io::Error| RunsError::Io {
+            path,
+            source: HomeError::Io(source),
+        }
+    };
+    let listing = match fs_err::read_dir(&dir) {
+        Ok(listing) => listing,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(io(&dir)(error)),
+    };
+    let mut names = Vec::new();
+    for entry in listing {
+        names.push(entry.map_err(io(&dir))?.file_name());
+    }
+    names.sort();
+    let mut stopped = Vec::new();
+    for name in &names {
+        let name = name.to_string_lossy();
+        if let Some(run) = name.strip_suffix(".json") {
+            stopped.push(stop_one(&dir, run, mark));
+        } else if let Some(run) = name.strip_suffix(".stop") {
+            // A mark whose run ended before it was written.
+            let (entry, mark_path) = paths(&dir, run);
+            if !entry.exists() {
+                let _ = fs_err::remove_file(mark_path);
+            }
+        }
+    }
+    Ok(stopped)
+}
+
+fn stop_one(dir: &Path, run: &str, mark: &serde_json::Value) -> Stopped {
+    let (path, mark_path) = paths(dir, run);
+    let unreadable = |error: String| Stopped {
+        run: run.to_string(),
+        skill: None,
+        pid: None,
+        outcome: StopOutcome::Failed { error },
+    };
+    let entry: RunEntry = match home::read_text(&path)
+        .map_err(|error| error.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|error| error.to_string()))
+    {
+        Ok(entry) => entry,
+        Err(error) => return unreadable(format!("entry `{}`: {error}", path.display())),
+    };
+    let outcome = match home::write_cache(&mark_path, format!("{mark}\n").as_bytes()) {
+        Err(error) => StopOutcome::Failed {
+            error: format!("cannot mark `{}`: {error}", mark_path.display()),
+        },
+        Ok(()) => match process::stop_namespace(entry.pid, entry.start_time, STOP_WAIT) {
+            Ok(Stop::Killed { ended }) => StopOutcome::Killed { ended },
+            Ok(Stop::Gone) => {
+                let _ = fs_err::remove_file(&path);
+                let _ = fs_err::remove_file(&mark_path);
+                StopOutcome::Gone
+            }
+            Ok(Stop::NotNamespaceInit) => {
+                let _ = fs_err::remove_file(&mark_path);
+                StopOutcome::NotARun
+            }
+            Err(error) => StopOutcome::Failed {
+                error: crate::doctor::error_chain(&error),
+            },
+        },
+    };
+    Stopped {
+        run: entry.run,
+        skill: Some(entry.skill),
+        pid: Some(entry.pid),
+        outcome,
+    }
+}
+
+/// The `data` of a `lockdown.killed` record naming `stopped`.
+pub fn killed_data(stopped: &[Stopped]) -> serde_json::Value {
+    json!({ "runs": stopped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home() -> (tempfile::TempDir, Home) {
+        let temp = tempfile::tempdir().unwrap();
+        let home = Home::at(temp.path().join("home"));
+        home.ensure_layout().unwrap();
+        (temp, home)
+    }
+
+    #[test]
+    fn an_entry_lives_as_long_as_its_registration() {
+        let (_temp, home) = home();
+        let pid = i32::try_from(std::process::id()).unwrap();
+        let registration = Registration::register(&home, "00ff", "ad-hoc", "cli:a", pid).unwrap();
+        let path = home.runs_dir().join("00ff.json");
+        let entry: RunEntry =
+            serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            (
+                entry.version,
+                entry.run.as_str(),
+                entry.skill.as_str(),
+                entry.pid
+            ),
+            (ENTRY_VERSION, "00ff", "ad-hoc", pid)
+        );
+        assert_eq!(entry.start_time, process::start_time(pid).unwrap());
+        assert!(home.loose_permissions().unwrap().is_empty());
+        assert!(!registration.stopped_by_lockdown());
+        drop(registration);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn stale_entries_are_removed_and_no_other_process_is_signalled() {
+        let (_temp, home) = home();
+        let pid = i32::try_from(std::process::id()).unwrap();
+        let start_time = process::start_time(pid).unwrap();
+        let dir = home.runs_dir();
+        home::create_private_dir(&dir).unwrap();
+        let write = |run: &str, pid: i32, start_time: u64| {
+            let entry = RunEntry {
+                version: ENTRY_VERSION,
+                run: run.to_string(),
+                skill: "s".to_string(),
+                actor: "cli:a".to_string(),
+                pid,
+                start_time,
+                registered: Timestamp::now().to_string(),
+            };
+            let text = serde_json::to_string(&entry).unwrap();
+            home::atomic_write(&dir.join(format!("{run}.json")), text.as_bytes()).unwrap();
+        };
+        // This test process: alive, but no run (not a pid namespace's init).
+        write("aa", pid, start_time);
+        // The same pid with another start time: a stale entry.
+        write("bb", pid, start_time + 1);
+        home::atomic_write(&dir.join("cc.json"), b"{").unwrap();
+        home::atomic_write(&dir.join("dd.stop"), b"{}").unwrap();
+        let stopped = stop_all(&home, &json!({"by": "test"})).unwrap();
+        let outcomes: Vec<(&str, &StopOutcome)> = stopped
+            .iter()
+            .map(|stopped| (stopped.run.as_str(), &stopped.outcome))
+            .collect();
+        assert_eq!(
+            outcomes[..2],
+            [("aa", &StopOutcome::NotARun), ("bb", &StopOutcome::Gone)]
+        );
+        assert!(matches!(outcomes[2], ("cc", StopOutcome::Failed { .. })));
+        let mut left: Vec<String> = fs_err::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["aa.json", "cc.json"]);
+    }
+}
