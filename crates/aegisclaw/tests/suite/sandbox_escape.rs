@@ -5,6 +5,7 @@
 
 mod basics;
 mod egress;
+mod redaction;
 
 use super::common::TestEnv;
 use serde_json::Value;
