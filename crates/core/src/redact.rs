@@ -27,14 +27,16 @@
 //!   `Redactor` only as long as the run whose secrets it holds.
 
 mod encoding;
+mod matcher;
 mod view;
 
 pub use encoding::MIN_ENCODED_LEN;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchError};
+use aho_corasick::Input;
+use matcher::{Matcher, Owned, SearchFailed};
 use std::fmt;
 use std::sync::Arc;
-use view::{Patterns, Span, View, Window, offset};
+use view::{Span, View, Window, offset};
 
 /// The replacement for a secret without a name.
 pub const UNNAMED_MARKER: &str = "[REDACTED]";
@@ -53,8 +55,10 @@ pub enum RedactError {
     },
 }
 
-/// The secrets of one run and every encoded form of them, one automaton per view. Cheap to
-/// clone; each output stream gets its own [`StreamRedactor`] from [`Redactor::stream`].
+/// The secrets of one run and every encoded form of them, one automaton per view: the raw
+/// view's is built with the redactor, the others (and the case-insensitive ones) when a stream
+/// first needs them. Cheap to clone; each output stream gets its own [`StreamRedactor`] from
+/// [`Redactor::stream`].
 #[derive(Clone, Default)]
 pub struct Redactor {
     inner: Arc<Inner>,
@@ -68,82 +72,6 @@ struct Inner {
     derived: Vec<Matcher>,
     /// For each secret, its replacement text.
     markers: Vec<Vec<u8>>,
-}
-
-/// A pattern and the index of the secret it encodes.
-type Owned = (Vec<u8>, usize);
-
-/// The patterns of one view.
-struct Matcher {
-    view: View,
-    automaton: AhoCorasick,
-    /// The same patterns matched without regard to ASCII case, for text whose case the
-    /// program does not control the meaning of (host names): see
-    /// [`Redactor::redact_str_ignore_case`].
-    insensitive: AhoCorasick,
-    /// For each pattern id, the index of the secret it encodes.
-    owner: Vec<usize>,
-    /// The longest pattern in view bytes: a stream holds back one byte less than this.
-    longest: usize,
-    /// The shortest pattern in view bytes.
-    shortest: usize,
-}
-
-impl Matcher {
-    fn build(view: View, mut patterns: Vec<Owned>) -> Result<Self, RedactError> {
-        // One pattern per byte string; the first secret that produces it names it.
-        patterns.sort_unstable();
-        patterns.dedup_by(|later, earlier| later.0 == earlier.0);
-        let build_error = |source| RedactError::Build {
-            patterns: patterns.len(),
-            source,
-        };
-        let forms = || patterns.iter().map(|(form, _)| form);
-        // The raw and unwrapped views are searched over most output, often base64-like text
-        // where the prefilter keeps stopping: a DFA there. Elsewhere a contiguous NFA, built
-        // about a hundred times faster (a DFA for every automaton costs milliseconds per run).
-        let hot = matches!(view, View::Raw | View::Unwrapped);
-        let builder = |ignore_case: bool| {
-            let kind = if hot && !ignore_case {
-                AhoCorasickKind::DFA
-            } else {
-                AhoCorasickKind::ContiguousNFA
-            };
-            AhoCorasickBuilder::new()
-                .kind(Some(kind))
-                .ascii_case_insensitive(ignore_case)
-                .build(forms())
-        };
-        let automaton = builder(false).map_err(build_error)?;
-        let insensitive = builder(true).map_err(build_error)?;
-        Ok(Self {
-            view,
-            automaton,
-            insensitive,
-            owner: patterns.iter().map(|(_, owner)| *owner).collect(),
-            longest: forms().map(Vec::len).max().unwrap_or(1),
-            shortest: forms().map(Vec::len).min().unwrap_or(1),
-        })
-    }
-
-    fn patterns(&self, ignore_case: bool) -> Patterns<'_> {
-        Patterns {
-            automaton: if ignore_case {
-                &self.insensitive
-            } else {
-                &self.automaton
-            },
-            owner: &self.owner,
-            longest: self.longest,
-            shortest: self.shortest,
-        }
-    }
-
-    /// The most raw bytes a stream holds back for this view: `longest − 1` view bytes, each
-    /// standing for at most `raw_per_byte` raw bytes, and the decoder's undecided lookahead.
-    fn hold_bound(&self) -> usize {
-        (self.longest - 1) * self.view.raw_per_byte() + self.view.lookahead()
-    }
 }
 
 impl fmt::Debug for Redactor {
@@ -203,8 +131,17 @@ impl Redactor {
         let mut raw = None;
         let mut derived = Vec::new();
         for (view, patterns) in per_view {
-            let matcher = Matcher::build(view, patterns)?;
+            let matcher = Matcher::new(view, patterns);
             if view == View::Raw {
+                // Built now, so a redactor that cannot be built is an error here, not a
+                // stream that fails closed later; the other automata are subsets of its
+                // patterns, built when first needed.
+                if let Err(source) = matcher.automaton(false) {
+                    return Err(RedactError::Build {
+                        patterns: matcher.len(),
+                        source: source.clone(),
+                    });
+                }
                 raw = Some(matcher);
             } else {
                 derived.push(matcher);
@@ -368,7 +305,8 @@ impl StreamRedactor {
         }
         match self.scan(at_end) {
             Ok(cut) => self.emit(cut, out),
-            // Unreachable with the default (standard, unanchored) automata; fail closed.
+            // Unreachable: the automata are standard and unanchored, and each lazily built one
+            // holds a subset of the raw automaton's patterns, which built. Fail closed.
             Err(_) => {
                 out.extend_from_slice(UNNAMED_MARKER.as_bytes());
                 self.pending.clear();
@@ -379,24 +317,21 @@ impl StreamRedactor {
 
     /// Searches every view past what it has seen and returns the cut: the stream offset before
     /// which no match can still start (the end, at the end of the stream).
-    fn scan(&mut self, at_end: bool) -> Result<u64, MatchError> {
+    fn scan(&mut self, at_end: bool) -> Result<u64, SearchFailed> {
         let inner = &self.redactor.inner;
         let end = self.base + self.pending.len() as u64;
         let mut cut = end;
         if let Some(raw) = &inner.raw {
-            let patterns = raw.patterns(self.ignore_case);
-            let keep = patterns.longest as u64 - 1;
+            let automaton = raw.automaton(self.ignore_case).map_err(|_| SearchFailed)?;
+            let keep = raw.longest as u64 - 1;
             let from = self.searched.saturating_sub(keep).max(self.base);
             let haystack = &self.pending[offset(from, self.base)..];
-            for found in patterns
-                .automaton
-                .try_find_overlapping_iter(Input::new(haystack))?
-            {
+            for found in automaton.try_find_overlapping_iter(Input::new(haystack))? {
                 if from + found.end() as u64 > self.searched {
                     self.spans.push(Span {
                         start: from + found.start() as u64,
                         end: from + found.end() as u64,
-                        secret: patterns.owner[found.pattern().as_usize()],
+                        secret: raw.owner[found.pattern().as_usize()],
                     });
                 }
             }
@@ -404,9 +339,14 @@ impl StreamRedactor {
             cut = cut.min(end.saturating_sub(keep));
         }
         for (window, matcher) in self.windows.iter_mut().zip(&inner.derived) {
-            let patterns = matcher.patterns(self.ignore_case);
-            let hold =
-                window.advance(&self.pending, self.base, at_end, &patterns, &mut self.spans)?;
+            let hold = window.advance(
+                &self.pending,
+                self.base,
+                at_end,
+                matcher,
+                self.ignore_case,
+                &mut self.spans,
+            )?;
             cut = cut.min(hold);
         }
         Ok(if at_end { end } else { cut.max(self.base) })
@@ -593,6 +533,44 @@ mod tests {
                 .unwrap()
                 .redact_str_ignore_case("a.b"),
             "a.b"
+        );
+    }
+
+    #[test]
+    fn derived_automata_are_built_only_when_a_view_needs_them() {
+        let redactor = Redactor::named(&[("key", "sk-live-0123456789")]).unwrap();
+        let built = |redactor: &Redactor| {
+            let inner = &redactor.inner;
+            let raw = inner.raw.as_ref().map(Matcher::built);
+            let views: Vec<_> = inner.derived.iter().map(|m| (m.view, m.built())).collect();
+            (raw, views)
+        };
+        let none = vec![
+            (View::Unwrapped, (false, false)),
+            (View::Escaped, (false, false)),
+            (View::Percent, (false, false)),
+        ];
+        assert_eq!(built(&redactor), (Some((true, false)), none.clone()));
+        // Plain text, a word wrapped across a line: nothing else is needed.
+        assert_eq!(
+            redactor.redact_str("plain text\nwrapped"),
+            "plain text\nwrapped"
+        );
+        assert_eq!(built(&redactor), (Some((true, false)), none));
+        assert_eq!(
+            redactor.redact_str("\\u0073k-live-0123456789"),
+            "[REDACTED:key]"
+        );
+        assert_eq!(
+            built(&redactor),
+            (
+                Some((true, false)),
+                vec![
+                    (View::Unwrapped, (false, false)),
+                    (View::Escaped, (true, false)),
+                    (View::Percent, (false, false)),
+                ]
+            )
         );
     }
 

@@ -4,7 +4,8 @@
 //! from, so a match maps back to the whole original span. Decodes, searches and maps; does not
 //! choose patterns or emit output.
 
-use aho_corasick::{AhoCorasick, Input, MatchError};
+use super::matcher::{Matcher, SearchFailed};
+use aho_corasick::Input;
 
 /// What a view undoes before matching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,16 +57,6 @@ pub(crate) struct Span {
     pub(crate) start: u64,
     pub(crate) end: u64,
     pub(crate) secret: usize,
-}
-
-/// What one view searches for: an automaton and, for each pattern id, the secret it encodes.
-pub(crate) struct Patterns<'a> {
-    pub(crate) automaton: &'a AhoCorasick,
-    pub(crate) owner: &'a [usize],
-    /// The longest pattern in view bytes.
-    pub(crate) longest: usize,
-    /// The shortest pattern in view bytes.
-    pub(crate) shortest: usize,
 }
 
 /// One derived view of one stream: its last `longest − 1` bytes, already searched (a match not
@@ -128,9 +119,10 @@ impl Window {
         pending: &[u8],
         base: u64,
         at_end: bool,
-        patterns: &Patterns<'_>,
+        patterns: &Matcher,
+        ignore_case: bool,
         spans: &mut Vec<Span>,
-    ) -> Result<u64, MatchError> {
+    ) -> Result<u64, SearchFailed> {
         let searched = self.bytes.len();
         let from = offset(self.cursor, base);
         let decoded = match self.view {
@@ -140,7 +132,7 @@ impl Window {
         };
         self.cursor = base + decoded as u64;
         if self.bytes.len() > searched {
-            self.search(searched, patterns, spans)?;
+            self.search(searched, patterns, ignore_case, spans)?;
         }
         let surplus = self
             .bytes
@@ -172,9 +164,10 @@ impl Window {
     fn search(
         &mut self,
         searched: usize,
-        patterns: &Patterns<'_>,
+        patterns: &Matcher,
+        ignore_case: bool,
         spans: &mut Vec<Span>,
-    ) -> Result<(), MatchError> {
+    ) -> Result<(), SearchFailed> {
         let reach = patterns.longest - 1;
         let len = self.bytes.len();
         let mut ranges = std::mem::take(&mut self.ranges);
@@ -226,26 +219,35 @@ impl Window {
             overlaps
         });
         let mut result = Ok(());
-        for &(from, to) in &ranges {
-            let input = Input::new(&self.bytes).range(from..to);
-            match patterns.automaton.try_find_overlapping_iter(input) {
-                Ok(matches) => {
-                    for found in matches.filter(|found| found.end() > searched) {
-                        spans.push(Span {
-                            start: self.raw_start(found.start()),
-                            end: self.raw_end(found.end() - 1),
-                            secret: patterns.owner[found.pattern().as_usize()],
-                        });
-                    }
-                }
-                Err(error) => {
-                    result = Err(error);
-                    break;
-                }
-            }
+        if !ranges.is_empty() {
+            result = self.search_ranges(&ranges, searched, patterns, ignore_case, spans);
         }
         self.ranges = ranges;
         result
+    }
+
+    fn search_ranges(
+        &self,
+        ranges: &[(usize, usize)],
+        searched: usize,
+        patterns: &Matcher,
+        ignore_case: bool,
+        spans: &mut Vec<Span>,
+    ) -> Result<(), SearchFailed> {
+        let automaton = patterns.automaton(ignore_case).map_err(|_| SearchFailed)?;
+        for &(from, to) in ranges {
+            let input = Input::new(&self.bytes).range(from..to);
+            for found in automaton.try_find_overlapping_iter(input)? {
+                if found.end() > searched {
+                    spans.push(Span {
+                        start: self.raw_start(found.start()),
+                        end: self.raw_end(found.end() - 1),
+                        secret: patterns.owner[found.pattern().as_usize()],
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The run holding `bytes[index]`.
@@ -391,8 +393,20 @@ pub(crate) fn offset(offset: u64, base: u64) -> usize {
 
 /// A character of base64 (standard or URL-safe, with padding) or hex.
 fn is_alphabet(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=' | b'-' | b'_')
+    ALPHABET[usize::from(byte)]
 }
+
+/// [`is_alphabet`] as a table: the unwrapped view walks every byte of a wrapped blob with it.
+const ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_');
+        byte += 1;
+    }
+    table
+};
 
 /// The outcome of reading a construct from the bytes seen so far.
 enum Scan<T> {
