@@ -9,11 +9,11 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 step "system packages the tests need"
 command -v cargo >/dev/null || { echo "error: cargo is not installed" >&2; exit 2; }
 # The escape and egress suites run real programs inside the sandbox and build test hosts in
-# network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash, and a real
+# network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash, a real
 # DNS resolver for the proxy (dnsmasq, run by the tests on a loopback address; the binary only,
-# no system service).
+# no system service), and xxd (the redaction escape tests wrap hex with it).
 missing=()
-for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash dnsmasq:dnsmasq-base; do
+for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash dnsmasq:dnsmasq-base xxd:xxd; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,25 +2,41 @@
 //! stream ─▶ redactor"). Owns the patterns and the streaming matcher; does not fetch secrets or
 //! decide which streams to scrub.
 //!
+//! What is matched, on four views of the stream (`view.rs`), each a decoder that maps its
+//! bytes back to the raw ones, so a match replaces the whole original span:
+//! - raw: the value (its line breaks as written, as LF, as CRLF), `+` for its spaces, its
+//!   single-quoted shell forms, and every fixed encoding below;
+//! - unwrapped (one line break after a base64 or hex character skipped): base64 (standard and
+//!   URL-safe, padded or not, the stable inner text at each offset mod 3) and hex (either
+//!   case), wrapped at any column with LF or CRLF, the breaks at any offset of the secret;
+//! - escaped (backslash escapes decoded): the value in JSON (`\uXXXX` for any or every
+//!   character, either case), bash `printf %q` and `$'…'`, C, Go, Python and Rust escapes;
+//! - percent (`%XX` decoded): the value with any or every byte percent-encoded, either case.
+//!
 //! Trade-offs, chosen to fail closed:
-//! - A value of any length, even one byte, has its raw form redacted: a short value causes
-//!   false positives (every `e` in the output for the secret `e`), never a leak. Its *encoded*
-//!   forms count only from [`MIN_ENCODED_LEN`] bytes, so a secret under about 5 bytes is not
-//!   found inside a larger base64 blob.
+//! - A value of any length, even one byte, has its raw form redacted, raw and decoded: a short
+//!   value causes false positives (every `e` in the output for the secret `e`), never a leak.
+//!   Its base64 and hex forms count only from [`MIN_ENCODED_LEN`] bytes, so a secret under
+//!   about 5 bytes is not found inside a larger base64 blob.
 //! - A stream that ends in the middle of a secret emits that prefix: it never completed, so it
 //!   is not a match.
-//! - MIME line-wrapped base64 and nested encodings (a JSON-escaped, then percent-encoded value)
-//!   are not searched for.
-//! - The automaton keeps its own copy of every pattern, which is not zeroed on drop: keep a
+//! - Nested encodings (a JSON-escaped, then percent-encoded value; base64 wrapped with `\n`
+//!   escapes inside JSON) and anything a program encodes on purpose (encryption, compression,
+//!   reversal, a split across streams) are not searched for: see `docs/security.md`.
+//! - The automata keep their own copy of every pattern, which is not zeroed on drop: keep a
 //!   `Redactor` only as long as the run whose secrets it holds.
 
 mod encoding;
+mod matcher;
+mod view;
 
 pub use encoding::MIN_ENCODED_LEN;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input};
+use aho_corasick::Input;
+use matcher::{Matcher, Owned, SearchFailed};
 use std::fmt;
 use std::sync::Arc;
+use view::{Span, View, Window, offset};
 
 /// The replacement for a secret without a name.
 pub const UNNAMED_MARKER: &str = "[REDACTED]";
@@ -39,8 +55,10 @@ pub enum RedactError {
     },
 }
 
-/// The secrets of one run and every encoded form of them, matched with one automaton. Cheap to
-/// clone; each output stream gets its own [`StreamRedactor`] from [`Redactor::stream`].
+/// The secrets of one run and every encoded form of them, one automaton per view: the raw
+/// view's is built with the redactor, the others (and the case-insensitive ones) when a stream
+/// first needs them. Cheap to clone; each output stream gets its own [`StreamRedactor`] from
+/// [`Redactor::stream`].
 #[derive(Clone, Default)]
 pub struct Redactor {
     inner: Arc<Inner>,
@@ -48,25 +66,29 @@ pub struct Redactor {
 
 #[derive(Default)]
 struct Inner {
-    automaton: Option<AhoCorasick>,
-    /// The same patterns matched without regard to ASCII case, for text whose case the
-    /// program does not control the meaning of (host names): see
-    /// [`Redactor::redact_str_ignore_case`].
-    insensitive: Option<AhoCorasick>,
-    /// For each pattern id, the index of the secret it encodes.
-    owner: Vec<usize>,
+    /// The raw view's matcher (it holds every pattern of every view); `None` without secrets.
+    raw: Option<Matcher>,
+    /// The decoded views' matchers.
+    derived: Vec<Matcher>,
     /// For each secret, its replacement text.
     markers: Vec<Vec<u8>>,
-    /// The longest pattern in bytes: a stream holds back one byte less than this.
-    longest: usize,
 }
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
         formatter
             .debug_struct("Redactor")
-            .field("secrets", &self.inner.markers.len())
-            .field("patterns", &self.inner.owner.len())
+            .field("secrets", &inner.markers.len())
+            .field(
+                "patterns",
+                &inner
+                    .raw
+                    .iter()
+                    .chain(&inner.derived)
+                    .map(|m| m.owner.len())
+                    .sum::<usize>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -91,46 +113,44 @@ impl Redactor {
     fn build<'a>(
         secrets: impl Iterator<Item = (Option<&'a str>, &'a [u8])>,
     ) -> Result<Self, RedactError> {
-        let mut patterns: Vec<(Vec<u8>, usize)> = Vec::new();
+        let mut per_view: Vec<(View, Vec<Owned>)> = Vec::new();
         let mut markers = Vec::new();
         for (index, (name, value)) in secrets.enumerate() {
             markers.push(match name {
                 Some(name) => format!("[REDACTED:{name}]").into_bytes(),
                 None => UNNAMED_MARKER.as_bytes().to_vec(),
             });
-            patterns.extend(encoding::forms(value).into_iter().map(|form| (form, index)));
+            for (view, forms) in encoding::forms(value) {
+                let forms = forms.into_iter().map(|form| (form, index));
+                match per_view.iter_mut().find(|(known, _)| *known == view) {
+                    Some((_, patterns)) => patterns.extend(forms),
+                    None => per_view.push((view, forms.collect())),
+                }
+            }
         }
-        // One pattern per byte string; the first secret that produces it names it.
-        patterns.sort_unstable();
-        patterns.dedup_by(|later, earlier| later.0 == earlier.0);
-        if patterns.is_empty() {
-            return Ok(Self {
-                inner: Arc::new(Inner {
-                    markers,
-                    ..Inner::default()
-                }),
-            });
+        let mut raw = None;
+        let mut derived = Vec::new();
+        for (view, patterns) in per_view {
+            let matcher = Matcher::new(view, patterns);
+            if view == View::Raw {
+                // Built now, so a redactor that cannot be built is an error here, not a
+                // stream that fails closed later; the other automata are subsets of its
+                // patterns, built when first needed.
+                if let Err(source) = matcher.automaton(false) {
+                    return Err(RedactError::Build {
+                        patterns: matcher.len(),
+                        source: source.clone(),
+                    });
+                }
+                raw = Some(matcher);
+            } else {
+                derived.push(matcher);
+            }
         }
-        let build_error = |source| RedactError::Build {
-            patterns: patterns.len(),
-            source,
-        };
-        let automaton =
-            AhoCorasick::new(patterns.iter().map(|(form, _)| form)).map_err(build_error)?;
-        let insensitive = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(patterns.iter().map(|(form, _)| form))
-            .map_err(build_error)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                automaton: Some(automaton),
-                insensitive: Some(insensitive),
-                owner: patterns.iter().map(|(_, owner)| *owner).collect(),
-                longest: patterns
-                    .iter()
-                    .map(|(form, _)| form.len())
-                    .max()
-                    .unwrap_or(0),
+                raw,
+                derived,
                 markers,
             }),
         })
@@ -138,17 +158,45 @@ impl Redactor {
 
     /// Whether there is nothing to redact.
     pub fn is_empty(&self) -> bool {
-        self.inner.automaton.is_none()
+        self.inner.raw.is_none()
     }
 
     /// A streaming redactor for one output stream.
     pub fn stream(&self) -> StreamRedactor {
+        self.stream_with(false)
+    }
+
+    fn stream_with(&self, ignore_case: bool) -> StreamRedactor {
         StreamRedactor {
             redactor: self.clone(),
+            ignore_case,
             pending: Vec::new(),
-            covered: 0,
+            base: 0,
+            searched: 0,
+            windows: self
+                .inner
+                .derived
+                .iter()
+                .map(|matcher| Window::new(matcher.view))
+                .collect(),
             spans: Vec::new(),
+            covered: 0,
+            failed: false,
         }
+    }
+
+    /// The most bytes a stream holds back after a push: for each view, `longest − 1` view
+    /// bytes, each standing for at most a few raw bytes (a character and a skipped CRLF, a
+    /// `%XX`, a 12-byte surrogate pair escape), plus an undecided escape at the end.
+    fn hold_bound(&self) -> usize {
+        let inner = &self.inner;
+        inner
+            .raw
+            .iter()
+            .chain(&inner.derived)
+            .map(Matcher::hold_bound)
+            .max()
+            .unwrap_or(0)
     }
 
     /// `bytes` with every secret form replaced.
@@ -162,76 +210,53 @@ impl Redactor {
     /// `text` with every secret form replaced (a cut through a multi-byte character becomes
     /// U+FFFD).
     pub fn redact_str(&self, text: &str) -> String {
-        match String::from_utf8(self.redact(text.as_bytes())) {
-            Ok(text) => text,
-            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-        }
+        lossy(self.redact(text.as_bytes()))
     }
-}
 
-impl Redactor {
     /// `text` with every secret form replaced, matched without regard to ASCII case: for
     /// strings a sandboxed program sent that are case-insensitive where they are used (a host
     /// name asked of the egress proxy), so `SeCrEt.exfil.example` cannot carry `secret` past
     /// the redactor into an audit record. Overlapping matches are replaced as their union.
     pub fn redact_str_ignore_case(&self, text: &str) -> String {
-        let inner = &self.inner;
-        let Some(automaton) = &inner.insensitive else {
-            return text.to_string();
-        };
-        let bytes = text.as_bytes();
-        let mut spans: Vec<Span> = match automaton.try_find_overlapping_iter(Input::new(bytes)) {
-            Ok(matches) => matches
-                .map(|found| Span {
-                    start: found.start(),
-                    end: found.end(),
-                    secret: inner.owner[found.pattern().as_usize()],
-                })
-                .collect(),
-            // Unreachable with the default automaton; fail closed.
-            Err(_) => return UNNAMED_MARKER.to_string(),
-        };
-        spans.sort_unstable_by_key(|span| (span.start, span.secret));
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut region_end = 0;
-        for span in &spans {
-            if span.start < region_end {
-                region_end = region_end.max(span.end);
-                continue;
-            }
-            out.extend_from_slice(&bytes[region_end..span.start]);
-            out.extend_from_slice(&inner.markers[span.secret]);
-            region_end = span.end;
-        }
-        out.extend_from_slice(&bytes[region_end.min(bytes.len())..]);
-        match String::from_utf8(out) {
-            Ok(text) => text,
-            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-        }
+        let mut stream = self.stream_with(true);
+        let mut out = stream.push(text.as_bytes());
+        out.extend(stream.finish());
+        lossy(out)
     }
 }
 
-/// One match of one pattern: `[start, end)` of the pending bytes, for secret `secret`.
-#[derive(Clone, Copy)]
-struct Span {
-    start: usize,
-    end: usize,
-    secret: usize,
+fn lossy(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    }
 }
 
 /// Redacts one output stream written in chunks. A secret split across any number of chunks at
-/// any points is still caught: the last `longest pattern − 1` bytes are held back until the
-/// next chunk or [`StreamRedactor::finish`]. Overlapping matches are redacted as their union,
-/// named for the leftmost; the output does not depend on how the input was chunked.
+/// any points is still caught: each view holds back its last `longest pattern − 1` bytes (and
+/// an undecided escape or `\r`), so at most [`Redactor`]'s hold bound of raw bytes waits for the
+/// next chunk or [`StreamRedactor::finish`]. Every byte is decoded once per view and searched
+/// once, plus the held-back bytes again per chunk. Overlapping matches, of any views, are
+/// redacted as their union, named for the leftmost; the output does not depend on how the
+/// input was chunked.
 pub struct StreamRedactor {
     redactor: Redactor,
+    ignore_case: bool,
     /// Bytes received but not yet emitted.
     pending: Vec<u8>,
-    /// How many leading bytes of `pending` belong to a replacement already emitted: they are
-    /// never emitted, and a match overlapping them extends that replacement silently.
-    covered: usize,
-    /// Scratch space for matches, reused across chunks.
+    /// Stream offset of `pending[0]`.
+    base: u64,
+    /// Stream offset up to which the raw view has been searched.
+    searched: u64,
+    /// One window per derived matcher, in the same order.
+    windows: Vec<Window>,
+    /// Matches found and not yet emitted (stream offsets).
     spans: Vec<Span>,
+    /// Stream offset where the last replacement emitted ends: bytes before it are never
+    /// emitted, and a match overlapping them extends that replacement silently.
+    covered: u64,
+    /// A search failed: nothing more is emitted.
+    failed: bool,
 }
 
 impl fmt::Debug for StreamRedactor {
@@ -254,76 +279,118 @@ impl StreamRedactor {
     /// As [`StreamRedactor::push`], appending to `out` (reuse it to avoid an allocation per
     /// chunk).
     pub fn push_into(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let inner = &self.redactor.inner;
-        if inner.automaton.is_none() {
+        if self.redactor.is_empty() {
             out.extend_from_slice(chunk);
             return;
         }
         self.pending.extend_from_slice(chunk);
-        let hold = inner.longest.saturating_sub(1);
-        let cut = self.pending.len().saturating_sub(hold);
-        self.emit(cut, out);
+        self.scan_and_emit(false, out);
+        debug_assert!(self.pending.len() <= self.redactor.hold_bound());
     }
 
     /// Ends the stream: returns everything still held back, redacted.
     pub fn finish(mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.pending.len());
-        self.emit(self.pending.len(), &mut out);
+        if self.redactor.is_empty() {
+            return out;
+        }
+        self.scan_and_emit(true, &mut out);
         out
     }
 
-    /// Emits `pending[..cut]`, redacted, and keeps the rest. No match that is still incomplete
-    /// can start before `cut`: a pattern ending past the buffer starts at or after
-    /// `len − longest + 1`.
-    fn emit(&mut self, cut: usize, out: &mut Vec<u8>) {
-        let inner = &self.redactor.inner;
-        let Some(automaton) = &inner.automaton else {
-            out.extend_from_slice(&self.pending);
+    fn scan_and_emit(&mut self, at_end: bool, out: &mut Vec<u8>) {
+        if self.failed {
             self.pending.clear();
             return;
-        };
-        self.spans.clear();
-        match automaton.try_find_overlapping_iter(Input::new(&self.pending)) {
-            Ok(matches) => {
-                self.spans.extend(
-                    matches
-                        .filter(|found| found.start() < cut)
-                        .map(|found| Span {
-                            start: found.start(),
-                            end: found.end(),
-                            secret: inner.owner[found.pattern().as_usize()],
-                        }),
-                )
-            }
-            // Unreachable with the default (standard, unanchored) automaton; fail closed.
+        }
+        match self.scan(at_end) {
+            Ok(cut) => self.emit(cut, out),
+            // Unreachable: the automata are standard and unanchored, and each lazily built one
+            // holds a subset of the raw automaton's patterns, which built. Fail closed.
             Err(_) => {
                 out.extend_from_slice(UNNAMED_MARKER.as_bytes());
                 self.pending.clear();
-                self.covered = 0;
-                return;
+                self.failed = true;
             }
         }
+    }
+
+    /// Searches every view past what it has seen and returns the cut: the stream offset before
+    /// which no match can still start (the end, at the end of the stream).
+    fn scan(&mut self, at_end: bool) -> Result<u64, SearchFailed> {
+        let inner = &self.redactor.inner;
+        let end = self.base + self.pending.len() as u64;
+        let mut cut = end;
+        if let Some(raw) = &inner.raw {
+            let automaton = raw.automaton(self.ignore_case).map_err(|_| SearchFailed)?;
+            let keep = raw.longest as u64 - 1;
+            let from = self.searched.saturating_sub(keep).max(self.base);
+            let haystack = &self.pending[offset(from, self.base)..];
+            for found in automaton.try_find_overlapping_iter(Input::new(haystack))? {
+                if from + found.end() as u64 > self.searched {
+                    self.spans.push(Span {
+                        start: from + found.start() as u64,
+                        end: from + found.end() as u64,
+                        secret: raw.owner[found.pattern().as_usize()],
+                    });
+                }
+            }
+            self.searched = end;
+            cut = cut.min(end.saturating_sub(keep));
+        }
+        for (window, matcher) in self.windows.iter_mut().zip(&inner.derived) {
+            let hold = window.advance(
+                &self.pending,
+                self.base,
+                at_end,
+                matcher,
+                self.ignore_case,
+                &mut self.spans,
+            )?;
+            cut = cut.min(hold);
+        }
+        Ok(if at_end { end } else { cut.max(self.base) })
+    }
+
+    /// Emits the pending bytes before `cut`, redacted, and keeps the rest.
+    fn emit(&mut self, cut: u64, out: &mut Vec<u8>) {
+        let inner = &self.redactor.inner;
         self.spans
             .sort_unstable_by_key(|span| (span.start, span.secret));
-        // 1. Walk the matches left to right; a match that overlaps the current replacement
-        //    extends it, any other starts a new one after the plain text before it.
-        let mut region_end = self.covered;
-        for span in &self.spans {
+        // 1. Walk the matches that start before the cut, left to right; one that overlaps the
+        //    current replacement extends it, any other starts a new one after the plain text
+        //    before it. The rest wait for the next cut.
+        let mut region_end = self.covered.max(self.base);
+        let mut kept = 0;
+        for index in 0..self.spans.len() {
+            let span = self.spans[index];
+            if span.start >= cut {
+                self.spans[kept] = span;
+                kept += 1;
+                continue;
+            }
+            debug_assert!(span.start >= self.base, "a match starts in emitted bytes");
             if span.start < region_end {
                 region_end = region_end.max(span.end);
                 continue;
             }
-            out.extend_from_slice(&self.pending[region_end..span.start]);
+            out.extend_from_slice(
+                &self.pending[offset(region_end, self.base)..offset(span.start, self.base)],
+            );
             out.extend_from_slice(&inner.markers[span.secret]);
             region_end = span.end;
         }
+        self.spans.truncate(kept);
         // 2. Plain text up to the cut; a replacement that reaches past it covers the start of
         //    what is kept.
         if region_end < cut {
-            out.extend_from_slice(&self.pending[region_end..cut]);
+            out.extend_from_slice(
+                &self.pending[offset(region_end, self.base)..offset(cut, self.base)],
+            );
         }
-        self.covered = region_end.saturating_sub(cut);
-        self.pending.drain(..cut);
+        self.covered = region_end;
+        self.pending.drain(..offset(cut, self.base));
+        self.base = cut;
     }
 }
 
@@ -373,10 +440,68 @@ mod tests {
         let mut out = Vec::new();
         for _ in 0..100 {
             out.extend(stream.push(b"aaaaaaaaaa"));
-            assert!(stream.pending.len() < redactor.inner.longest);
+            assert!(stream.pending.len() <= redactor.hold_bound());
         }
         out.extend(stream.finish());
         assert_eq!(String::from_utf8(out).unwrap(), "[REDACTED]");
+    }
+
+    #[test]
+    fn pathological_inputs_are_held_back_within_the_bound() {
+        let redactor = Redactor::named(&[
+            (
+                "key",
+                "sk-live-0123456789abcdefghijklmnopqrstuvwxyz".as_bytes(),
+            ),
+            (
+                "pem",
+                b"-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n-----END KEY-----",
+            ),
+        ])
+        .unwrap();
+        let bound = redactor.hold_bound();
+        // The escaped view's: its longest pattern is the key with CRLF (64 bytes), each byte
+        // an escape of up to 12 raw bytes, and an undecided escape after them.
+        assert_eq!(bound, 63 * 12 + 11);
+        let inputs: [Vec<u8>; 6] = [
+            b"QUJD".repeat(500),
+            b"Q\n".repeat(1000),
+            b"QU\r\n".repeat(1000),
+            b"\\u0041\\ud83d\\ude00".repeat(200),
+            b"%41".repeat(1000),
+            b"\\".repeat(2000),
+        ];
+        for input in inputs {
+            let mut stream = redactor.stream();
+            let mut out = Vec::new();
+            for byte in &input {
+                out.extend(stream.push(std::slice::from_ref(byte)));
+                assert!(stream.pending.len() <= bound, "{}", stream.pending.len());
+            }
+            out.extend(stream.finish());
+            assert_eq!(out, input);
+        }
+    }
+
+    #[test]
+    fn a_wrapped_base64_secret_is_replaced_with_its_line_breaks() {
+        let redactor = Redactor::named(&[("key", "0123456789abcdefghijklmnopqrstuvwxyz")]).unwrap();
+        // `MDEy…` wrapped at 10 columns with CRLF, after `x = `.
+        let input =
+            "x = MDEyMzQ1Nj\r\nc4OWFiY2RlZm\r\ndoaWprbG1ub3\r\nBxcnN0dXZ3eH\r\nl6\r\n\r\ndone\n";
+        for size in [1, 2, 3, 7, input.len()] {
+            assert_eq!(
+                redacted(
+                    &redactor,
+                    &input
+                        .as_bytes()
+                        .chunks(size)
+                        .map(|c| std::str::from_utf8(c).unwrap())
+                        .collect::<Vec<_>>()
+                ),
+                "x = [REDACTED:key]\r\n\r\ndone\n"
+            );
+        }
     }
 
     #[test]
@@ -408,6 +533,44 @@ mod tests {
                 .unwrap()
                 .redact_str_ignore_case("a.b"),
             "a.b"
+        );
+    }
+
+    #[test]
+    fn derived_automata_are_built_only_when_a_view_needs_them() {
+        let redactor = Redactor::named(&[("key", "sk-live-0123456789")]).unwrap();
+        let built = |redactor: &Redactor| {
+            let inner = &redactor.inner;
+            let raw = inner.raw.as_ref().map(Matcher::built);
+            let views: Vec<_> = inner.derived.iter().map(|m| (m.view, m.built())).collect();
+            (raw, views)
+        };
+        let none = vec![
+            (View::Unwrapped, (false, false)),
+            (View::Escaped, (false, false)),
+            (View::Percent, (false, false)),
+        ];
+        assert_eq!(built(&redactor), (Some((true, false)), none.clone()));
+        // Plain text, a word wrapped across a line: nothing else is needed.
+        assert_eq!(
+            redactor.redact_str("plain text\nwrapped"),
+            "plain text\nwrapped"
+        );
+        assert_eq!(built(&redactor), (Some((true, false)), none));
+        assert_eq!(
+            redactor.redact_str("\\u0073k-live-0123456789"),
+            "[REDACTED:key]"
+        );
+        assert_eq!(
+            built(&redactor),
+            (
+                Some((true, false)),
+                vec![
+                    (View::Unwrapped, (false, false)),
+                    (View::Escaped, (true, false)),
+                    (View::Percent, (false, false)),
+                ]
+            )
         );
     }
 

@@ -73,10 +73,143 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
+/// `text` broken into lines of `width` characters, each ended by LF or CRLF (the last too), as
+/// `base64`, PEM writers and `xxd -p` do.
+fn wrapped(text: &[u8], width: usize, crlf: bool) -> Vec<u8> {
+    let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    text.chunks(width.max(1))
+        .flat_map(|line| [line, end].concat())
+        .collect()
+}
+
+/// `bytes` with every line break removed: where a wrapped form's text must not survive.
+fn unwrapped(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .copied()
+        .filter(|byte| !matches!(byte, b'\r' | b'\n'))
+        .collect()
+}
+
+/// A JSON string body: `escape(character)` decides which characters are written `\uXXXX`
+/// (in `upper` or lower hex, UTF-16 units); quotes, backslashes and controls are always
+/// escaped, the others raw.
+fn json(text: &str, upper: bool, mut escape: impl FnMut(char) -> bool) -> Vec<u8> {
+    let mut out = String::new();
+    for character in text.chars() {
+        if escape(character) || u32::from(character) < 0x20 {
+            for unit in character.encode_utf16(&mut [0; 2]) {
+                out.push_str(&if upper {
+                    format!("\\u{unit:04X}")
+                } else {
+                    format!("\\u{unit:04x}")
+                });
+            }
+        } else if matches!(character, '"' | '\\') {
+            out.push('\\');
+            out.push(character);
+        } else {
+            out.push(character);
+        }
+    }
+    out.into_bytes()
+}
+
+/// What bash's `printf %q` writes in the C locale: `$'…'` (its body here) when a byte is not
+/// printable ASCII, else a backslash before each shell-special byte.
+fn printf_q(value: &[u8]) -> Vec<u8> {
+    if value.iter().any(|byte| !(0x20..0x7f).contains(byte)) {
+        return ansi_c(value);
+    }
+    let mut out = Vec::new();
+    for &byte in value {
+        if b" \t'\"\\|&;()<>!{}*[?]^$`,#~".contains(&byte) {
+            out.push(b'\\');
+        }
+        out.push(byte);
+    }
+    out
+}
+
+/// The body of bash's `$'…'`: named escapes, `\'`, `\\`, octal for other unprintable bytes.
+fn ansi_c(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &byte in value {
+        match byte {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0b => out.extend_from_slice(b"\\v"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0x1b => out.extend_from_slice(b"\\E"),
+            b'\'' | b'\\' => out.extend_from_slice(&[b'\\', byte]),
+            0x20..0x7f => out.push(byte),
+            _ => out.extend_from_slice(format!("\\{byte:03o}").as_bytes()),
+        }
+    }
+    out
+}
+
+/// `value` with each `'` written as `quote` (the inside of a single-quoted shell word).
+fn single_quoted(value: &[u8], quote: &[u8]) -> Vec<u8> {
+    value
+        .iter()
+        .flat_map(|&byte| {
+            if byte == b'\'' {
+                quote.to_vec()
+            } else {
+                vec![byte]
+            }
+        })
+        .collect()
+}
+
+/// `%XX` for every byte, or for those `pick` chooses and every `%` (as any encoder must: a raw
+/// `%` before two hex digits would decode as a byte), the others raw.
+fn percent_mixed(value: &[u8], upper: bool, mut pick: impl FnMut() -> bool) -> Vec<u8> {
+    value
+        .iter()
+        .flat_map(|&byte| match (pick() || byte == b'%', upper) {
+            (false, _) => vec![byte],
+            (true, true) => format!("%{byte:02X}").into_bytes(),
+            (true, false) => format!("%{byte:02x}").into_bytes(),
+        })
+        .collect()
+}
+
+/// Secrets of random bytes and lengths (about half at least 58 bytes, whose base64 wraps at 76
+/// columns): printable ASCII, any bytes, shell-hostile text (quotes, spaces, `$`, backslashes,
+/// newlines, non-ASCII), and multi-line PEM-like keys with LF or CRLF.
 fn secret_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let pieces = [
+        "'", "\"", " ", "$", "\\", "\n", "\r\n", "\t", "é", "😀", "a", "Z", "0", "-", "%", "+",
+        "/", "=", "{", "x", "\u{1}", "<",
+    ];
     prop_oneof![
-        proptest::collection::vec(0x20u8..0x7f, 1..=64),
-        proptest::collection::vec(any::<u8>(), 1..=64),
+        proptest::collection::vec(0x20u8..0x7f, 1..=120),
+        proptest::collection::vec(any::<u8>(), 1..=120),
+        proptest::collection::vec(proptest::sample::select(pieces.to_vec()), 1..=60)
+            .prop_map(|pieces| pieces.concat().into_bytes()),
+        (
+            proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                            .to_vec()
+                    ),
+                    1..=64
+                ),
+                2..=5
+            ),
+            any::<bool>()
+        )
+            .prop_map(|(lines, crlf)| lines.join(if crlf {
+                b"\r\n".as_slice()
+            } else {
+                b"\n"
+            })),
     ]
 }
 
@@ -85,6 +218,102 @@ fn text_strategy() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(0x20u8..0x7f, 0..80),
         proptest::collection::vec(any::<u8>(), 0..80),
     ]
+}
+
+/// How one case encodes its secret: wrap width and line ending, hex case, which characters a
+/// mixed form escapes.
+#[derive(Debug, Clone)]
+struct Style {
+    width: usize,
+    crlf: bool,
+    upper: bool,
+    picks: Vec<bool>,
+}
+
+fn style_strategy() -> impl Strategy<Value = Style> {
+    (
+        1usize..=100,
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(any::<bool>(), 1..64),
+    )
+        .prop_map(|(width, crlf, upper, picks)| Style {
+            width,
+            crlf,
+            upper,
+            picks,
+        })
+}
+
+/// Every form of `secret` this suite writes, each with the text that must not survive it
+/// (`true`: checked with line breaks removed from the output, for a wrapped form).
+fn encoded_forms(
+    secret: &[u8],
+    around: &[Vec<u8>],
+    style: &Style,
+) -> Vec<(Vec<u8>, Vec<u8>, bool)> {
+    let mut forms: Vec<(Vec<u8>, Vec<u8>, bool)> = vec![(secret.to_vec(), secret.to_vec(), false)];
+    let mut picks = style.picks.iter().copied().cycle();
+    // Base64, alone and inside a larger payload (the stable inner characters), and hex, each
+    // wrapped at the case's width with its line ending.
+    let payload = [around[0].as_slice(), secret, &around[1]].concat();
+    let blob = STANDARD.encode(&payload);
+    let inner = embedded_base64(blob.as_bytes(), around[0].len(), secret.len());
+    forms.push((
+        wrapped(blob.as_bytes(), style.width, style.crlf),
+        inner,
+        true,
+    ));
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        let text = engine.encode(secret).into_bytes();
+        forms.push((wrapped(&text, style.width, style.crlf), text, true));
+    }
+    let hex = if style.upper {
+        hex::encode_upper(secret)
+    } else {
+        hex::encode(secret)
+    };
+    forms.push((
+        wrapped(hex.as_bytes(), style.width, !style.crlf),
+        hex.into_bytes(),
+        true,
+    ));
+    // Percent: RFC 3986 (unreserved raw), every byte, a random mix.
+    forms.push((percent(secret), percent(secret), false));
+    let every = percent_mixed(secret, style.upper, || true);
+    forms.push((every.clone(), every, false));
+    let mixed = percent_mixed(secret, !style.upper, || picks.next().unwrap_or(true));
+    forms.push((mixed.clone(), mixed, false));
+    // Shell: `printf %q`, `$'…'`, the two single-quoted forms.
+    for form in [
+        printf_q(secret),
+        ansi_c(secret),
+        single_quoted(secret, b"'\\''"),
+        single_quoted(secret, b"'\"'\"'"),
+    ] {
+        forms.push((form.clone(), form, false));
+    }
+    // The other line ending of a multi-line secret.
+    if let Ok(text) = std::str::from_utf8(secret) {
+        let lf = text.replace("\r\n", "\n");
+        for other in [lf.replace('\n', "\r\n"), lf] {
+            if other != text {
+                forms.push((other.clone().into_bytes(), other.into_bytes(), false));
+            }
+        }
+        // JSON: serde_json, Python's `ensure_ascii`, every character `\uXXXX`, a random mix.
+        let serde = serde_json::to_string(text).unwrap();
+        let serde = serde.as_bytes()[1..serde.len() - 1].to_vec();
+        forms.push((serde.clone(), serde, false));
+        for form in [
+            json(text, style.upper, |c| !c.is_ascii()),
+            json(text, style.upper, |_| true),
+            json(text, !style.upper, |_| picks.next().unwrap_or(true)),
+        ] {
+            forms.push((form.clone(), form, false));
+        }
+    }
+    forms
 }
 
 proptest! {
@@ -97,46 +326,35 @@ proptest! {
     #[test]
     fn no_encoding_of_a_secret_survives_any_chunking(
         secret in secret_strategy(),
-        texts in proptest::collection::vec(text_strategy(), 8),
+        texts in proptest::collection::vec(text_strategy(), 40),
+        style in style_strategy(),
         sizes in proptest::collection::vec(1usize..40, 1..8),
     ) {
         let redactor = Redactor::new(&[&secret]).unwrap();
-        let blob = STANDARD.encode([texts[6].as_slice(), &secret, &texts[7]].concat());
-        let hex = hex::encode(&secret);
-        let mut input = texts[0].clone();
-        for (form, text) in [
-            (secret.clone(), &texts[1]),
-            (blob.clone().into_bytes(), &texts[2]),
-            (hex.clone().into_bytes(), &texts[3]),
-            (hex.to_uppercase().into_bytes(), &texts[4]),
-            (percent(&secret), &texts[5]),
-        ] {
-            input.extend(form);
+        let forms = encoded_forms(&secret, &texts[..2], &style);
+        // Each form after random text; a space before it, so that text ending in a backslash
+        // cannot take the form's first escape (see docs/security.md).
+        let mut input = Vec::new();
+        for ((written, _, _), text) in forms.iter().zip(texts[2..].iter().cycle()) {
             input.extend(text);
+            input.push(b' ');
+            input.extend(written);
         }
-        let mut forms = vec![
-            hex.clone().into_bytes(),
-            hex.to_uppercase().into_bytes(),
-            percent(&secret),
-            embedded_base64(blob.as_bytes(), texts[6].len(), secret.len()),
-        ];
-        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            forms.push(engine.encode(&secret).into_bytes());
-        }
-        if let Ok(text) = std::str::from_utf8(&secret) {
-            let json = serde_json::to_string(text).unwrap();
-            input.extend(json.as_bytes());
-            forms.push(json.trim_matches('"').as_bytes().to_vec());
-        }
-        forms.retain(|form| form.len() >= MIN_ENCODED_LEN);
-        forms.push(secret.clone());
+        input.extend(&texts[2]);
 
         let output = stream(&redactor, &input, &sizes);
-        for form in &forms {
+        let output_unwrapped = unwrapped(&output);
+        for (_, survivor, wrapped) in &forms {
+            let (haystack, what) = if *wrapped {
+                (&output_unwrapped, "unwrapped output")
+            } else {
+                (&output, "output")
+            };
+            let short = *wrapped && survivor.len() < MIN_ENCODED_LEN;
             prop_assert!(
-                only_inside_markers(&output, form),
-                "form {:?} survives in {:?}",
-                String::from_utf8_lossy(form),
+                short || only_inside_markers(haystack, survivor),
+                "form {:?} survives in the {what} {:?}",
+                String::from_utf8_lossy(survivor),
                 String::from_utf8_lossy(&output)
             );
         }

@@ -1,0 +1,207 @@
+//! Escapes of a secret through its accidental encodings: real tools inside the sandbox (`base64`,
+//! `xxd`, Python's `json`/`urllib`/`shlex`, bash's `printf %q`, `${…@Q}` and `declare -p`,
+//! `sed` turning LF into CRLF) print an injected secret; nothing of it may reach stdout, stderr
+//! or the audit log, and the run's records must say what was emitted.
+
+use super::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// 84 bytes (its base64 wraps at 76 and 64 columns) with quotes, spaces, `$`, a backslash,
+/// `<`, `&` and non-ASCII: every quoting and escaping tool has something to do.
+const LONG: &str =
+    "it's a \"long\" $secret\\value <&> é-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLM";
+
+/// A PEM-like multi-line secret, stored with LF.
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nVJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDu\n-----END PRIVATE KEY-----";
+
+/// A multi-line secret stored with CRLF.
+const CRLF: &str = "line-one-of-the-key-0123456789\r\nline-two-of-the-key-abcdefghij\r\nend";
+
+fn set_secret(escape: &Escape, name: &str, value: &str) {
+    escape
+        .env
+        .cmd(&["secrets", "set", name])
+        .write_stdin(value)
+        .assert()
+        .success();
+}
+
+/// Asserts that `text` holds no trace of `secret`: no 12-byte run of its value, of any of its
+/// lines, and no 16-character run of its base64 or hex.
+fn assert_no_trace(what: &str, text: &str, secret: &str) {
+    let base64 = STANDARD.encode(secret);
+    let hex = hex::encode(secret);
+    let mut runs: Vec<&[u8]> = Vec::new();
+    for (form, width) in [(secret, 12), (base64.as_str(), 16), (hex.as_str(), 16)] {
+        runs.extend(form.as_bytes().windows(width.min(form.len())));
+    }
+    for run in runs {
+        let run = String::from_utf8_lossy(run);
+        assert!(!text.contains(&*run), "{what} holds `{run}`:\n{text}");
+    }
+}
+
+/// What the program wrote to stderr: AegisClaw's own `aegisclaw: ` status lines removed.
+fn program_stderr(outcome: &Outcome) -> String {
+    outcome
+        .stderr()
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("aegisclaw: "))
+        .collect()
+}
+
+/// The run finished with every layer in force, was given exactly `secrets`, recorded the byte
+/// counts it emitted, and its whole audit log holds no trace of `values`.
+fn assert_recorded(escape: &Escape, outcome: &Outcome, secrets: &[&str], values: &[&str]) {
+    let finished = outcome.finished();
+    assert_eq!(
+        outcome.record("run.launch")["data"]["secrets"],
+        serde_json::json!(secrets)
+    );
+    assert_eq!(
+        finished["data"]["stdout_bytes"],
+        outcome.output.stdout.len() as u64
+    );
+    assert_eq!(
+        finished["data"]["stderr_bytes"],
+        program_stderr(outcome).len() as u64
+    );
+    let log = std::fs::read_to_string(escape.env.home().join("audit/audit.jsonl")).unwrap();
+    for value in values {
+        assert_no_trace("the audit log", &log, value);
+        assert_no_trace("stdout", &outcome.stdout(), value);
+        assert_no_trace("stderr", &outcome.stderr(), value);
+    }
+}
+
+#[test]
+fn wrapped_base64_of_a_long_secret_is_redacted() {
+    let escape = Escape::new();
+    set_secret(&escape, "API_TOKEN", LONG);
+    // `base64` wraps at 76 columns by default; `-w 64` as PEM; after a 3-byte prefix the
+    // breaks fall at other offsets of the secret; `sed` turns the breaks into CRLF; `xxd -p`
+    // wraps hex at 60.
+    let script = r#"printf %s "$API_TOKEN" | base64
+printf %s "$API_TOKEN" | base64 -w 64
+printf abc%s "$API_TOKEN" | base64 -w 20
+printf %s "$API_TOKEN" | base64 | sed 's/$/\r/'
+printf %s "$API_TOKEN" | xxd -p
+printf %s "$API_TOKEN" | base64 -w 7 >&2"#;
+    let outcome = escape.run(&["secrets.read:API_TOKEN"], script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\nYWJj[REDACTED:API_TOKEN]\n\
+         [REDACTED:API_TOKEN]\r\n[REDACTED:API_TOKEN]\n"
+    );
+    assert_eq!(program_stderr(&outcome), "[REDACTED:API_TOKEN]\n");
+    assert_recorded(&escape, &outcome, &["API_TOKEN"], &[LONG]);
+}
+
+#[test]
+fn json_unicode_escapes_of_a_secret_are_redacted() {
+    let escape = Escape::new();
+    set_secret(&escape, "API_TOKEN", LONG);
+    // Python's default `ensure_ascii`; every character as `\uXXXX`, lower and upper hex; Go's
+    // HTML-safe `\u003c`, `\u003e`, `\u0026` beside raw UTF-8.
+    let script = python(
+        r#"import json,os
+t=os.environ["API_TOKEN"]
+print(json.dumps({"t": t}))
+print("".join("\\u%04x" % ord(c) for c in t))
+print("".join("\\u%04X" % ord(c) for c in t))
+print(json.dumps(t, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))"#,
+    );
+    let outcome = escape.run(&["secrets.read:API_TOKEN"], &script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "{\"t\": \"[REDACTED:API_TOKEN]\"}\n[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n\
+         \"[REDACTED:API_TOKEN]\"\n"
+    );
+    assert_recorded(&escape, &outcome, &["API_TOKEN"], &[LONG]);
+}
+
+#[test]
+fn percent_encoding_of_every_byte_of_a_secret_is_redacted() {
+    let escape = Escape::new();
+    set_secret(&escape, "API_TOKEN", LONG);
+    let script = python(
+        r#"import os,urllib.parse
+t=os.environ["API_TOKEN"].encode()
+print("".join("%%%02X" % b for b in t))
+print("".join("%%%02x" % b for b in t))
+print("https://example.com/cb?token=" + urllib.parse.quote_plus(t) + "&next=%2Fhome")
+print(urllib.parse.quote(t, safe="/$&"))"#,
+    );
+    let outcome = escape.run(&["secrets.read:API_TOKEN"], &script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n\
+         https://example.com/cb?token=[REDACTED:API_TOKEN]&next=%2Fhome\n[REDACTED:API_TOKEN]\n"
+    );
+    assert_recorded(&escape, &outcome, &["API_TOKEN"], &[LONG]);
+}
+
+#[test]
+fn shell_quoted_secret_is_redacted() {
+    let escape = Escape::new();
+    set_secret(&escape, "API_TOKEN", LONG);
+    // bash's `printf %q` (backslashes), `${…@Q}` (`'…'\''…'`), `declare -p` (double quotes),
+    // xtrace on stderr, and Python's `shlex.quote` (`'"'"'`).
+    let script = format!(
+        r#"bash -c 'printf "%q\n" "$API_TOKEN"; echo "${{API_TOKEN@Q}}"; declare -p API_TOKEN; set -x; : "$API_TOKEN"'; {}"#,
+        python(r#"import os,shlex; print(shlex.quote(os.environ["API_TOKEN"]))"#)
+    );
+    let outcome = escape.run(&["secrets.read:API_TOKEN"], &script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "[REDACTED:API_TOKEN]\n'[REDACTED:API_TOKEN]'\n\
+         declare -x API_TOKEN=\"[REDACTED:API_TOKEN]\"\n'[REDACTED:API_TOKEN]'\n"
+    );
+    assert_eq!(program_stderr(&outcome), "+ : '[REDACTED:API_TOKEN]'\n");
+    assert_recorded(&escape, &outcome, &["API_TOKEN"], &[LONG]);
+}
+
+#[test]
+fn multi_line_secret_with_its_line_endings_changed_is_redacted() {
+    let escape = Escape::new();
+    set_secret(&escape, "PEM_KEY", PEM);
+    set_secret(&escape, "CRLF_KEY", CRLF);
+    // LF turned into CRLF by `sed`, then in base64 (wrapped); bash's `$'…'` quoting of the
+    // newlines; the CRLF secret printed with LF by `tr`, and in JSON.
+    let script = format!(
+        r#"printf '%s\n' "$PEM_KEY" | sed 's/$/\r/'
+{}
+bash -c 'printf "%q\n" "$PEM_KEY"'
+printf '%s\n' "$CRLF_KEY" | tr -d '\r'
+{}"#,
+        python(
+            r#"import base64,os; print(base64.encodebytes(os.environ["PEM_KEY"].replace("\n", "\r\n").encode()).decode(), end="")"#
+        ),
+        python(
+            r#"import json,os; print(json.dumps(os.environ["CRLF_KEY"].replace("\r\n", "\n")))"#
+        ),
+    );
+    let outcome = escape.run(&["secrets.read:PEM_KEY", "secrets.read:CRLF_KEY"], &script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "[REDACTED:PEM_KEY]\r\n[REDACTED:PEM_KEY]\n$'[REDACTED:PEM_KEY]'\n\
+         [REDACTED:CRLF_KEY]\n\"[REDACTED:CRLF_KEY]\"\n"
+    );
+    let lines: Vec<&str> = PEM
+        .lines()
+        .chain(CRLF.lines())
+        .filter(|line| line.len() >= 12)
+        .collect();
+    assert_recorded(
+        &escape,
+        &outcome,
+        &["PEM_KEY", "CRLF_KEY"],
+        &[&[PEM, CRLF][..], &lines].concat(),
+    );
+}
