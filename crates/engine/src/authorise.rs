@@ -3,6 +3,8 @@
 //! policy, and ask a human where the policy says so. Every step is an audit record, made
 //! durable before anything acts on it. Launching is the runtime's job.
 
+mod paths;
+
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::context::{Context, ContextError};
 use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants};
@@ -10,10 +12,11 @@ use aegisclaw_core::audit::Event;
 use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
 use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
-use aegisclaw_core::scope::{Risk, Scope, ScopeContext, Target};
+use aegisclaw_core::scope::{Risk, Scope};
 use aegisclaw_core::skill::manifest::{Manifest, Resources};
 use aegisclaw_core::skill::sign;
 use aegisclaw_core::timestamp::Timestamp;
+use aegisclaw_sandbox::path::{OpenedPath, open_scope_path};
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -50,8 +53,11 @@ pub struct RunRequest {
 /// The decision about one scope.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScopeVerdict {
-    /// The normalised scope.
+    /// The normalised scope as decided: a path scope names its resolved path.
     pub scope: String,
+    /// The text as asked, when it differs (a symlink, `~`, or no path at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
     /// Its risk.
     pub risk: Risk,
     /// What the policy decided.
@@ -72,7 +78,7 @@ pub enum RefusalStage {
     Lockdown,
     /// Signature, trust or file digests failed.
     Verification,
-    /// A scope does not parse.
+    /// A scope does not parse, or its path cannot be opened or is of the wrong kind.
     Scope,
     /// The policy denied a scope.
     Policy,
@@ -105,14 +111,18 @@ pub struct Authorised {
     pub run: String,
     /// What the policy saw of the skill.
     pub skill: SkillFacts,
-    /// The installed skill's directory (`None` for ad-hoc runs).
-    pub skill_dir: Option<PathBuf>,
+    /// The installed skill's directory, opened before it was verified (`None` for ad-hoc
+    /// runs); the run binds this object.
+    pub skill_dir: Option<OpenedPath>,
     /// The command: the entrypoint (or ad-hoc argv) and the request's arguments.
     pub argv: Vec<String>,
     /// The working directory.
     pub workdir: PathBuf,
-    /// The parsed scopes, all granted.
+    /// The parsed scopes, all granted, path scopes as resolved.
     pub scopes: Vec<Scope>,
+    /// The host objects the granted `files.*` and `unix.connect` scopes name, opened once
+    /// and decided on; the run binds exactly these.
+    pub paths: Vec<ScopePath>,
     /// The skill's declared resource limits.
     pub resources: Option<Resources>,
     /// The skill's own files (relative paths), which the run sees read-only.
@@ -123,6 +133,15 @@ pub struct Authorised {
     /// fsync. A caller that does not execute the run must write them itself
     /// (`Context::record_batch`).
     pub pending: Vec<Event>,
+}
+
+/// A host object a granted scope names.
+#[derive(Clone, Debug)]
+pub struct ScopePath {
+    /// The granted scope; its target is the object's resolved path.
+    pub scope: Scope,
+    /// The object as opened when it was decided on.
+    pub opened: OpenedPath,
 }
 
 /// Errors that stop authorisation itself (as opposed to a refusal, which is a `Verdict`).
@@ -225,9 +244,36 @@ pub fn authorise(
             if !aegisclaw_core::skill::manifest::is_valid_name(name) || !dir.is_dir() {
                 return Err(AuthoriseError::NotInstalled { name: name.clone() });
             }
+            // The directory the run will bind is opened before it is verified, and must
+            // still be that directory once verified.
+            let opened = match open_scope_path(&dir) {
+                Ok(opened) => opened,
+                Err(error) => {
+                    let reason = crate::doctor::error_chain(&error);
+                    return refuse(
+                        context,
+                        pending,
+                        RefusalStage::Verification,
+                        reason,
+                        Vec::new(),
+                    );
+                }
+            };
             // 2. Verify signature, trust and every file, at run time.
             let trust = context.trust()?;
-            match sign::verify_dir(&dir, &trust) {
+            let verified = match sign::verify_dir(&dir, &trust) {
+                Ok(verified)
+                    if open_scope_path(&dir).is_ok_and(|again| again.same_object(&opened)) =>
+                {
+                    Ok(verified)
+                }
+                Ok(_) => Err(format!(
+                    "skill directory `{}` was replaced while it was verified",
+                    dir.display()
+                )),
+                Err(error) => Err(crate::doctor::error_chain(&error)),
+            };
+            match verified {
                 Ok(verified) => {
                     let manifest: Manifest = verified.manifest;
                     pending.push(
@@ -246,15 +292,14 @@ pub fn authorise(
                     };
                     (
                         facts,
-                        Some(dir),
+                        Some(opened),
                         manifest.entrypoint.clone(),
                         manifest.scopes.clone(),
                         manifest.resources.clone(),
                         manifest.files.keys().cloned().collect(),
                     )
                 }
-                Err(error) => {
-                    let reason = crate::doctor::error_chain(&error);
+                Err(reason) => {
                     pending.push(
                         context
                             .event("skill.verify")
@@ -314,43 +359,33 @@ pub fn authorise(
         return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
     }
 
-    // 4. Parse and rate the scopes.
-    let scope_context = ScopeContext {
-        user_home: env::get(env::HOME).map(PathBuf::from),
-        aegisclaw_home: Some(context.home().root().to_path_buf()),
-        resolve: None,
-    };
-    let mut scopes = Vec::new();
+    // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
+    // symlink cannot hide what is bound, and a path-less `files.*` scope is the working
+    // directory (running from `~` or `/` cannot hide a sensitive mount).
+    let scope_context = paths::scope_context(
+        env::get(env::HOME).map(PathBuf::from),
+        context.home().root(),
+    );
+    let mut resolved = Vec::new();
     for text in &scope_texts {
-        // A `files.*` scope without a path means the working directory: decide and rate it as
-        // that path, so running from `~` or `/` cannot hide a sensitive mount.
-        let parsed = Scope::parse(text, &scope_context).and_then(|scope| {
-            if matches!(scope.target(), Target::WorkDir) {
-                Scope::parse(
-                    &format!("{}:{}", scope.kind(), request.workdir.display()),
-                    &scope_context,
-                )
-            } else {
-                Ok(scope)
-            }
-        });
-        match parsed {
-            Ok(scope) => scopes.push(scope),
+        match paths::resolve_scope(text, &request.workdir, &scope_context) {
+            Ok(scope) => resolved.push(scope),
             Err(error) => {
                 return refuse(
                     context,
                     pending,
                     RefusalStage::Scope,
-                    error.to_string(),
+                    crate::doctor::error_chain(&error),
                     Vec::new(),
                 );
             }
         }
     }
 
-    // 5. Policy per scope.
+    // 5. Rate and decide each scope by policy.
     let mut verdicts = Vec::new();
-    for scope in &scopes {
+    for resolved in &resolved {
+        let scope = &resolved.scope;
         let risk = scope.rating(&scope_context).risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, &runtime, &actor);
         let loaded = match policy.get(context) {
@@ -367,6 +402,10 @@ pub fn authorise(
             }
         };
         let decision = loaded.decide(&input)?;
+        let mut data = json!({"risk": risk, "rules": decision.rules, "errors": decision.errors});
+        if let Some(requested) = &resolved.requested {
+            data["requested"] = json!(requested);
+        }
         pending.push(
             context
                 .event("policy.decision")
@@ -375,10 +414,11 @@ pub fn authorise(
                 .scope(scope.to_string())
                 .decision(outcome_word(decision.outcome))
                 .reason(decision.reasons.join("; "))
-                .data(json!({"risk": risk, "rules": decision.rules, "errors": decision.errors})),
+                .data(data),
         );
         verdicts.push(ScopeVerdict {
             scope: scope.to_string(),
+            requested: resolved.requested.clone(),
             risk,
             granted: decision.outcome == Outcome::Allow,
             decision,
@@ -438,6 +478,7 @@ pub fn authorise(
             skill: facts.name.clone(),
             publisher: facts.publisher.clone(),
             scope: verdict.scope.clone(),
+            requested: verdict.requested.clone(),
             risk: verdict.risk,
             reasons: verdict.decision.reasons.clone(),
             rules: verdict.decision.rules.clone(),
@@ -491,6 +532,17 @@ pub fn authorise(
             .decision("allow")
             .data(json!({"scopes": verdicts.iter().map(|v| &v.scope).collect::<Vec<_>>()})),
     );
+    let mut scopes = Vec::new();
+    let mut paths = Vec::new();
+    for resolved in resolved {
+        if let Some(opened) = resolved.opened {
+            paths.push(ScopePath {
+                scope: resolved.scope.clone(),
+                opened,
+            });
+        }
+        scopes.push(resolved.scope);
+    }
     Ok(Verdict::Authorised(Box::new(Authorised {
         run,
         skill: facts,
@@ -498,6 +550,7 @@ pub fn authorise(
         argv,
         workdir: request.workdir,
         scopes,
+        paths,
         resources,
         files,
         verdicts,
