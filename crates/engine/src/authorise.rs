@@ -211,6 +211,11 @@ pub fn authorise(
     request: RunRequest,
 ) -> Result<Verdict, AuthoriseError> {
     let run = new_run_id();
+    // Compared with resolved scope paths from here on (a path-less `files.*` scope is it).
+    let request = RunRequest {
+        workdir: paths::resolve_leniently(&request.workdir).unwrap_or(request.workdir),
+        ..request
+    };
     let actor = context.actor().to_string();
     let runtime = context.config().runtime.as_str().to_string();
     let mut pending: Vec<Event> = Vec::new();

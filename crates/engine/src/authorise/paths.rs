@@ -69,7 +69,7 @@ pub(super) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -
 
 /// Resolves `path` as far as it exists: the deepest existing ancestor canonicalised, the
 /// rest appended as written. `None` for a relative path or one with `..` past what exists.
-fn resolve_leniently(path: &Path) -> Option<PathBuf> {
+pub(super) fn resolve_leniently(path: &Path) -> Option<PathBuf> {
     if !path.is_absolute() {
         return None;
     }
