@@ -35,8 +35,13 @@ impl ApprovalBroker for TerminalApprover {
             .publisher
             .as_deref()
             .map_or_else(|| "unsigned".to_string(), |id| format!("publisher {id}"));
+        // A path scope is asked about as what it resolves to, which is what gets bound.
+        let asked = request
+            .requested
+            .as_deref()
+            .map_or_else(String::new, |text| format!(", asked as `{text}`"));
         let question = format!(
-            "Allow `{}` ({} risk) for skill `{}` ({publisher})?",
+            "Allow `{}` ({} risk{asked}) for skill `{}` ({publisher})?",
             request.scope, request.risk, request.skill
         );
         let why = if request.reasons.is_empty() {

@@ -14,8 +14,10 @@ pub struct ApprovalRequest {
     pub skill: String,
     /// Its publisher key id (`None`: an unsigned, ad-hoc run).
     pub publisher: Option<String>,
-    /// The normalised scope.
+    /// The normalised scope as decided: a path scope names its resolved path.
     pub scope: String,
+    /// The text as asked, when it differs (a symlink, `~`, or no path at all).
+    pub requested: Option<String>,
     /// Its risk.
     pub risk: Risk,
     /// Why the policy wants approval.

@@ -3,6 +3,8 @@
 //! policy, and ask a human where the policy says so. Every step is an audit record, made
 //! durable before anything acts on it. Launching is the runtime's job.
 
+mod paths;
+
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::context::{Context, ContextError};
 use crate::runtime::{self, RuntimeChoice};
@@ -11,10 +13,11 @@ use aegisclaw_core::audit::Event;
 use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
 use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
-use aegisclaw_core::scope::{Risk, Scope, ScopeContext, Target};
+use aegisclaw_core::scope::{Risk, Scope};
 use aegisclaw_core::skill::manifest::{Manifest, Resources};
 use aegisclaw_core::skill::sign;
 use aegisclaw_core::timestamp::Timestamp;
+use aegisclaw_sandbox::path::{OpenedPath, open_scope_path};
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -51,8 +54,11 @@ pub struct RunRequest {
 /// The decision about one scope.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScopeVerdict {
-    /// The normalised scope.
+    /// The normalised scope as decided: a path scope names its resolved path.
     pub scope: String,
+    /// The text as asked, when it differs (a symlink, `~`, or no path at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
     /// Its risk.
     pub risk: Risk,
     /// What the policy decided.
@@ -73,7 +79,7 @@ pub enum RefusalStage {
     Lockdown,
     /// Signature, trust or file digests failed.
     Verification,
-    /// A scope does not parse.
+    /// A scope does not parse, or its path cannot be opened or is of the wrong kind.
     Scope,
     /// The policy denied a scope.
     Policy,
@@ -109,16 +115,20 @@ pub struct Authorised {
     pub run: String,
     /// What the policy saw of the skill.
     pub skill: SkillFacts,
-    /// The installed skill's directory (`None` for ad-hoc runs).
-    pub skill_dir: Option<PathBuf>,
+    /// The installed skill's directory, opened before it was verified (`None` for ad-hoc
+    /// runs); the run binds this object.
+    pub skill_dir: Option<OpenedPath>,
     /// The command: the entrypoint (or ad-hoc argv) and the request's arguments.
     pub argv: Vec<String>,
     /// The working directory.
     pub workdir: PathBuf,
-    /// The parsed scopes, all granted.
+    /// The parsed scopes, all granted, path scopes as resolved.
     pub scopes: Vec<Scope>,
     /// The runtime that will run it (what policy was told).
     pub runtime: RuntimeChoice,
+    /// The host objects the granted `files.*` and `unix.connect` scopes name, opened once
+    /// and decided on; the run binds exactly these.
+    pub paths: Vec<ScopePath>,
     /// The skill's declared resource limits.
     pub resources: Option<Resources>,
     /// The skill's own files (relative paths), which the run sees read-only.
@@ -129,6 +139,15 @@ pub struct Authorised {
     /// fsync. A caller that does not execute the run must write them itself
     /// (`Context::record_batch`).
     pub pending: Vec<Event>,
+}
+
+/// A host object a granted scope names.
+#[derive(Clone, Debug)]
+pub struct ScopePath {
+    /// The granted scope; its target is the object's resolved path.
+    pub scope: Scope,
+    /// The object as opened when it was decided on.
+    pub opened: OpenedPath,
 }
 
 /// Errors that stop authorisation itself (as opposed to a refusal, which is a `Verdict`).
@@ -198,6 +217,11 @@ pub fn authorise(
     request: RunRequest,
 ) -> Result<Verdict, AuthoriseError> {
     let run = new_run_id();
+    // Compared with resolved scope paths from here on (a path-less `files.*` scope is it).
+    let request = RunRequest {
+        workdir: paths::resolve_leniently(&request.workdir).unwrap_or(request.workdir),
+        ..request
+    };
     let actor = context.actor().to_string();
     let mut pending: Vec<Event> = Vec::new();
     let refuse = |context: &mut Context,
@@ -230,9 +254,36 @@ pub fn authorise(
             if !aegisclaw_core::skill::manifest::is_valid_name(name) || !dir.is_dir() {
                 return Err(AuthoriseError::NotInstalled { name: name.clone() });
             }
+            // The directory the run will bind is opened before it is verified, and must
+            // still be that directory once verified.
+            let opened = match open_scope_path(&dir) {
+                Ok(opened) => opened,
+                Err(error) => {
+                    let reason = crate::doctor::error_chain(&error);
+                    return refuse(
+                        context,
+                        pending,
+                        RefusalStage::Verification,
+                        reason,
+                        Vec::new(),
+                    );
+                }
+            };
             // 2. Verify signature, trust and every file, at run time.
             let trust = context.trust()?;
-            match sign::verify_dir(&dir, &trust) {
+            let verified = match sign::verify_dir(&dir, &trust) {
+                Ok(verified)
+                    if open_scope_path(&dir).is_ok_and(|again| again.same_object(&opened)) =>
+                {
+                    Ok(verified)
+                }
+                Ok(_) => Err(format!(
+                    "skill directory `{}` was replaced while it was verified",
+                    dir.display()
+                )),
+                Err(error) => Err(crate::doctor::error_chain(&error)),
+            };
+            match verified {
                 Ok(verified) => {
                     let manifest: Manifest = verified.manifest;
                     pending.push(
@@ -251,15 +302,14 @@ pub fn authorise(
                     };
                     (
                         facts,
-                        Some(dir),
+                        Some(opened),
                         manifest.entrypoint.clone(),
                         manifest.scopes.clone(),
                         manifest.resources.clone(),
                         manifest.files.keys().cloned().collect(),
                     )
                 }
-                Err(error) => {
-                    let reason = crate::doctor::error_chain(&error);
+                Err(reason) => {
                     pending.push(
                         context
                             .event("skill.verify")
@@ -323,43 +373,40 @@ pub fn authorise(
         }
     };
 
-    // 4. Parse and rate the scopes.
-    let scope_context = ScopeContext {
-        user_home: env::get(env::HOME).map(PathBuf::from),
-        aegisclaw_home: Some(context.home().root().to_path_buf()),
-        resolve: None,
-    };
-    let mut scopes = Vec::new();
+    // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
+    // symlink cannot hide what is bound, and a path-less `files.*` scope is the working
+    // directory (running from `~` or `/` cannot hide a sensitive mount).
+    let scope_context = paths::scope_context(
+        env::get(env::HOME).map(PathBuf::from),
+        context.home().root(),
+    );
+    let mut resolved = Vec::new();
     for text in &scope_texts {
-        // A `files.*` scope without a path means the working directory: decide and rate it as
-        // that path, so running from `~` or `/` cannot hide a sensitive mount.
-        let parsed = Scope::parse(text, &scope_context).and_then(|scope| {
-            if matches!(scope.target(), Target::WorkDir) {
-                Scope::parse(
-                    &format!("{}:{}", scope.kind(), request.workdir.display()),
-                    &scope_context,
-                )
-            } else {
-                Ok(scope)
-            }
-        });
         // A scope no runtime here enforces is refused, never granted on paper only.
-        let parsed = parsed.map_err(|error| error.to_string()).and_then(|scope| {
-            runtime::check_enforced(&scope)
-                .map(|()| scope)
-                .map_err(|error| error.to_string())
-        });
-        match parsed {
-            Ok(scope) => scopes.push(scope),
+        let checked =
+            paths::resolve_scope(text, &request.workdir, &scope_context).and_then(|scope| {
+                runtime::check_enforced(&scope.scope)
+                    .map(|()| scope)
+                    .map_err(paths::ScopePathError::from)
+            });
+        match checked {
+            Ok(scope) => resolved.push(scope),
             Err(error) => {
-                return refuse(context, pending, RefusalStage::Scope, error, Vec::new());
+                return refuse(
+                    context,
+                    pending,
+                    RefusalStage::Scope,
+                    crate::doctor::error_chain(&error),
+                    Vec::new(),
+                );
             }
         }
     }
 
-    // 5. Policy per scope.
+    // 5. Rate and decide each scope by policy.
     let mut verdicts = Vec::new();
-    for scope in &scopes {
+    for resolved in &resolved {
+        let scope = &resolved.scope;
         let risk = scope.rating(&scope_context).risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, runtime.selected.as_str(), &actor);
         let loaded = match policy.get(context) {
@@ -376,6 +423,10 @@ pub fn authorise(
             }
         };
         let decision = loaded.decide(&input)?;
+        let mut data = json!({"risk": risk, "rules": decision.rules, "errors": decision.errors});
+        if let Some(requested) = &resolved.requested {
+            data["requested"] = json!(requested);
+        }
         pending.push(
             context
                 .event("policy.decision")
@@ -384,10 +435,11 @@ pub fn authorise(
                 .scope(scope.to_string())
                 .decision(outcome_word(decision.outcome))
                 .reason(decision.reasons.join("; "))
-                .data(json!({"risk": risk, "rules": decision.rules, "errors": decision.errors})),
+                .data(data),
         );
         verdicts.push(ScopeVerdict {
             scope: scope.to_string(),
+            requested: resolved.requested.clone(),
             risk,
             granted: decision.outcome == Outcome::Allow,
             decision,
@@ -451,6 +503,7 @@ pub fn authorise(
             skill: facts.name.clone(),
             publisher: facts.publisher.clone(),
             scope: verdict.scope.clone(),
+            requested: verdict.requested.clone(),
             risk: verdict.risk,
             reasons: verdict.decision.reasons.clone(),
             rules: verdict.decision.rules.clone(),
@@ -508,6 +561,17 @@ pub fn authorise(
                 "runtime": runtime,
             })),
     );
+    let mut scopes = Vec::new();
+    let mut paths = Vec::new();
+    for resolved in resolved {
+        if let Some(opened) = resolved.opened {
+            paths.push(ScopePath {
+                scope: resolved.scope.clone(),
+                opened,
+            });
+        }
+        scopes.push(resolved.scope);
+    }
     Ok(Verdict::Authorised(Box::new(Authorised {
         run,
         skill: facts,
@@ -516,6 +580,7 @@ pub fn authorise(
         workdir: request.workdir,
         scopes,
         runtime,
+        paths,
         resources,
         files,
         verdicts,

@@ -22,7 +22,7 @@ use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
 use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::plan::{
-    self, Limits, Mount, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
+    self, Limits, Mount, MountAccess, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
 };
 use aegisclaw_sandbox::runtime::{
     self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup, Stream,
@@ -221,7 +221,7 @@ fn execute_inner(
             .data(json!({
                 "runtime": authorised.runtime.selected,
                 "argv": spec.argv,
-                "mounts": spec.mounts.iter().map(|m| json!({"path": m.host, "read_only": m.read_only})).collect::<Vec<_>>(),
+                "mounts": spec.mounts.iter().map(launch_mount).collect::<Vec<_>>(),
                 "network": spec.network.as_str(),
                 "limits": spec.limits,
                 "secrets": secret_names,
@@ -470,31 +470,31 @@ fn spec_for(
     secrets: &[(String, SecretString)],
     proxied: bool,
 ) -> RunSpec {
+    // Exactly the objects decided on, each at its resolved path.
     let mut mounts: Vec<Mount> = Vec::new();
-    for scope in &authorised.scopes {
-        let read_only = match scope.kind() {
-            ScopeKind::FilesRead => true,
-            ScopeKind::FilesWrite => false,
+    for path in &authorised.paths {
+        let access = match path.scope.kind() {
+            ScopeKind::FilesRead => MountAccess::Read,
+            ScopeKind::FilesWrite => MountAccess::Write,
+            ScopeKind::UnixConnect => MountAccess::Connect,
             _ => continue,
         };
-        if let Target::Path(path) = scope.target() {
-            mounts.push(Mount {
-                host: path.clone(),
-                read_only,
-            });
-        }
+        mounts.push(Mount {
+            opened: path.opened.clone(),
+            access,
+        });
     }
     // The skill's own files, read-only, at their own path; entrypoint words naming them point
     // there.
     let mut argv = authorised.argv.clone();
     if let Some(dir) = &authorised.skill_dir {
         mounts.push(Mount {
-            host: dir.clone(),
-            read_only: true,
+            opened: dir.clone(),
+            access: MountAccess::Read,
         });
         for word in &mut argv {
             if authorised.files.iter().any(|file| file == word) {
-                *word = dir.join(&*word).display().to_string();
+                *word = dir.path().join(&*word).display().to_string();
             }
         }
     }
@@ -536,6 +536,17 @@ fn spec_for(
         limits: limits(&context.config().limits, authorised),
         hostname: "aegisclaw".to_string(),
     }
+}
+
+/// A mount as `run.launch` records it: the resolved path that is bound, what it grants and
+/// what kind of object it is.
+fn launch_mount(mount: &Mount) -> serde_json::Value {
+    json!({
+        "path": mount.opened.path(),
+        "access": mount.access,
+        "kind": mount.opened.kind(),
+        "read_only": mount.access != MountAccess::Write,
+    })
 }
 
 /// The skill's declared limits, never above the configured ones.

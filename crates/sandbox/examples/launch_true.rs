@@ -11,7 +11,8 @@
 //!   the same predecessor's deferred kernel work.
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
-use aegisclaw_sandbox::plan::{Limits, Mount, NetNamespace, Network, RunSpec, plan};
+use aegisclaw_sandbox::path::open_scope_path;
+use aegisclaw_sandbox::plan::{Limits, Mount, MountAccess, NetNamespace, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{Launcher, Stdin, StdioSetup, host_facts};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -26,8 +27,8 @@ fn main() -> Result<(), Error> {
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
         workdir: Some(workdir.clone()),
         mounts: vec![Mount {
-            host: workdir,
-            read_only: true,
+            opened: open_scope_path(&workdir)?,
+            access: MountAccess::Read,
         }],
         network: Network::None,
         // A namespace made per run: figure (a) is the sandbox without the slot shortcut.

@@ -6,6 +6,7 @@
 #[cfg(target_os = "linux")]
 mod linux;
 pub mod netns;
+pub mod path;
 pub mod plan;
 pub mod probe;
 pub mod process;

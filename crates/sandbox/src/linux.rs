@@ -4,6 +4,7 @@ pub(crate) mod cgroups;
 pub(crate) mod facts;
 pub(crate) mod hardening;
 pub(crate) mod launch;
+pub(crate) mod path;
 pub(crate) mod probe;
 pub(crate) mod process;
 pub(crate) mod seccomp;

@@ -2,12 +2,14 @@
 //! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp deny table, rlimits, cgroup limits).
 //! Makes no syscalls; `crate::runtime` applies a plan. (STYLE rule 12)
 
+use crate::path::{ObjectKind, OpenedPath};
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+mod landlock;
 mod seccomp;
+pub use landlock::{FsAccess, LandlockPlan, LandlockRule, LandlockScope};
 pub use seccomp::{CloneFlag, DenyErrno, SeccompDeny, seccomp_deny_table};
 
 /// What the engine asks the native runtime to run.
@@ -22,7 +24,8 @@ pub struct RunSpec {
     /// and appears at the same path inside. `None`: the sandbox's own private `/tmp`, for a
     /// run that sees no host directory at all.
     pub workdir: Option<PathBuf>,
-    /// Host paths bound at the same path inside (from `files.read` / `files.write` scopes).
+    /// Host objects bound at their own (resolved) path inside, from `files.read`,
+    /// `files.write` and `unix.connect` scopes and the skill's own directory.
     pub mounts: Vec<Mount>,
     /// Network access.
     pub network: Network,
@@ -35,13 +38,27 @@ pub struct RunSpec {
     pub hostname: String,
 }
 
-/// One host path made visible inside the sandbox.
+/// One host object made visible inside the sandbox, at the path it was opened as.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mount {
-    /// Absolute host path (resolved with `canonicalize` by [`HostFacts`]).
-    pub host: PathBuf,
-    /// `files.read` (true) or `files.write` (false).
-    pub read_only: bool,
+    /// The object as the engine opened and decided on it (`crate::path::open_scope_path`):
+    /// its resolved path, kind and `(dev, ino)`. The child binds exactly this object, or the
+    /// run fails.
+    pub opened: OpenedPath,
+    /// What the scope grants on it.
+    pub access: MountAccess,
+}
+
+/// What a [`Mount`] grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountAccess {
+    /// `unix.connect`: the socket file, bound read-only, and `connect()` to it.
+    Connect,
+    /// `files.read`: a read-only bind.
+    Read,
+    /// `files.write`: a read-write bind.
+    Write,
 }
 
 /// Network access of a run. Both give a fresh network namespace.
@@ -147,15 +164,6 @@ pub enum PathKind {
     File,
 }
 
-/// A host path after `canonicalize`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ResolvedPath {
-    /// The canonical path.
-    pub path: PathBuf,
-    /// Directory or file.
-    pub kind: PathKind,
-}
-
 /// A top-level host directory of the `/usr` family (`/bin`, `/lib`, …).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SystemDir {
@@ -200,9 +208,9 @@ pub struct HostFacts {
     pub gid: u32,
     /// `/bin`, `/lib`, `/lib64`, `/sbin`… as found on the host (only the ones that exist).
     pub system_dirs: Vec<SystemDir>,
-    /// `RunSpec::workdir` and every `RunSpec::mounts` host path, canonicalized, in spec order
-    /// (workdir first); `None` where the path does not exist (and for a private workdir).
-    pub resolved: Vec<Option<ResolvedPath>>,
+    /// `RunSpec::workdir`, canonicalized; `None` where it does not exist (and for a private
+    /// workdir). Mounts need no facts: they arrive opened and resolved.
+    pub workdir: Option<PathBuf>,
 }
 
 /// A Linux namespace the child is created in.
@@ -296,7 +304,8 @@ impl MountFlags {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum MountOp {
-    /// Bind a host path (directories recursively) and remount it with `flags`.
+    /// Bind a system path of the host by name (`/usr`, a real `/lib64`, a device),
+    /// directories recursively, and remount it with `flags`. Scope paths never take this op.
     Bind {
         /// Host path.
         source: PathBuf,
@@ -323,6 +332,18 @@ pub enum MountOp {
         /// Mount flags.
         flags: MountFlags,
     },
+    /// Bind a scope's host object from the decision: the child re-opens `opened`'s path
+    /// without following any symlink, checks its `(dev, ino)` against the decided ones,
+    /// clones it (`open_tree`, recursively), sets `flags` on the clone and moves it onto the
+    /// same path inside (`move_mount`); a mismatch fails the run.
+    BindOpened {
+        /// The decided object; the path inside is its path.
+        opened: OpenedPath,
+        /// Directory or file (the mount point created to match).
+        kind: PathKind,
+        /// Flags of the clone.
+        flags: MountFlags,
+    },
     /// A symlink.
     Symlink {
         /// Where it points.
@@ -330,110 +351,6 @@ pub enum MountOp {
         /// The link inside.
         link: PathBuf,
     },
-}
-
-/// A Landlock filesystem access right (linux/landlock.h `LANDLOCK_ACCESS_FS_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[expect(
-    missing_docs,
-    reason = "each variant is the Landlock right of the same name"
-)]
-pub enum FsAccess {
-    Execute,
-    WriteFile,
-    ReadFile,
-    ReadDir,
-    RemoveDir,
-    RemoveFile,
-    MakeChar,
-    MakeDir,
-    MakeReg,
-    MakeSock,
-    MakeFifo,
-    MakeBlock,
-    MakeSym,
-    Refer,
-    Truncate,
-    IoctlDev,
-}
-
-impl FsAccess {
-    /// Every right, in bit order.
-    pub const ALL: [FsAccess; 16] = [
-        FsAccess::Execute,
-        FsAccess::WriteFile,
-        FsAccess::ReadFile,
-        FsAccess::ReadDir,
-        FsAccess::RemoveDir,
-        FsAccess::RemoveFile,
-        FsAccess::MakeChar,
-        FsAccess::MakeDir,
-        FsAccess::MakeReg,
-        FsAccess::MakeSock,
-        FsAccess::MakeFifo,
-        FsAccess::MakeBlock,
-        FsAccess::MakeSym,
-        FsAccess::Refer,
-        FsAccess::Truncate,
-        FsAccess::IoctlDev,
-    ];
-
-    /// The first Landlock ABI that knows this right.
-    pub fn min_abi(self) -> u32 {
-        match self {
-            FsAccess::Refer => 2,
-            FsAccess::Truncate => 3,
-            FsAccess::IoctlDev => 5,
-            _ => 1,
-        }
-    }
-
-    /// Whether the right applies to files (Landlock refuses directory-only rights on a file).
-    pub fn applies_to_files(self) -> bool {
-        matches!(
-            self,
-            FsAccess::Execute
-                | FsAccess::WriteFile
-                | FsAccess::ReadFile
-                | FsAccess::Truncate
-                | FsAccess::IoctlDev
-        )
-    }
-}
-
-/// A Landlock scope (ABI 6): IPC the sandbox may not reach outside its domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LandlockScope {
-    /// Connecting to abstract unix sockets created outside.
-    AbstractUnixSocket,
-    /// Sending signals to processes outside.
-    Signal,
-}
-
-/// One Landlock path-beneath rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LandlockRule {
-    /// Path inside the sandbox (opened after `pivot_root`).
-    pub path: PathBuf,
-    /// Rights granted beneath it (already limited to the ABI's handled rights).
-    pub access: BTreeSet<FsAccess>,
-}
-
-/// The Landlock ruleset: handled rights, rules, and what else it restricts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LandlockPlan {
-    /// The ABI the ruleset is written for (the kernel's).
-    pub abi: u32,
-    /// Every filesystem right this ABI knows: all are denied unless a rule grants them.
-    pub handled: BTreeSet<FsAccess>,
-    /// The rules, matching the mounts.
-    pub rules: Vec<LandlockRule>,
-    /// ABI ≥ 4 and no network: TCP bind and connect are handled with no port allowed.
-    pub deny_tcp: bool,
-    /// ABI ≥ 6: scoped IPC.
-    pub scopes: Vec<LandlockScope>,
 }
 
 /// A resource limit set with `setrlimit` before exec.
@@ -585,9 +502,35 @@ pub enum PlanError {
         /// What is wrong.
         detail: String,
     },
-    /// `HostFacts::resolved` does not match the spec.
-    #[error("host facts do not match the run spec")]
-    FactsMismatch,
+    /// A `files.*` mount names a unix socket: file scopes never grant `connect()`.
+    #[error(
+        "`{path}` is a unix socket, and `files.*` never grants connect(): ask for `unix.connect:{path}`"
+    )]
+    SocketNeedsConnect {
+        /// The socket's path.
+        path: PathBuf,
+    },
+    /// A `unix.connect` mount names something that is not a unix socket.
+    #[error("`unix.connect:{path}` names a {kind}, not a unix socket")]
+    NotASocket {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A `unix.connect` scope beside a bound directory, on a Landlock ABI that cannot tell
+    /// the scoped socket from every other host socket under that directory.
+    #[error(
+        "`unix.connect:{path}` cannot be enforced beside a bound directory on Landlock ABI {abi}: the run would have to be allowed unix sockets, and those reach every host socket under the bound directories (Landlock ABI {needed} confines them)"
+    )]
+    UnixConnectUnenforceable {
+        /// The socket's path.
+        path: PathBuf,
+        /// The kernel's Landlock ABI.
+        abi: u32,
+        /// The ABI that would enforce it ([`LANDLOCK_ABI_RESOLVE_UNIX`]).
+        needed: u32,
+    },
 }
 
 /// Size of the private `/tmp`.
@@ -625,47 +568,64 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         }
     }
     let program = program_candidates(program, &spec.env);
-    // 3. Resolved host paths: the workdir, then each mount.
-    if facts.resolved.len() != spec.mounts.len() + 1 {
-        return Err(PlanError::FactsMismatch);
-    }
-    let mut binds: Vec<(ResolvedPath, bool)> = Vec::new();
-    for (mount, resolved) in spec.mounts.iter().zip(&facts.resolved[1..]) {
-        check_path(&mount.host)?;
-        let Some(resolved) = resolved else {
-            return Err(PlanError::Missing {
-                path: mount.host.clone(),
-            });
-        };
-        check_reserved(&resolved.path)?;
-        binds.push((resolved.clone(), mount.read_only));
+    // 3. The opened host objects, each at its own resolved path, and the workdir among them.
+    let mut binds: Vec<Bind> = Vec::new();
+    for mount in &spec.mounts {
+        let path = mount.opened.path();
+        check_path(path)?;
+        check_reserved(path)?;
+        let kind = mount.opened.kind();
+        match (mount.access, kind) {
+            (MountAccess::Connect, ObjectKind::Socket) => {}
+            (MountAccess::Connect, other) => {
+                return Err(PlanError::NotASocket {
+                    path: path.to_path_buf(),
+                    kind: other.as_str(),
+                });
+            }
+            (MountAccess::Read | MountAccess::Write, ObjectKind::Socket) => {
+                return Err(PlanError::SocketNeedsConnect {
+                    path: path.to_path_buf(),
+                });
+            }
+            (MountAccess::Read | MountAccess::Write, _) => {}
+        }
+        binds.push(Bind {
+            opened: mount.opened.clone(),
+            kind: if kind == ObjectKind::Directory {
+                PathKind::Dir
+            } else {
+                PathKind::File
+            },
+            access: mount.access,
+        });
     }
     let workdir = match &spec.workdir {
         None => PathBuf::from(PRIVATE_TMP),
         Some(path) => {
             check_path(path)?;
-            let Some(workdir) = &facts.resolved[0] else {
+            let Some(workdir) = &facts.workdir else {
                 return Err(PlanError::Missing { path: path.clone() });
             };
             if !binds
                 .iter()
-                .any(|(bind, _)| workdir.path.starts_with(&bind.path))
+                .any(|bind| bind.kind == PathKind::Dir && workdir.starts_with(bind.path()))
             {
                 return Err(PlanError::WorkdirNotMounted { path: path.clone() });
             }
-            workdir.path.clone()
+            workdir.clone()
         }
     };
     // Parents before children, so a nested bind lands on top of its parent's; a path given
-    // twice keeps its most restrictive mode.
+    // twice keeps its most restrictive access.
     binds.sort_by(|a, b| {
-        (a.0.path.components().count(), &a.0.path, !a.1).cmp(&(
-            b.0.path.components().count(),
-            &b.0.path,
-            !b.1,
+        (a.path().components().count(), a.path(), a.access).cmp(&(
+            b.path().components().count(),
+            b.path(),
+            b.access,
         ))
     });
-    binds.dedup_by(|later, earlier| later.0.path == earlier.0.path);
+    binds.dedup_by(|later, earlier| later.path() == earlier.path());
     // 4. The new root.
     let mut mounts = vec![MountOp::Bind {
         source: PathBuf::from("/usr"),
@@ -724,24 +684,32 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         target: PathBuf::from("/proc"),
         flags: MountFlags::SCRATCH,
     });
-    for (bind, read_only) in &binds {
-        mounts.push(MountOp::Bind {
-            source: bind.path.clone(),
-            target: bind.path.clone(),
+    for bind in &binds {
+        mounts.push(MountOp::BindOpened {
+            opened: bind.opened.clone(),
             kind: bind.kind,
-            flags: if *read_only {
-                MountFlags::READ_ONLY
-            } else {
-                MountFlags::READ_WRITE
+            flags: match bind.access {
+                MountAccess::Connect | MountAccess::Read => MountFlags::READ_ONLY,
+                MountAccess::Write => MountFlags::READ_WRITE,
             },
         });
     }
     // 5. Landlock rules matching the mounts; unix sockets only where they cannot reach the
-    // host's.
-    let landlock = landlock_plan(abi, spec.network, &binds);
-    let unix_sockets = if abi < LANDLOCK_ABI_RESOLVE_UNIX
-        && binds.iter().any(|(bind, _)| bind.kind == PathKind::Dir)
-    {
+    // host's. Before ABI 9, a bound directory means no `socket(AF_UNIX)` at all, so a scoped
+    // socket could not be reached either: refused rather than granted in name only.
+    let landlock = landlock::plan(abi, spec.network, &binds);
+    let dir_bound = binds.iter().any(|bind| bind.kind == PathKind::Dir);
+    let unix_sockets = if abi < LANDLOCK_ABI_RESOLVE_UNIX && dir_bound {
+        if let Some(socket) = binds
+            .iter()
+            .find(|bind| bind.access == MountAccess::Connect)
+        {
+            return Err(PlanError::UnixConnectUnenforceable {
+                path: socket.path().to_path_buf(),
+                abi,
+                needed: LANDLOCK_ABI_RESOLVE_UNIX,
+            });
+        }
         UnixSockets::PairsOnly
     } else {
         UnixSockets::Any
@@ -882,81 +850,16 @@ fn check_reserved(path: &Path) -> Result<(), PlanError> {
     Ok(())
 }
 
-fn landlock_plan(abi: u32, network: Network, binds: &[(ResolvedPath, bool)]) -> LandlockPlan {
-    use FsAccess::*;
-    let handled: BTreeSet<FsAccess> = FsAccess::ALL
-        .into_iter()
-        .filter(|access| access.min_abi() <= abi)
-        .collect();
-    let set = |rights: &[FsAccess], kind: PathKind| -> BTreeSet<FsAccess> {
-        rights
-            .iter()
-            .copied()
-            .filter(|access| handled.contains(access))
-            .filter(|access| kind == PathKind::Dir || access.applies_to_files())
-            .collect()
-    };
-    let read_exec = [ReadFile, ReadDir, Execute];
-    let read_write = [
-        ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeSock, MakeFifo,
-        MakeSym, Refer, Truncate,
-    ];
-    let mut rules = vec![
-        // Listing the root shows only what the plan mounted.
-        LandlockRule {
-            path: PathBuf::from("/"),
-            access: set(&[ReadDir], PathKind::Dir),
-        },
-        LandlockRule {
-            path: PathBuf::from("/usr"),
-            access: set(&read_exec, PathKind::Dir),
-        },
-        LandlockRule {
-            path: PathBuf::from("/proc"),
-            access: set(&[ReadFile, ReadDir], PathKind::Dir),
-        },
-        LandlockRule {
-            path: PathBuf::from("/tmp"),
-            access: set(&read_write, PathKind::Dir),
-        },
-    ];
-    for device in DEVICES {
-        let writable = matches!(device, "null" | "zero" | "full");
-        let rights: &[FsAccess] = if writable {
-            &[ReadFile, WriteFile, Truncate, IoctlDev]
-        } else {
-            &[ReadFile, IoctlDev]
-        };
-        rules.push(LandlockRule {
-            path: Path::new("/dev").join(device),
-            access: set(rights, PathKind::File),
-        });
-    }
-    for (bind, read_only) in binds {
-        let access = if *read_only {
-            set(&read_exec, bind.kind)
-        } else {
-            let mut rights = read_write.to_vec();
-            rights.push(Execute);
-            set(&rights, bind.kind)
-        };
-        rules.push(LandlockRule {
-            path: bind.path.clone(),
-            access,
-        });
-    }
-    LandlockPlan {
-        abi,
-        handled,
-        rules,
-        // Loopback keeps TCP so the egress proxy can listen inside; the fresh network
-        // namespace is the boundary there.
-        deny_tcp: abi >= 4 && network == Network::None,
-        scopes: if abi >= 6 {
-            vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal]
-        } else {
-            Vec::new()
-        },
+/// A mount of the plan: an opened object, bound as a directory or a file, with its access.
+struct Bind {
+    opened: OpenedPath,
+    kind: PathKind,
+    access: MountAccess,
+}
+
+impl Bind {
+    fn path(&self) -> &Path {
+        self.opened.path()
     }
 }
 

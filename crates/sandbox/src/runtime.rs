@@ -192,7 +192,7 @@ impl SandboxError {
 }
 
 /// Measures the host for [`crate::plan::plan`]: Landlock ABI, cgroups, ids, `/usr` layout and
-/// the spec's canonical paths. Creates the `aegisclaw` parent cgroups where it can.
+/// the spec's canonical working directory. Creates the `aegisclaw` parent cgroups where it can.
 pub fn host_facts(spec: &RunSpec) -> HostFacts {
     #[cfg(target_os = "linux")]
     {
@@ -206,7 +206,7 @@ pub fn host_facts(spec: &RunSpec) -> HostFacts {
             uid: 0,
             gid: 0,
             system_dirs: Vec::new(),
-            resolved: vec![None; spec.mounts.len() + 1],
+            workdir: spec.workdir.clone(),
         }
     }
 }

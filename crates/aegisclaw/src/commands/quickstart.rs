@@ -63,6 +63,12 @@ pub(crate) fn run(
         .context("`HOME` is not set, so the sample directory has nowhere to go")?;
     let base = user_home.join("aegisclaw-quickstart");
     let (input, output) = prepare_samples(&base)?;
+    // Scope paths are bound where they resolve to (a home behind a symlinked parent too), so
+    // the skill is handed the resolved paths.
+    let (input, output) = (
+        fs_err::canonicalize(&input)?,
+        fs_err::canonicalize(&output)?,
+    );
     printer.status(format_args!(
         "\n3. Sample directory {} with {} files; output goes to {}",
         input.display(),

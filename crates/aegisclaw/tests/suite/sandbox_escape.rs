@@ -9,6 +9,7 @@ mod egress_bypass;
 mod envelope;
 mod lockdown;
 mod output;
+mod paths;
 mod redaction;
 
 use super::common::TestEnv;

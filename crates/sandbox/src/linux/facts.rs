@@ -1,8 +1,9 @@
 //! Measures the [`HostFacts`] a plan needs: Landlock ABI, a writable cgroup hierarchy, the
-//! caller's ids, the `/usr` family and the run's canonical paths. Creates the `aegisclaw`
-//! parent cgroups; never enters `process_api`.
+//! caller's ids, the `/usr` family and the run's canonical working directory. Scope mounts
+//! arrive opened and resolved (`crate::path`): nothing here resolves them again by name.
+//! Creates the `aegisclaw` parent cgroups; never enters `process_api`.
 
-use crate::plan::{CgroupFacts, HostFacts, PathKind, ResolvedPath, RunSpec, SystemDir};
+use crate::plan::{CgroupFacts, HostFacts, RunSpec, SystemDir};
 use std::path::{Path, PathBuf};
 
 /// `landlock_create_ruleset` flag asking for the ABI version.
@@ -13,9 +14,6 @@ const CGROUP_PARENT: &str = "aegisclaw";
 const SYSTEM_DIRS: [&str; 6] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
 pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
-    let resolved = std::iter::once(spec.workdir.as_deref().and_then(resolve))
-        .chain(spec.mounts.iter().map(|mount| resolve(&mount.host)))
-        .collect();
     HostFacts {
         landlock_abi: landlock_abi(),
         cgroup: cgroup(),
@@ -24,21 +22,11 @@ pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
         // SAFETY: as above.
         gid: unsafe { libc::getgid() },
         system_dirs: system_dirs(),
-        resolved,
+        workdir: spec
+            .workdir
+            .as_deref()
+            .and_then(|path| fs_err::canonicalize(path).ok()),
     }
-}
-
-fn resolve(path: &Path) -> Option<ResolvedPath> {
-    let canonical = fs_err::canonicalize(path).ok()?;
-    let kind = if fs_err::metadata(&canonical).ok()?.is_dir() {
-        PathKind::Dir
-    } else {
-        PathKind::File
-    };
-    Some(ResolvedPath {
-        path: canonical,
-        kind,
-    })
 }
 
 /// The kernel's Landlock ABI; the version query changes nothing.

@@ -9,9 +9,12 @@
 //! 4. child: `/` rprivate, a staging tmpfs on the private `/tmp`, `pivot_root` so the host
 //!    root sits at `/old` (its own `/tmp` visible again), build the new root at `/new` (a bind
 //!    of a directory of the staging tmpfs: nosuid, nodev, noexec) from the plan's mount ops
-//!    (binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so sub-mounts are
-//!    read-only too and locked flags are kept), `pivot_root(".", ".")` + lazy unmount, root
-//!    read-only, hostname, loopback up;
+//!    (system binds are `MS_BIND|MS_REC` then `mount_setattr(AT_RECURSIVE)`, so sub-mounts are
+//!    read-only too and locked flags are kept; scope binds re-open the decided path under
+//!    `/old` with `openat2(RESOLVE_NO_SYMLINKS)`, check `(dev, ino)`, `open_tree(CLONE |
+//!    RECURSIVE)`, `mount_setattr` on the clone and `move_mount` it onto a mount point opened
+//!    the same way), `pivot_root(".", ".")` + lazy unmount, root read-only, hostname,
+//!    loopback up;
 //! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
 //!    locked, bounding/ambient/effective caps emptied, `no_new_privs`, `landlock_restrict_self`,
 //!    every fd but stdio close-on-exec, seccomp, then (held spawns only) report "ready" and
@@ -23,10 +26,7 @@
 use crate::linux::cgroups::RunCgroup;
 // For an unreaped child of ours, so its pid cannot have been reused.
 use crate::linux::process::pidfd_open;
-use crate::plan::{
-    FsAccess, LandlockScope, MountFlags, MountOp, NetNamespace, Network, PathKind, Resource,
-    SandboxPlan,
-};
+use crate::plan::{FsAccess, LandlockScope, NetNamespace, Network, Resource, SandboxPlan};
 use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError, Stdin, StdioSetup};
 use std::ffi::{CString, c_char};
 use std::fs::File;
@@ -34,7 +34,6 @@ use std::io::{self, Read as _, Write as _};
 use std::mem::size_of;
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt as _;
-use std::path::Path;
 use std::time::Instant;
 
 /// The new root inside the staging tmpfs (mounted on the child's private `/tmp`), and the
@@ -54,6 +53,8 @@ const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_NODEV: u64 = 0x4;
 const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
+// linux/openat2.h: `resolve` flags of the `open_how` below.
+const SCOPE_RESOLVE: u64 = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
 // linux/capability.h, linux/securebits.h
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// NOROOT, NO_SETUID_FIXUP, KEEP_CAPS, NO_CAP_AMBIENT_RAISE, each with its lock bit.
@@ -70,6 +71,14 @@ struct RulesetAttr {
 struct PathBeneathAttr {
     allowed_access: u64,
     parent_fd: i32,
+}
+
+/// `struct open_how` of linux/openat2.h (the `libc` crate's is `non_exhaustive`).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
 }
 
 #[repr(C)]
@@ -118,9 +127,13 @@ enum Stage {
     Hold,
     ParentDeath,
     Listener,
+    /// A scope bind: re-open, clone or move failed (index: the mount op).
+    ScopeBind,
+    /// A scope bind: the path names another object than the decided one.
+    ScopeChanged,
 }
 
-const STAGE_NAMES: [&str; 20] = [
+const STAGE_NAMES: [&str; 22] = [
     "user namespace",
     "cgroup",
     "mount propagation",
@@ -141,6 +154,8 @@ const STAGE_NAMES: [&str; 20] = [
     "pre-exec hold",
     "parent-death signal",
     "proxy listener",
+    "scope bind",
+    "scope bind",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
@@ -173,6 +188,16 @@ enum Action {
     Bind {
         source: CString,
         target: CString,
+    },
+    /// A scope bind from the decision: `openat2(source, RESOLVE_NO_SYMLINKS)`, `fstat`
+    /// against `(dev, ino)`, `open_tree(CLONE | RECURSIVE)`, `mount_setattr(attr_set)` on the
+    /// clone, then `move_mount` onto `target` opened the same way.
+    BindOpened {
+        source: CString,
+        target: CString,
+        dev: u64,
+        ino: u64,
+        attr_set: u64,
     },
     /// `mount_setattr(target, AT_RECURSIVE, attr_set)`.
     SetAttr {
@@ -218,237 +243,13 @@ fn cstring(text: impl AsRef<[u8]>) -> Result<CString, SandboxError> {
     })
 }
 
-fn path_under(prefix: &str, path: &Path) -> Vec<u8> {
-    let mut bytes = prefix.as_bytes().to_vec();
-    let inner = path.as_os_str().as_bytes();
-    if !inner.starts_with(b"/") {
-        bytes.push(b'/');
-    }
-    bytes.extend_from_slice(inner);
-    bytes
-}
-
-/// The directories (inside the new root) that earlier actions made and no later mount hid,
-/// so each is made once: `mkdirs` adds to it, `mount_point` also drops what a mount hides.
-#[derive(Default)]
-struct MadeDirs(std::collections::BTreeSet<std::path::PathBuf>);
-
-impl MadeDirs {
-    /// `mkdir` for every component of `path` up to and including it not made already.
-    fn mkdirs(
-        &mut self,
-        actions: &mut Vec<(usize, Action)>,
-        index: usize,
-        path: &Path,
-    ) -> Result<(), SandboxError> {
-        let mut current = std::path::PathBuf::from("/");
-        for component in path.components().skip(1) {
-            current.push(component);
-            if self.0.insert(current.clone()) {
-                actions.push((index, Action::Mkdir(cstring(path_under(NEW, &current))?)));
-            }
-        }
-        Ok(())
-    }
-
-    /// `mkdirs` for a directory something is about to be mounted on, which hides whatever was
-    /// made beneath it (`target` itself stays).
-    fn mount_point(
-        &mut self,
-        actions: &mut Vec<(usize, Action)>,
-        index: usize,
-        target: &Path,
-    ) -> Result<(), SandboxError> {
-        self.mkdirs(actions, index, target)?;
-        self.0
-            .retain(|dir| dir.as_path() == target || !dir.starts_with(target));
-        Ok(())
-    }
-}
-
-/// The tmpfs mounts of `mounts` with binds inside whose attributes all equal the tmpfs's own
-/// (the devices under `/dev`): one recursive `mount_setattr` on the tmpfs, after every mount
-/// is in place, gives each of those binds its attributes. Attributes are only ever set, never
-/// cleared, so the result is the same as one call per bind, in one syscall instead of five.
-fn shared_attr_tmpfs(mounts: &[MountOp]) -> Vec<usize> {
-    mounts
-        .iter()
-        .enumerate()
-        .filter_map(|(index, op)| {
-            let MountOp::Tmpfs { target, flags, .. } = op else {
-                return None;
-            };
-            let mut nested = mounts[index + 1..].iter().filter_map(|inner| match inner {
-                MountOp::Bind {
-                    target: path,
-                    flags,
-                    ..
-                }
-                | MountOp::Tmpfs {
-                    target: path,
-                    flags,
-                    ..
-                }
-                | MountOp::Proc {
-                    target: path,
-                    flags,
-                } => path.starts_with(target).then_some(*flags),
-                MountOp::Symlink { .. } => None,
-            });
-            let first = nested.next()?;
-            (attr_bits(first) == attr_bits(*flags)
-                && nested.all(|inner| attr_bits(inner) == attr_bits(*flags)))
-            .then_some(index)
-        })
-        .collect()
-}
-
-fn attr_bits(flags: MountFlags) -> u64 {
-    let mut bits = 0;
-    if flags.read_only {
-        bits |= MOUNT_ATTR_RDONLY;
-    }
-    if flags.nosuid {
-        bits |= MOUNT_ATTR_NOSUID;
-    }
-    if flags.nodev {
-        bits |= MOUNT_ATTR_NODEV;
-    }
-    if flags.noexec {
-        bits |= MOUNT_ATTR_NOEXEC;
-    }
-    bits
-}
-
-fn ms_bits(flags: MountFlags) -> libc::c_ulong {
-    let mut bits = 0;
-    if flags.read_only {
-        bits |= libc::MS_RDONLY;
-    }
-    if flags.nosuid {
-        bits |= libc::MS_NOSUID;
-    }
-    if flags.nodev {
-        bits |= libc::MS_NODEV;
-    }
-    if flags.noexec {
-        bits |= libc::MS_NOEXEC;
-    }
-    bits
-}
-
 fn fs_bits(access: &std::collections::BTreeSet<FsAccess>) -> u64 {
     access.iter().map(|right| 1u64 << (*right as u32)).sum()
 }
 
 impl Prepared {
     pub(crate) fn new(plan: &SandboxPlan) -> Result<Self, SandboxError> {
-        let mut actions = Vec::new();
-        let mut mount_names = Vec::new();
-        let mut made = MadeDirs::default();
-        let shared = shared_attr_tmpfs(&plan.mounts);
-        for (index, op) in plan.mounts.iter().enumerate() {
-            match op {
-                MountOp::Bind {
-                    source,
-                    target,
-                    kind,
-                    flags,
-                } => {
-                    mount_names.push(target.display().to_string());
-                    match kind {
-                        PathKind::Dir => made.mount_point(&mut actions, index, target)?,
-                        PathKind::File => {
-                            if let Some(parent) = target.parent() {
-                                made.mkdirs(&mut actions, index, parent)?;
-                            }
-                            actions.push((index, Action::Touch(cstring(path_under(NEW, target))?)));
-                        }
-                    }
-                    let inherits = shared.iter().any(|&tmpfs| {
-                        matches!(&plan.mounts[tmpfs], MountOp::Tmpfs { target: dir, .. } if target.starts_with(dir))
-                    });
-                    let target = cstring(path_under(NEW, target))?;
-                    actions.push((
-                        index,
-                        Action::Bind {
-                            source: cstring(path_under(OLD, source))?,
-                            target: target.clone(),
-                        },
-                    ));
-                    if !inherits {
-                        actions.push((
-                            index,
-                            Action::SetAttr {
-                                target,
-                                attr_set: attr_bits(*flags),
-                            },
-                        ));
-                    }
-                }
-                MountOp::Tmpfs {
-                    target,
-                    flags,
-                    size_mb,
-                } => {
-                    mount_names.push(target.display().to_string());
-                    made.mount_point(&mut actions, index, target)?;
-                    let mode = if target == Path::new("/tmp") {
-                        "1777"
-                    } else {
-                        "0755"
-                    };
-                    actions.push((
-                        index,
-                        Action::Mount {
-                            source: cstring("tmpfs")?,
-                            target: cstring(path_under(NEW, target))?,
-                            fstype: cstring("tmpfs")?,
-                            flags: ms_bits(*flags),
-                            data: cstring(format!("size={size_mb}m,mode={mode}"))?,
-                        },
-                    ));
-                }
-                MountOp::Proc { target, flags } => {
-                    mount_names.push(target.display().to_string());
-                    made.mount_point(&mut actions, index, target)?;
-                    actions.push((
-                        index,
-                        Action::Mount {
-                            source: cstring("proc")?,
-                            target: cstring(path_under(NEW, target))?,
-                            fstype: cstring("proc")?,
-                            flags: ms_bits(*flags),
-                            data: cstring("")?,
-                        },
-                    ));
-                }
-                MountOp::Symlink { points_to, link } => {
-                    mount_names.push(link.display().to_string());
-                    if let Some(parent) = link.parent() {
-                        made.mkdirs(&mut actions, index, parent)?;
-                    }
-                    actions.push((
-                        index,
-                        Action::Symlink {
-                            points_to: cstring(points_to.as_os_str().as_bytes())?,
-                            link: cstring(path_under(NEW, link))?,
-                        },
-                    ));
-                }
-            }
-        }
-        for &index in &shared {
-            if let MountOp::Tmpfs { target, flags, .. } = &plan.mounts[index] {
-                actions.push((
-                    index,
-                    Action::SetAttr {
-                        target: cstring(path_under(NEW, target))?,
-                        attr_set: attr_bits(*flags),
-                    },
-                ));
-            }
-        }
+        let (actions, mount_names) = mounts::actions(&plan.mounts)?;
         let landlock = &plan.landlock;
         let mut scoped = 0;
         for scope in &landlock.scopes {
@@ -754,7 +555,9 @@ impl Prepared {
             {
                 return Some(cgroup.attach_error(index, io::Error::from_raw_os_error(errno)));
             }
-            let detail = if stage == Stage::Mount as usize {
+            let scope_bind =
+                stage == Stage::ScopeBind as usize || stage == Stage::ScopeChanged as usize;
+            let detail = if stage == Stage::Mount as usize || scope_bind {
                 self.mount_names.get(index).cloned().unwrap_or_default()
             } else if stage == Stage::Landlock as usize {
                 self.plan
@@ -768,10 +571,15 @@ impl Prepared {
             } else {
                 String::new()
             };
+            let source = if scope_bind {
+                mounts::changed_error(&detail, stage == Stage::ScopeChanged as usize, errno)
+            } else {
+                io::Error::from_raw_os_error(errno)
+            };
             return Some(SandboxError::Layer {
                 layer,
                 detail,
-                source: io::Error::from_raw_os_error(errno),
+                source,
             });
         }
         None
@@ -1129,4 +937,5 @@ impl Drop for Running {
 }
 
 mod child;
+mod mounts;
 use child::child;

@@ -1,5 +1,17 @@
 use super::*;
 use pretty_assertions::assert_eq;
+use std::collections::BTreeSet;
+
+fn opened(path: &str, kind: ObjectKind, ino: u64) -> OpenedPath {
+    OpenedPath::unopened(path, kind, ino)
+}
+
+fn mount(path: &str, kind: ObjectKind, access: MountAccess) -> Mount {
+    Mount {
+        opened: opened(path, kind, path.len() as u64),
+        access,
+    }
+}
 
 fn spec() -> RunSpec {
     RunSpec {
@@ -7,14 +19,13 @@ fn spec() -> RunSpec {
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
         workdir: Some(PathBuf::from("/home/alice/project")),
         mounts: vec![
-            Mount {
-                host: PathBuf::from("/home/alice/project"),
-                read_only: false,
-            },
-            Mount {
-                host: PathBuf::from("/home/alice/data.csv"),
-                read_only: true,
-            },
+            mount(
+                "/home/alice/project",
+                ObjectKind::Directory,
+                MountAccess::Write,
+            ),
+            // Opened as `/home/alice/data.csv`, a symlink: the engine hands over what it names.
+            mount("/data/alice.csv", ObjectKind::File, MountAccess::Read),
         ],
         network: Network::None,
         net_namespace: NetNamespace::Slot {
@@ -51,20 +62,7 @@ fn facts(abi: u32) -> HostFacts {
                 symlink: None,
             },
         ],
-        resolved: vec![
-            Some(ResolvedPath {
-                path: PathBuf::from("/home/alice/project"),
-                kind: PathKind::Dir,
-            }),
-            Some(ResolvedPath {
-                path: PathBuf::from("/home/alice/project"),
-                kind: PathKind::Dir,
-            }),
-            Some(ResolvedPath {
-                path: PathBuf::from("/data/alice.csv"),
-                kind: PathKind::File,
-            }),
-        ],
+        workdir: Some(PathBuf::from("/home/alice/project")),
     }
 }
 
@@ -76,12 +74,15 @@ fn access(rights: &[FsAccess]) -> BTreeSet<FsAccess> {
 fn whole_plan_for_abi_7_with_v1_cgroups() {
     use FsAccess::*;
     let plan = plan(&spec(), &facts(7)).unwrap();
-    let read_write = [
+    // The private /tmp may hold the run's own sockets; a host bind may not.
+    let tmp = [
         ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeSock, MakeFifo,
         MakeSym, Refer, Truncate,
     ];
-    let mut read_write_exec = read_write.to_vec();
-    read_write_exec.push(Execute);
+    let read_write_exec = [
+        ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeFifo, MakeSym,
+        Refer, Truncate, Execute,
+    ];
     let device = |name: &str, kind| MountOp::Bind {
         source: PathBuf::from(format!("/dev/{name}")),
         target: PathBuf::from(format!("/dev/{name}")),
@@ -153,15 +154,13 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 target: PathBuf::from("/proc"),
                 flags: MountFlags::SCRATCH,
             },
-            MountOp::Bind {
-                source: PathBuf::from("/data/alice.csv"),
-                target: PathBuf::from("/data/alice.csv"),
+            MountOp::BindOpened {
+                opened: opened("/data/alice.csv", ObjectKind::File, 15),
                 kind: PathKind::File,
                 flags: MountFlags::READ_ONLY,
             },
-            MountOp::Bind {
-                source: PathBuf::from("/home/alice/project"),
-                target: PathBuf::from("/home/alice/project"),
+            MountOp::BindOpened {
+                opened: opened("/home/alice/project", ObjectKind::Directory, 19),
                 kind: PathKind::Dir,
                 flags: MountFlags::READ_WRITE,
             },
@@ -171,7 +170,7 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
         net_namespace: NetNamespace::Fresh,
         landlock: LandlockPlan {
             abi: 7,
-            handled: FsAccess::ALL.into_iter().collect(),
+            handled: FsAccess::ALL[..16].iter().copied().collect(),
             rules: vec![
                 LandlockRule {
                     path: PathBuf::from("/"),
@@ -187,7 +186,7 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 },
                 LandlockRule {
                     path: PathBuf::from("/tmp"),
-                    access: access(&read_write),
+                    access: access(&tmp),
                 },
                 dev_rule("null", &[ReadFile, WriteFile, Truncate, IoctlDev]),
                 dev_rule("zero", &[ReadFile, WriteFile, Truncate, IoctlDev]),
@@ -283,49 +282,40 @@ fn loopback_keeps_tcp() {
 #[test]
 fn bad_specs_are_refused() {
     let mut missing = facts(7);
-    missing.resolved[2] = None;
+    missing.workdir = None;
     assert_eq!(
         plan(&spec(), &missing),
         Err(PlanError::Missing {
-            path: PathBuf::from("/home/alice/data.csv")
+            path: PathBuf::from("/home/alice/project")
         })
     );
     let mut relative = spec();
-    relative.mounts[1].host = PathBuf::from("data.csv");
+    relative.mounts[1] = mount("data.csv", ObjectKind::File, MountAccess::Read);
     assert_eq!(
         plan(&relative, &facts(7)),
         Err(PlanError::BadPath {
             path: PathBuf::from("data.csv")
         })
     );
-    let mut reserved = facts(7);
-    reserved.resolved[2] = Some(ResolvedPath {
-        path: PathBuf::from("/proc/1"),
-        kind: PathKind::Dir,
-    });
+    let mut reserved = spec();
+    reserved.mounts[1] = mount("/proc/1", ObjectKind::Directory, MountAccess::Read);
     assert_eq!(
-        plan(&spec(), &reserved),
+        plan(&reserved, &facts(7)),
         Err(PlanError::Reserved {
             path: PathBuf::from("/proc/1"),
             reserved: "/proc"
         })
     );
-    let mut root = facts(7);
-    root.resolved[2] = Some(ResolvedPath {
-        path: PathBuf::from("/"),
-        kind: PathKind::Dir,
-    });
+    let mut root = spec();
+    root.mounts[1] = mount("/", ObjectKind::Directory, MountAccess::Read);
     assert!(matches!(
-        plan(&spec(), &root),
+        plan(&root, &facts(7)),
         Err(PlanError::Reserved { .. })
     ));
     let mut unmounted = spec();
     unmounted.workdir = Some(PathBuf::from("/srv"));
     let mut unmounted_facts = facts(7);
-    unmounted_facts.resolved[0] = Some(ResolvedPath {
-        path: PathBuf::from("/srv"),
-        kind: PathKind::Dir,
-    });
+    unmounted_facts.workdir = Some(PathBuf::from("/srv"));
     assert_eq!(
         plan(&unmounted, &unmounted_facts),
         Err(PlanError::WorkdirNotMounted {
@@ -338,48 +328,162 @@ fn bad_specs_are_refused() {
 }
 
 #[test]
+fn file_scopes_never_bind_a_socket_and_unix_connect_binds_nothing_else() {
+    let mut socket_as_file = spec();
+    socket_as_file.mounts[1] = mount("/run/user/1000/bus", ObjectKind::Socket, MountAccess::Read);
+    assert_eq!(
+        plan(&socket_as_file, &facts(9)),
+        Err(PlanError::SocketNeedsConnect {
+            path: PathBuf::from("/run/user/1000/bus")
+        })
+    );
+    let mut file_as_socket = spec();
+    file_as_socket.mounts[1] = mount("/data/alice.csv", ObjectKind::File, MountAccess::Connect);
+    assert_eq!(
+        plan(&file_as_socket, &facts(9)),
+        Err(PlanError::NotASocket {
+            path: PathBuf::from("/data/alice.csv"),
+            kind: "file"
+        })
+    );
+}
+
+/// A run with only a `unix.connect` scope (its workdir the private /tmp) and, with
+/// `with_dir`, a bound directory too.
+fn unix_connect_spec(with_dir: bool) -> RunSpec {
+    let mut spec = spec();
+    spec.workdir = None;
+    spec.mounts = vec![mount(
+        "/run/app/app.sock",
+        ObjectKind::Socket,
+        MountAccess::Connect,
+    )];
+    if with_dir {
+        spec.mounts.push(mount(
+            "/home/alice/project",
+            ObjectKind::Directory,
+            MountAccess::Read,
+        ));
+    }
+    spec
+}
+
+#[test]
+fn unix_connect_on_landlock_9_is_a_resolve_unix_rule_on_the_socket_alone() {
+    use FsAccess::*;
+    for with_dir in [false, true] {
+        let planned = plan(&unix_connect_spec(with_dir), &facts(9)).unwrap();
+        assert_eq!(
+            planned.unix_sockets,
+            UnixSockets::Any,
+            "with_dir {with_dir}"
+        );
+        assert_eq!(
+            planned.landlock.handled,
+            FsAccess::ALL.into_iter().collect(),
+            "ABI 9 handles every right, ResolveUnix too"
+        );
+        assert!(planned.mounts.contains(&MountOp::BindOpened {
+            opened: opened("/run/app/app.sock", ObjectKind::Socket, 17),
+            kind: PathKind::File,
+            flags: MountFlags::READ_ONLY,
+        }));
+        let granted: Vec<(&Path, &BTreeSet<FsAccess>)> = planned
+            .landlock
+            .rules
+            .iter()
+            .filter(|rule| rule.access.contains(&ResolveUnix))
+            .map(|rule| (rule.path.as_path(), &rule.access))
+            .collect();
+        assert_eq!(
+            granted,
+            [(Path::new("/run/app/app.sock"), &access(&[ResolveUnix]))]
+        );
+        // No rule lets the run make a socket on the host; its private /tmp may.
+        let make_sock: Vec<&Path> = planned
+            .landlock
+            .rules
+            .iter()
+            .filter(|rule| rule.access.contains(&MakeSock))
+            .map(|rule| rule.path.as_path())
+            .collect();
+        assert_eq!(make_sock, [Path::new("/tmp")]);
+    }
+}
+
+#[test]
+fn unix_connect_below_landlock_9_works_alone_and_is_refused_beside_a_directory() {
+    let alone = plan(&unix_connect_spec(false), &facts(8)).unwrap();
+    // Nothing but the scoped socket is there to connect to: unix sockets are allowed, and
+    // Landlock (which cannot govern connect() before ABI 9) gets no rule for it.
+    assert_eq!(alone.unix_sockets, UnixSockets::Any);
+    assert!(
+        alone
+            .landlock
+            .rules
+            .iter()
+            .all(|rule| rule.path != Path::new("/run/app/app.sock"))
+    );
+    assert!(alone.mounts.contains(&MountOp::BindOpened {
+        opened: opened("/run/app/app.sock", ObjectKind::Socket, 17),
+        kind: PathKind::File,
+        flags: MountFlags::READ_ONLY,
+    }));
+    assert_eq!(
+        plan(&unix_connect_spec(true), &facts(8)),
+        Err(PlanError::UnixConnectUnenforceable {
+            path: PathBuf::from("/run/app/app.sock"),
+            abi: 8,
+            needed: LANDLOCK_ABI_RESOLVE_UNIX
+        })
+    );
+    // A bound directory without `unix.connect`: connected pairs only.
+    let mut dir_only = unix_connect_spec(true);
+    dir_only.mounts.remove(0);
+    assert_eq!(
+        plan(&dir_only, &facts(8)).unwrap().unix_sockets,
+        UnixSockets::PairsOnly
+    );
+    assert_eq!(
+        plan(&dir_only, &facts(9)).unwrap().unix_sockets,
+        UnixSockets::Any
+    );
+}
+
+#[test]
 fn nested_binds_come_after_their_parent_and_duplicates_keep_read_only() {
     let mut spec = spec();
     spec.mounts = vec![
-        Mount {
-            host: PathBuf::from("/home/alice/project/secrets"),
-            read_only: true,
-        },
-        Mount {
-            host: PathBuf::from("/home/alice/project"),
-            read_only: false,
-        },
-        Mount {
-            host: PathBuf::from("/home/alice/project"),
-            read_only: true,
-        },
+        mount(
+            "/home/alice/project/secrets",
+            ObjectKind::Directory,
+            MountAccess::Read,
+        ),
+        mount(
+            "/home/alice/project",
+            ObjectKind::Directory,
+            MountAccess::Write,
+        ),
+        mount(
+            "/home/alice/project",
+            ObjectKind::Directory,
+            MountAccess::Read,
+        ),
     ];
-    let mut facts = facts(7);
-    facts.resolved = std::iter::once("/home/alice/project")
-        .chain(spec.mounts.iter().map(|m| m.host.to_str().unwrap()))
-        .map(|path| {
-            Some(ResolvedPath {
-                path: PathBuf::from(path),
-                kind: PathKind::Dir,
-            })
-        })
-        .collect();
-    let plan = plan(&spec, &facts).unwrap();
-    let binds: Vec<(PathBuf, bool)> = plan
+    let plan = plan(&spec, &facts(7)).unwrap();
+    let binds: Vec<(&Path, bool)> = plan
         .mounts
         .iter()
         .filter_map(|op| match op {
-            MountOp::Bind { target, flags, .. } if target.starts_with("/home") => {
-                Some((target.clone(), flags.read_only))
-            }
+            MountOp::BindOpened { opened, flags, .. } => Some((opened.path(), flags.read_only)),
             _ => None,
         })
         .collect();
     assert_eq!(
         binds,
         [
-            (PathBuf::from("/home/alice/project"), true),
-            (PathBuf::from("/home/alice/project/secrets"), true),
+            (Path::new("/home/alice/project"), true),
+            (Path::new("/home/alice/project/secrets"), true),
         ]
     );
 }
@@ -406,7 +510,7 @@ fn a_run_given_no_host_workdir_works_in_its_private_tmp() {
     private.workdir = None;
     private.mounts.clear();
     let mut private_facts = facts(7);
-    private_facts.resolved = vec![None];
+    private_facts.workdir = None;
     let planned = plan(&private, &private_facts).unwrap();
     assert_eq!(planned.workdir, PathBuf::from("/tmp"));
     // Nothing of the host is bound beyond the system directories and devices: /tmp is the

@@ -4,7 +4,8 @@
 #![cfg(target_os = "linux")]
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
-use aegisclaw_sandbox::plan::{Limits, Mount, NetNamespace, Network, RunSpec, plan};
+use aegisclaw_sandbox::path::open_scope_path;
+use aegisclaw_sandbox::plan::{Limits, Mount, MountAccess, NetNamespace, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{
     ExitStatus, Launcher, RunOutcome, RunOutput, Stdin, StdioSetup, Stream, host_facts, run,
 };
@@ -19,10 +20,7 @@ fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
             ("HOME".to_string(), "/tmp".to_string()),
         ],
         workdir: Some(workdir.to_path_buf()),
-        mounts: vec![Mount {
-            host: workdir.to_path_buf(),
-            read_only: false,
-        }],
+        mounts: vec![mount(workdir, MountAccess::Write)],
         network: Network::None,
         net_namespace: NetNamespace::Fresh,
         limits: Limits {
@@ -30,6 +28,14 @@ fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
             ..Limits::default()
         },
         hostname: "aegisclaw".to_string(),
+    }
+}
+
+/// `path` opened as the engine opens a scope path, with `access`.
+fn mount(path: &Path, access: MountAccess) -> Mount {
+    Mount {
+        opened: open_scope_path(path).unwrap(),
+        access,
     }
 }
 
@@ -134,10 +140,7 @@ fn read_only_bind_refuses_writes_and_read_write_bind_reaches_the_host() {
             ),
         ],
     );
-    spec.mounts.push(Mount {
-        host: read_only.path().to_path_buf(),
-        read_only: true,
-    });
+    spec.mounts.push(mount(read_only.path(), MountAccess::Read));
     let output = run_spec(&spec);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
@@ -301,18 +304,95 @@ fn a_mount_that_cannot_be_applied_refuses_the_run_naming_the_layer() {
     let workdir = tempfile::tempdir().unwrap();
     let vanishing = tempfile::tempdir().unwrap();
     let mut spec = spec(workdir.path(), &["true"]);
-    spec.mounts.push(Mount {
-        host: vanishing.path().to_path_buf(),
-        read_only: true,
-    });
+    spec.mounts.push(mount(vanishing.path(), MountAccess::Read));
     let plan = plan(&spec, &host_facts(&spec)).unwrap();
-    let gone = vanishing.path().to_path_buf();
+    let gone = fs_err::canonicalize(vanishing.path()).unwrap();
     drop(vanishing);
     let error = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_err();
-    assert_eq!(error.layer(), "mount");
+    assert_eq!(error.layer(), "scope bind");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "cannot apply sandbox layer `scope bind` (`{gone}`): `{gone}` changed between the decision and the bind: No such file or directory (os error 2)",
+            gone = gone.display()
+        )
+    );
+}
+
+/// A directory scope decided on, then `swap`ped on the host before the run binds it: the
+/// run must fail naming the path, and the marker the swap brought in must stay unseen.
+fn swapped_after_the_decision(swap: impl FnOnce(&Path, &Path)) -> String {
+    let workdir = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let scoped = root.path().join("scoped");
+    let secret = root.path().join("secret");
+    fs_err::create_dir_all(&scoped).unwrap();
+    fs_err::create_dir_all(&secret).unwrap();
+    fs_err::write(scoped.join("marker"), "original").unwrap();
+    fs_err::write(secret.join("marker"), "SECRET").unwrap();
+    let script = format!("cat {}/marker", scoped.display());
+    let mut spec = spec(workdir.path(), &["sh", "-c", &script]);
+    spec.mounts.push(mount(&scoped, MountAccess::Read));
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    swap(&scoped, &secret);
+    let error = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_err();
+    assert_eq!(error.layer(), "scope bind", "{error}");
+    let scoped = fs_err::canonicalize(root.path()).unwrap().join("scoped");
+    let text = error.to_string();
     assert!(
-        error.to_string().contains(&gone.display().to_string()),
-        "{error}"
+        text.starts_with(&format!(
+            "cannot apply sandbox layer `scope bind` (`{path}`): `{path}` changed between the decision and the bind",
+            path = scoped.display()
+        )),
+        "{text}"
+    );
+    text
+}
+
+#[test]
+fn a_scope_swapped_for_a_relative_symlink_after_the_decision_is_never_bound() {
+    let text = swapped_after_the_decision(|scoped, _| {
+        fs_err::rename(scoped, scoped.with_file_name("moved")).unwrap();
+        std::os::unix::fs::symlink("secret", scoped).unwrap();
+    });
+    assert!(text.ends_with("(os error 40)"), "{text}");
+}
+
+#[test]
+fn a_scope_replaced_by_another_directory_fails_the_identity_check() {
+    let text = swapped_after_the_decision(|scoped, secret| {
+        fs_err::rename(scoped, scoped.with_file_name("moved")).unwrap();
+        fs_err::rename(secret, scoped).unwrap();
+    });
+    assert!(text.ends_with("another object is there now"), "{text}");
+}
+
+#[test]
+fn a_nested_scope_swapped_under_a_bound_directory_makes_nothing_on_the_host() {
+    // `files.write` on `outer`, `files.read` on `outer/inner/deep`; after the decision
+    // `outer/inner` becomes a relative symlink that, seen from the new root being built,
+    // points into the host root (`/old/...`). Making the nested mount point by name would
+    // create `deep` there; the bind refuses first and nothing is made.
+    let (outer_dir, elsewhere_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let outer = fs_err::canonicalize(outer_dir.path()).unwrap();
+    let elsewhere = fs_err::canonicalize(elsewhere_dir.path()).unwrap();
+    fs_err::create_dir_all(outer.join("inner/deep")).unwrap();
+    let mut spec = spec(&outer, &["true"]);
+    spec.mounts
+        .push(mount(&outer.join("inner/deep"), MountAccess::Read));
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    fs_err::rename(outer.join("inner"), outer.join("moved")).unwrap();
+    let up = "../".repeat(outer.components().count());
+    std::os::unix::fs::symlink(
+        format!("{up}old{}", elsewhere.display()),
+        outer.join("inner"),
+    )
+    .unwrap();
+    let error = run(&plan, StdioSetup { stdin: Stdin::Null }).unwrap_err();
+    assert_eq!(error.layer(), "scope bind", "{error}");
+    assert!(
+        !elsewhere.join("deep").exists(),
+        "a mount point was made on the host"
     );
 }
 

@@ -105,6 +105,8 @@ fn home_ssh_is_unreadable() {
 #[test]
 fn ssh_scope_is_refused_before_anything_runs() {
     let escape = Escape::new();
+    // It exists: a missing path is refused earlier, when the scope is opened.
+    std::fs::create_dir_all(escape.env.home().with_file_name("user").join(".ssh")).unwrap();
     let outcome = escape.run(&["files.read:~/.ssh"], "true");
     assert_eq!(outcome.code(), Some(1));
     let refused = outcome.record("run.refused");

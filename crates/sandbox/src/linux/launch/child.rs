@@ -5,7 +5,8 @@
 use super::{
     AT_RECURSIVE, Action, CapData, CapHeader, ChildFds, LANDLOCK_RULE_PATH_BENEATH,
     LINUX_CAPABILITY_VERSION_3, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MountAttr,
-    PathBeneathAttr, Prepared, READY, Report, RulesetAttr, SECUREBITS_LOCKED_DOWN, Stage,
+    OpenHow, PathBeneathAttr, Prepared, READY, Report, RulesetAttr, SCOPE_RESOLVE,
+    SECUREBITS_LOCKED_DOWN, Stage,
 };
 use std::ffi::c_char;
 use std::io;
@@ -56,6 +57,116 @@ fn write_file(path: &std::ffi::CStr, bytes: &[u8]) -> bool {
 /// Ignores `EEXIST` from a creating call.
 fn created_or_exists(result: libc::c_int) -> bool {
     result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST)
+}
+
+/// `openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC)` following no symlink at all (nor any
+/// `/proc` magic link): a path that became a symlink anywhere is `ELOOP`. Async-signal-safe.
+fn open_no_symlinks(path: &std::ffi::CStr) -> libc::c_int {
+    let how = OpenHow {
+        flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: SCOPE_RESOLVE,
+    };
+    // SAFETY: `path` is NUL-terminated and `how` a live `open_how` of the size passed; the
+    // call reads both and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &raw const how,
+            size_of::<OpenHow>(),
+        )
+    };
+    libc::c_int::try_from(fd).unwrap_or(-1)
+}
+
+/// Binds a scope's host object from the decision (`Action::BindOpened`): the re-opened path
+/// must be the decided `(dev, ino)`; the clone gets its attributes before it is attached.
+/// Reports `ScopeChanged` for another object, `ScopeBind` for any failing call.
+/// Async-signal-safe: raw syscalls on memory prepared before the clone and on this stack.
+fn bind_opened(
+    fds: &ChildFds,
+    index: usize,
+    source: &std::ffi::CStr,
+    target: &std::ffi::CStr,
+    identity: (u64, u64),
+    attr_set: u64,
+) {
+    let source_fd = open_no_symlinks(source);
+    if source_fd < 0 {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    // SAFETY: an all-zero `stat` is valid; fstat fills it for the open `source_fd`.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `stat` is a live, writable `stat`.
+    if unsafe { libc::fstat(source_fd, &raw mut stat) } != 0 {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    if (stat.st_dev, stat.st_ino) != identity {
+        fail(fds, Stage::ScopeChanged, index);
+    }
+    // SAFETY: `source_fd` is open; the empty path is a NUL-terminated literal; the call
+    // returns a new descriptor for a detached clone of the mount tree at `source_fd`.
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            source_fd,
+            c"".as_ptr(),
+            libc::OPEN_TREE_CLONE
+                | libc::OPEN_TREE_CLOEXEC
+                | libc::AT_EMPTY_PATH as libc::c_uint
+                | AT_RECURSIVE,
+        )
+    };
+    let tree = libc::c_int::try_from(tree).unwrap_or(-1);
+    if tree < 0 {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `tree` is open, `attr` a live `mount_attr` of the size passed.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE,
+            &raw const attr,
+            size_of::<MountAttr>(),
+        )
+    } != 0
+    {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    let target_fd = open_no_symlinks(target);
+    if target_fd < 0 {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    // SAFETY: both descriptors are open and the empty paths NUL-terminated literals.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree,
+            c"".as_ptr(),
+            target_fd,
+            c"".as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    } != 0
+    {
+        fail(fds, Stage::ScopeBind, index);
+    }
+    // SAFETY: closes the three descriptors opened above; the mount stays attached.
+    unsafe {
+        libc::close(target_fd);
+        libc::close(tree);
+        libc::close(source_fd);
+    }
 }
 
 /// The child: namespaces are already in place (clone). Every step is a raw syscall on
@@ -185,6 +296,16 @@ pub(super) fn child(
                         std::ptr::null(),
                     ) == 0
                 }
+                Action::BindOpened {
+                    source,
+                    target,
+                    dev,
+                    ino,
+                    attr_set,
+                } => {
+                    bind_opened(fds, *index, source, target, (*dev, *ino), *attr_set);
+                    true
+                }
                 Action::SetAttr { target, attr_set } => {
                     let attr = MountAttr {
                         attr_set: *attr_set,
@@ -299,7 +420,8 @@ pub(super) fn child(
         }
         let ruleset = ruleset as libc::c_int;
         for (index, (path, access)) in prepared.rules.iter().enumerate() {
-            let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+            // Every rule path is resolved already: a symlink on it now is a swap, refused.
+            let fd = open_no_symlinks(path);
             if fd < 0 {
                 fail(fds, Stage::Landlock, index);
             }

@@ -1,0 +1,275 @@
+//! Step 4 of authorisation for scopes that name host objects (DESIGN §3): every `files.read`,
+//! `files.write` and `unix.connect` path is opened once (symlinks followed), and the scope is
+//! re-parsed as `kind:<resolved path>`, so rating, policy, grants and the bind all see the
+//! object that will be bound. Also the scope context: the user's home and the AegisClaw home
+//! resolved, and a lenient resolver for the sensitive-path table. Decides nothing itself.
+
+use aegisclaw_core::scope::{Scope, ScopeContext, ScopeError, ScopeKind, Target};
+use aegisclaw_sandbox::path::{ObjectKind, OpenedPath, PathError, open_scope_path};
+use std::path::{Path, PathBuf};
+
+/// A parsed scope, resolved: the text policy decides, what was asked, and the opened object.
+#[derive(Debug)]
+pub(super) struct ResolvedScope {
+    /// The scope to rate and decide; for a path scope, its target is the resolved path.
+    pub(super) scope: Scope,
+    /// The text as asked, when it differs from the scope decided on.
+    pub(super) requested: Option<String>,
+    /// The opened object of a `files.*` or `unix.connect` scope.
+    pub(super) opened: Option<OpenedPath>,
+}
+
+/// Why a scope is refused before any decision. Every message names the scope.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ScopePathError {
+    /// The text does not parse (or its resolved form does not).
+    #[error(transparent)]
+    Parse(#[from] ScopeError),
+    /// The scope parses, but no runtime of this build enforces its kind.
+    #[error(transparent)]
+    Unenforced(#[from] crate::runtime::UnenforcedScope),
+    /// The path cannot be opened (missing, unreadable, removed); the source says why.
+    #[error("scope `{text}`")]
+    Open {
+        /// The scope text.
+        text: String,
+        /// Why.
+        #[source]
+        source: PathError,
+    },
+    /// A `files.*` scope on a unix socket.
+    #[error(
+        "scope `{text}`: `{path}` is a unix socket, and `files.*` never grants connect(): ask for `unix.connect:{path}`"
+    )]
+    SocketNeedsConnect {
+        /// The scope text.
+        text: String,
+        /// The socket's resolved path.
+        path: PathBuf,
+    },
+    /// A `unix.connect` scope on something else.
+    #[error("scope `{text}`: `{path}` is a {kind}, not a unix socket")]
+    NotASocket {
+        /// The scope text.
+        text: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+}
+
+/// The context scopes are parsed and rated in: both homes resolved (so `~` and the AegisClaw
+/// home match the resolved paths scopes bind), and [`resolve_leniently`] for the table.
+pub(super) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -> ScopeContext {
+    let resolved = |path: PathBuf| resolve_leniently(&path).unwrap_or(path);
+    ScopeContext {
+        user_home: user_home.map(resolved),
+        aegisclaw_home: Some(resolved(aegisclaw_home.to_path_buf())),
+        resolve: Some(resolve_leniently),
+    }
+}
+
+/// Resolves `path` as far as it exists: the deepest existing ancestor canonicalised, the
+/// rest appended as written. `None` for a relative path or one with `..` past what exists.
+pub(super) fn resolve_leniently(path: &Path) -> Option<PathBuf> {
+    if !path.is_absolute() {
+        return None;
+    }
+    let mut rest = Vec::new();
+    let mut existing = path;
+    loop {
+        if let Ok(canonical) = fs_err::canonicalize(existing) {
+            return Some(
+                rest.iter()
+                    .rev()
+                    .fold(canonical, |path, part| path.join(part)),
+            );
+        }
+        rest.push(existing.file_name()?);
+        existing = existing.parent()?;
+    }
+}
+
+/// Parses `text`; a `files.*` or `unix.connect` scope is opened (a path-less `files.*` scope
+/// names `workdir`) and re-parsed as `kind:<resolved path>`.
+pub(super) fn resolve_scope(
+    text: &str,
+    workdir: &Path,
+    context: &ScopeContext,
+) -> Result<ResolvedScope, ScopePathError> {
+    let parsed = Scope::parse(text, context)?;
+    let kind = parsed.kind();
+    if !matches!(
+        kind,
+        ScopeKind::FilesRead | ScopeKind::FilesWrite | ScopeKind::UnixConnect
+    ) {
+        return Ok(ResolvedScope {
+            scope: parsed,
+            requested: None,
+            opened: None,
+        });
+    }
+    let path = match parsed.target() {
+        Target::Path(path) => path.as_path(),
+        _ => workdir,
+    };
+    let opened = open_scope_path(path).map_err(|source| ScopePathError::Open {
+        text: text.to_string(),
+        source,
+    })?;
+    match (kind, opened.kind()) {
+        (ScopeKind::UnixConnect, ObjectKind::Socket) => {}
+        (ScopeKind::UnixConnect, other) => {
+            return Err(ScopePathError::NotASocket {
+                text: text.to_string(),
+                path: opened.path().to_path_buf(),
+                kind: other.as_str(),
+            });
+        }
+        (_, ObjectKind::Socket) => {
+            return Err(ScopePathError::SocketNeedsConnect {
+                text: text.to_string(),
+                path: opened.path().to_path_buf(),
+            });
+        }
+        _ => {}
+    }
+    let scope = Scope::parse(&format!("{kind}:{}", opened.path().display()), context)?;
+    let decided = scope.to_string();
+    Ok(ResolvedScope {
+        requested: (text != decided).then(|| text.to_string()),
+        scope,
+        opened: Some(opened),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> ScopeContext {
+        ScopeContext {
+            user_home: None,
+            aegisclaw_home: None,
+            resolve: Some(resolve_leniently),
+        }
+    }
+
+    #[test]
+    fn lenient_resolution_canonicalises_what_exists_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs_err::canonicalize(dir.path()).unwrap().join("real");
+        fs_err::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("alias")).unwrap();
+        assert_eq!(
+            resolve_leniently(&dir.path().join("alias/not/yet")),
+            Some(real.join("not/yet"))
+        );
+        assert_eq!(resolve_leniently(&dir.path().join("alias")), Some(real));
+        assert_eq!(resolve_leniently(Path::new("relative")), None);
+    }
+
+    #[test]
+    fn the_homes_are_resolved_in_the_scope_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs_err::canonicalize(dir.path()).unwrap().join("real");
+        fs_err::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("alias")).unwrap();
+        let context = scope_context(
+            Some(dir.path().join("alias/user")),
+            &dir.path().join("alias/home"),
+        );
+        assert_eq!(context.user_home, Some(real.join("user")));
+        assert_eq!(context.aegisclaw_home, Some(real.join("home")));
+        assert!(context.resolve.is_some());
+    }
+
+    #[test]
+    fn a_path_scope_is_decided_as_what_it_resolves_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs_err::canonicalize(dir.path()).unwrap().join("real");
+        fs_err::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let text = format!("files.read:{}", link.display());
+        let resolved = resolve_scope(&text, Path::new("/"), &context()).unwrap();
+        assert_eq!(
+            resolved.scope.to_string(),
+            format!("files.read:{}", real.display())
+        );
+        assert_eq!(resolved.requested, Some(text));
+        let opened = resolved.opened.unwrap();
+        assert_eq!(
+            (opened.path(), opened.kind()),
+            (real.as_path(), ObjectKind::Directory)
+        );
+        // Already resolved: nothing else was asked.
+        let text = format!("files.write:{}", real.display());
+        let resolved = resolve_scope(&text, Path::new("/"), &context()).unwrap();
+        assert_eq!(resolved.requested, None);
+        // Path-less: the working directory, and the record keeps what was asked.
+        let resolved = resolve_scope("files.read", &link, &context()).unwrap();
+        assert_eq!(
+            resolved.scope.to_string(),
+            format!("files.read:{}", real.display())
+        );
+        assert_eq!(resolved.requested.as_deref(), Some("files.read"));
+        // Other kinds are left as they are.
+        let resolved = resolve_scope("net.outbound:example.com", &link, &context()).unwrap();
+        assert_eq!(
+            (
+                resolved.scope.to_string(),
+                resolved.requested,
+                resolved.opened
+            ),
+            ("net.outbound:example.com".to_string(), None, None)
+        );
+    }
+
+    #[test]
+    fn missing_paths_and_sockets_of_the_wrong_kind_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs_err::canonicalize(dir.path()).unwrap();
+        let socket = real.join("app.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let missing = real.join("missing");
+        let cases = [
+            (
+                format!("files.read:{}", missing.display()),
+                format!(
+                    "scope `files.read:{m}`: `{m}` does not exist",
+                    m = missing.display()
+                ),
+            ),
+            (
+                format!("files.write:{}", socket.display()),
+                format!(
+                    "scope `files.write:{s}`: `{s}` is a unix socket, and `files.*` never grants connect(): ask for `unix.connect:{s}`",
+                    s = socket.display()
+                ),
+            ),
+            (
+                format!("unix.connect:{}", real.display()),
+                format!(
+                    "scope `unix.connect:{r}`: `{r}` is a directory, not a unix socket",
+                    r = real.display()
+                ),
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = resolve_scope(&text, &real, &context()).unwrap_err();
+            assert_eq!(crate::doctor::error_chain(&error), expected);
+        }
+        let resolved = resolve_scope(
+            &format!("unix.connect:{}", socket.display()),
+            &real,
+            &context(),
+        )
+        .unwrap();
+        assert_eq!(
+            resolved.opened.map(|opened| opened.kind()),
+            Some(ObjectKind::Socket)
+        );
+    }
+}
