@@ -1,5 +1,5 @@
 //! The native sandbox as data: a pure [`plan`] turns a [`RunSpec`] and measured [`HostFacts`]
-//! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp deny table, rlimits, cgroup limits).
+//! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp table, rlimits, cgroup limits).
 //! Makes no syscalls; `crate::runtime` applies a plan. (STYLE rule 12)
 
 use serde::Serialize;
@@ -8,7 +8,10 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 mod seccomp;
-pub use seccomp::{CloneFlag, DenyErrno, SeccompDeny, seccomp_deny_table};
+pub use seccomp::{
+    Arch, Errno, Flag, SeccompAction, SeccompRule, SeccompTable, SocketFamily, SocketFamilyRule,
+    SocketProtocol, SocketType, seccomp_table,
+};
 
 /// What the engine asks the native runtime to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -526,8 +529,8 @@ pub struct SandboxPlan {
     pub net_namespace: NetNamespace,
     /// The Landlock ruleset.
     pub landlock: LandlockPlan,
-    /// The seccomp deny table.
-    pub seccomp: Vec<SeccompDeny>,
+    /// The seccomp table (default-deny; compiled with [`SandboxPlan::unix_sockets`]).
+    pub seccomp: &'static SeccompTable,
     /// Which unix sockets the run may make (seccomp applies [`UnixSockets::PairsOnly`]).
     pub unix_sockets: UnixSockets,
     /// rlimits.
@@ -578,12 +581,6 @@ pub enum PlanError {
     NulByte {
         /// The text (lossy).
         text: String,
-    },
-    /// The embedded seccomp table is broken.
-    #[error("seccomp table: {detail}")]
-    SeccompTable {
-        /// What is wrong.
-        detail: String,
     },
     /// `HostFacts::resolved` does not match the spec.
     #[error("host facts do not match the run spec")]
@@ -747,7 +744,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         UnixSockets::Any
     };
     // 6. Seccomp, rlimits, cgroups.
-    let seccomp = seccomp_deny_table()?;
+    let seccomp = seccomp_table();
     let memory_bytes = spec.limits.memory_mb.saturating_mul(1024 * 1024);
     let cgroup = facts.cgroup.clone().map(|facts| CgroupPlan {
         facts,
