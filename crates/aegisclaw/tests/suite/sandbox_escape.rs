@@ -5,6 +5,7 @@
 
 mod basics;
 mod egress;
+mod syscalls;
 
 use super::common::TestEnv;
 use serde_json::Value;
