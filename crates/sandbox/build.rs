@@ -1,8 +1,8 @@
 //! Compiles the reviewed seccomp table (`data/seccomp.yaml`) into Rust at build time, so no
 //! process parses YAML to start a sandbox. The table is checked here with the same rules the
 //! crate's tests use (`src/plan/seccomp_check.rs`): a bad entry fails the build. Emits the
-//! table and, for the Linux apply step, each name's `libc::SYS_*` constant (a name `libc` lacks
-//! on the target fails to compile). Reads only that file; downloads nothing.
+//! table and, for the Linux apply step, each name's `libc::SYS_*` constant on the target
+//! architecture (a name `libc` lacks there fails to compile). Reads only that file; downloads nothing.
 
 use std::fmt::Write as _;
 
@@ -26,6 +26,7 @@ fn main() {
     println!("cargo::rerun-if-changed=src/plan/seccomp_check.rs");
     println!("cargo::rerun-if-changed=src/plan/seccomp_types.rs");
     println!("cargo::rerun-if-changed=src/plan/seccomp_raw.rs");
+    println!("cargo::rerun-if-env-changed=CARGO_CFG_TARGET_ARCH");
     let text = match fs_err::read_to_string("data/seccomp.yaml") {
         Ok(text) => text,
         Err(error) => panic!("{error}"),
@@ -123,30 +124,53 @@ fn table_code(table: &RawTable) -> String {
     out
 }
 
-/// `syscall_number(name)`: each name's `libc::SYS_*` constant, under the `cfg` of its entry's
-/// architectures.
+/// `NUMBERS`: each name the table uses on the target architecture with its `libc::SYS_*`
+/// constant, sorted by name for a binary search (no string matching chain at run time).
 fn numbers_code(table: &RawTable) -> String {
-    let mut out = String::from(
-        "/// The number of syscall `name` on this architecture (`libc::SYS_*`), if the table names it here.\nfn syscall_number(name: &str) -> Option<libc::c_long> {\n    let number = match name {\n",
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the target architecture, set by cargo for build scripts; no AEGISCLAW_* variable"
+    )]
+    let target = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let applies = |rule: &RawRule| {
+        rule.arch.is_empty()
+            || rule.arch.iter().any(|arch| match arch {
+                types::Arch::X86_64 => target == "x86_64",
+                types::Arch::Aarch64 => target == "aarch64",
+            })
+    };
+    let mut names: Vec<&String> = table
+        .syscalls
+        .iter()
+        .filter(|rule| applies(rule))
+        .flat_map(|rule| rule.allow.iter().chain(&rule.deny).chain(&rule.filter))
+        .collect();
+    names.sort();
+    let mut out = format!(
+        "/// The syscalls the table names on `{target}`, by name, with their numbers.\nconst NUMBERS: &[(&str, libc::c_long)] = &[\n"
+    );
+    for name in names {
+        let _ = writeln!(out, "    ({name:?}, libc::SYS_{name}),");
+    }
+    out.push_str("];\n");
+    // The same numbers by rule and position in the table, so compiling the embedded table
+    // looks nothing up (empty for a rule that does not apply on the target).
+    out.push_str(
+        "/// The numbers of each rule's syscalls, in table order (empty where a rule does not apply).\nconst RULE_NUMBERS: &[&[libc::c_long]] = &[\n",
     );
     for rule in &table.syscalls {
-        let cfg = if rule.arch.is_empty() {
-            String::new()
-        } else {
-            let arches: Vec<String> = rule
-                .arch
+        let numbers: Vec<String> = if applies(rule) {
+            rule.allow
                 .iter()
-                .map(|arch| match arch {
-                    types::Arch::X86_64 => "target_arch = \"x86_64\"".to_string(),
-                    types::Arch::Aarch64 => "target_arch = \"aarch64\"".to_string(),
-                })
-                .collect();
-            format!("        #[cfg(any({}))]\n", arches.join(", "))
+                .chain(&rule.deny)
+                .chain(&rule.filter)
+                .map(|name| format!("libc::SYS_{name}"))
+                .collect()
+        } else {
+            Vec::new()
         };
-        for name in [&rule.allow[..], &rule.deny[..], &rule.filter[..]].concat() {
-            let _ = writeln!(out, "{cfg}        {name:?} => libc::SYS_{name},");
-        }
+        let _ = writeln!(out, "    &[{}],", numbers.join(", "));
     }
-    out.push_str("        _ => return None,\n    };\n    Some(number)\n}\n");
+    out.push_str("];\n");
     out
 }

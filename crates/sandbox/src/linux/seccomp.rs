@@ -19,6 +19,15 @@ use crate::plan::{
 
 include!(concat!(env!("OUT_DIR"), "/seccomp_numbers.rs"));
 
+/// The number of syscall `name` on this architecture (`libc::SYS_*`), if the table names it
+/// here.
+fn syscall_number(name: &str) -> Option<libc::c_long> {
+    NUMBERS
+        .binary_search_by(|(known, _)| (*known).cmp(name))
+        .ok()
+        .map(|index| NUMBERS[index].1)
+}
+
 #[cfg(target_endian = "big")]
 compile_error!("the filter reads the low word of each argument first (little-endian only)");
 
@@ -236,19 +245,33 @@ enum Leaf {
     Handler(usize),
 }
 
-/// A syscall whose arguments are checked, at its handler's label.
+/// The check of an argument-filtered syscall, at its handler's label.
 struct Handler {
     label: usize,
-    name: &'static str,
+    /// `socketpair` under [`UnixSockets::PairsOnly`] (its `AF_UNIX` rule differs from `socket`'s).
+    pair: bool,
     action: SeccompAction,
 }
 
 /// Builds the BPF program for `table`, with `unix` deciding what `AF_UNIX` sockets may be.
 pub(crate) fn compile(table: &SeccompTable, unix: UnixSockets) -> Result<Programs, CompileError> {
+    // The embedded table's numbers were laid out by the build; any other table looks names up.
+    let embedded = std::ptr::eq(table.rules, crate::plan::seccomp_table().rules);
     let mut numbered: Vec<(u32, &'static str, SeccompAction)> = Vec::new();
-    for rule in table.rules_here() {
-        for name in rule.syscalls {
-            let number = syscall_number(name)
+    for (index, rule) in table.rules.iter().enumerate() {
+        if !rule.applies_here() {
+            continue;
+        }
+        for (position, name) in rule.syscalls.iter().enumerate() {
+            let number = if embedded {
+                RULE_NUMBERS
+                    .get(index)
+                    .and_then(|numbers| numbers.get(position))
+                    .copied()
+            } else {
+                syscall_number(name)
+            };
+            let number = number
                 .and_then(|number| u32::try_from(number).ok())
                 .ok_or_else(|| CompileError::UnknownSyscall {
                     name: (*name).to_string(),
@@ -304,14 +327,27 @@ fn assemble(
         let leaf = match action {
             SeccompAction::Allow => Leaf::Return(SECCOMP_RET_ALLOW),
             SeccompAction::Deny { errno } => Leaf::Return(errno_return(*errno)),
+            // Calls with the same check share one handler (the mode filters of one argument
+            // position; socket and socketpair where the unix rule treats them alike).
             _ => {
-                let label = asm.label();
-                handlers.push(Handler {
-                    label,
-                    name,
-                    action: *action,
-                });
-                Leaf::Handler(label)
+                let pair = *action == SeccompAction::Sockets
+                    && *name == "socketpair"
+                    && unix == UnixSockets::PairsOnly;
+                let shared = handlers
+                    .iter()
+                    .find(|handler: &&Handler| handler.action == *action && handler.pair == pair);
+                match shared {
+                    Some(handler) => Leaf::Handler(handler.label),
+                    None => {
+                        let label = asm.label();
+                        handlers.push(Handler {
+                            label,
+                            pair,
+                            action: *action,
+                        });
+                        Leaf::Handler(label)
+                    }
+                }
             }
         };
         push(&mut runs, *number, leaf);
@@ -350,12 +386,9 @@ fn assemble(
                 asm.place(allowed);
                 asm.ret(SECCOMP_RET_ALLOW);
             }
-            SeccompAction::Sockets => sockets(
-                &mut asm,
-                handler.name == "socketpair",
-                table.socket_families,
-                unix,
-            ),
+            SeccompAction::Sockets => {
+                sockets(&mut asm, handler.pair, table.socket_families, unix);
+            }
         }
     }
     asm.finish()

@@ -25,7 +25,11 @@ fn check_table(table: &RawTable) -> Result<(), String> {
             return at("must have exactly one of `allow`, `deny` and `filter`");
         }
         for name in &names {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 return Err(format!("entry `{first}`: `{name}` is not a syscall name"));
             }
             if !seen.insert(name.as_str()) {
@@ -42,19 +46,31 @@ fn check_table(table: &RawTable) -> Result<(), String> {
             if rule.sockets {
                 sockets = true;
                 if rule.arg.is_some() || rule.errno.is_some() {
-                    return at("has `sockets`, whose arguments and errnos are fixed: drop `arg` and `errno`");
+                    return at(
+                        "has `sockets`, whose arguments and errnos are fixed: drop `arg` and `errno`",
+                    );
                 }
             } else {
                 match rule.arg {
                     Some(0..=5) => {}
-                    Some(arg) => return Err(format!("entry `{first}`: `arg` {arg} is past the sixth argument")),
+                    Some(arg) => {
+                        return Err(format!(
+                            "entry `{first}`: `arg` {arg} is past the sixth argument"
+                        ));
+                    }
                     None => return at("needs the `arg` its filter checks"),
                 }
                 if rule.errno.is_none() {
                     return at("needs the `errno` a refused call returns");
                 }
-                if let Some(value) = rule.allow_values.iter().find(|value| **value > u64::from(u32::MAX)) {
-                    return Err(format!("entry `{first}`: value {value:#x} does not fit in 32 bits"));
+                if let Some(value) = rule
+                    .allow_values
+                    .iter()
+                    .find(|value| **value > u64::from(u32::MAX))
+                {
+                    return Err(format!(
+                        "entry `{first}`: value {value:#x} does not fit in 32 bits"
+                    ));
                 }
             }
         } else {

@@ -90,12 +90,135 @@ fn enforcement(outcome: &Outcome) -> Value {
     outcome.finished()["data"]["enforcement"].clone()
 }
 
-#[test]
-fn planting_a_setuid_root_binary_through_files_write_is_denied() {
-    let escape = Escape::new();
-    open_to_nobody(&escape);
-    let script = format!(
-        r#"ID = open("/usr/bin/id", "rb").read()
+/// One way to a set-id file or directory: the Python line that tries it (the script defines
+/// `copy(path)`, an ordinary 0755 copy of `id`, `fill(fd)`, `AT`, `CREATE` and the modes), and
+/// the result the filter gives.
+struct Route {
+    name: &'static str,
+    line: String,
+    result: &'static str,
+}
+
+fn route(name: &'static str, line: String, result: &'static str) -> Route {
+    Route { name, line, result }
+}
+
+/// Every route to a set-user-ID file on this architecture, with the numbers from `libc`.
+fn setuid_routes() -> Vec<Route> {
+    let eperm = "EPERM";
+    let mut routes = vec![
+        route(
+            "fchmod",
+            format!(
+                "copy(\"p-fchmod\"); fd = os.open(\"p-fchmod\", os.O_RDONLY); report(\"fchmod\", libc.syscall(L({}), L(fd), SETUID)); os.close(fd)",
+                libc::SYS_fchmod
+            ),
+            eperm,
+        ),
+        route(
+            "fchmodat",
+            format!(
+                "copy(\"p-fchmodat\"); report(\"fchmodat\", libc.syscall(L({}), AT, b\"p-fchmodat\", SETUID))",
+                libc::SYS_fchmodat
+            ),
+            eperm,
+        ),
+        // The kernel reads the mode as a 16-bit umode_t: a high word hides nothing from the
+        // filter's low-word check, and the kernel drops it.
+        route(
+            "fchmodat-high-word",
+            format!(
+                "copy(\"p-wide\"); report(\"fchmodat-high-word\", libc.syscall(L({}), AT, b\"p-wide\", L((1 << 32) | 0o4755)))",
+                libc::SYS_fchmodat
+            ),
+            eperm,
+        ),
+        route(
+            "fchmodat-high-word-plain",
+            format!(
+                "report(\"fchmodat-high-word-plain\", libc.syscall(L({}), AT, b\"p-wide\", L((1 << 32) | 0o711))); print(\"mode-wide\", oct(os.stat(\"p-wide\").st_mode & 0o7777))",
+                libc::SYS_fchmodat
+            ),
+            "ok",
+        ),
+        route(
+            "openat",
+            format!(
+                "fill(report(\"openat\", libc.syscall(L({}), AT, b\"p-openat\", CREATE, SETUID)))",
+                libc::SYS_openat
+            ),
+            eperm,
+        ),
+        route(
+            "mknodat",
+            format!(
+                "report(\"mknodat\", libc.syscall(L({}), AT, b\"p-mknodat\", L(0o100000 | 0o4755), L(0)))",
+                libc::SYS_mknodat
+            ),
+            eperm,
+        ),
+        // open_how {flags, mode, resolve}: the mode is in memory, so the call is refused whole.
+        route(
+            "openat2",
+            format!(
+                "how = ctypes.create_string_buffer(struct.pack(\"QQQ\", os.O_WRONLY | os.O_CREAT, 0o4755, 0)); fill(report(\"openat2\", libc.syscall(L({}), AT, b\"p-openat2\", how, L(24))))",
+                libc::SYS_openat2
+            ),
+            "ENOSYS",
+        ),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    routes.extend([
+        route(
+            "chmod",
+            format!(
+                "copy(\"p-chmod\"); report(\"chmod\", libc.syscall(L({}), b\"p-chmod\", SETUID))",
+                libc::SYS_chmod
+            ),
+            eperm,
+        ),
+        route(
+            "fchmodat2",
+            format!(
+                "copy(\"p-fchmodat2\"); report(\"fchmodat2\", libc.syscall(L({}), AT, b\"p-fchmodat2\", SETUID, L(0)))",
+                libc::SYS_fchmodat2
+            ),
+            eperm,
+        ),
+        route(
+            "open",
+            format!(
+                "fill(report(\"open\", libc.syscall(L({}), b\"p-open\", CREATE, SETUID)))",
+                libc::SYS_open
+            ),
+            eperm,
+        ),
+        route(
+            "creat",
+            format!(
+                "fill(report(\"creat\", libc.syscall(L({}), b\"p-creat\", SETUID)))",
+                libc::SYS_creat
+            ),
+            eperm,
+        ),
+        route(
+            "mknod",
+            format!(
+                "report(\"mknod\", libc.syscall(L({}), b\"p-mknod\", L(0o100000 | 0o4755), L(0)))",
+                libc::SYS_mknod
+            ),
+            eperm,
+        ),
+    ]);
+    routes
+}
+
+/// The script head the routes share.
+fn plant_head() -> String {
+    PLANT_HEAD.replace("AT_FDCWD", &libc::AT_FDCWD.to_string())
+}
+
+const PLANT_HEAD: &str = r#"ID = open("/usr/bin/id", "rb").read()
 def copy(path):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
     os.write(fd, ID)
@@ -104,35 +227,23 @@ def fill(fd):
     if fd >= 0:
         os.write(fd, ID)
         os.close(fd)
-AT = L({at_fdcwd})
+AT = L(AT_FDCWD)
+CREATE = L(os.O_WRONLY | os.O_CREAT)
 SETUID = L(0o4755)
-copy("p-chmod"); report("chmod", libc.syscall(L({chmod}), b"p-chmod", SETUID))
-copy("p-fchmod"); fd = os.open("p-fchmod", os.O_RDONLY)
-report("fchmod", libc.syscall(L({fchmod}), L(fd), SETUID)); os.close(fd)
-copy("p-fchmodat"); report("fchmodat", libc.syscall(L({fchmodat}), AT, b"p-fchmodat", SETUID))
-copy("p-fchmodat2"); report("fchmodat2", libc.syscall(L({fchmodat2}), AT, b"p-fchmodat2", SETUID, L(0)))
-create = L(os.O_WRONLY | os.O_CREAT)
-fill(report("open", libc.syscall(L({open}), b"p-open", create, SETUID)))
-fill(report("openat", libc.syscall(L({openat}), AT, b"p-openat", create, SETUID)))
-fill(report("creat", libc.syscall(L({creat}), b"p-creat", SETUID)))
-report("mknod", libc.syscall(L({mknod}), b"p-mknod", L(0o100000 | 0o4755), L(0)))
-report("mknodat", libc.syscall(L({mknodat}), AT, b"p-mknodat", L(0o100000 | 0o4755), L(0)))
-how = ctypes.create_string_buffer(struct.pack("QQQ", os.O_WRONLY | os.O_CREAT, 0o4755, 0))
-fill(report("openat2", libc.syscall(L({openat2}), AT, b"p-openat2", how, L(24))))
-"#,
-        at_fdcwd = libc::AT_FDCWD,
-        chmod = libc::SYS_chmod,
-        fchmod = libc::SYS_fchmod,
-        fchmodat = libc::SYS_fchmodat,
-        fchmodat2 = libc::SYS_fchmodat2,
-        open = libc::SYS_open,
-        openat = libc::SYS_openat,
-        creat = libc::SYS_creat,
-        mknod = libc::SYS_mknod,
-        mknodat = libc::SYS_mknodat,
-        openat2 = libc::SYS_openat2,
+SETGID = L(0o2775)
+"#;
+
+#[test]
+fn planting_a_setuid_root_binary_through_files_write_is_denied() {
+    let escape = Escape::new();
+    open_to_nobody(&escape);
+    let routes = setuid_routes();
+    let lines: Vec<&str> = routes.iter().map(|route| route.line.as_str()).collect();
+    let python = python_file(
+        &escape,
+        "plant.py",
+        &format!("{}{}\n", plant_head(), lines.join("\n")),
     );
-    let python = python_file(&escape, "plant.py", &script);
     let outcome = escape.run(
         &["files.write"],
         &format!(
@@ -143,13 +254,9 @@ cp -p /usr/bin/su p-cp-p; echo cp-p $?"
         ),
     );
     // Every copy runs on the host as its caller, never as root, and nothing has either bit.
-    let copies = [
-        "p-chmod",
-        "p-fchmod",
-        "p-fchmodat",
-        "p-fchmodat2",
-        "p-chmod-1",
-    ];
+    let mut copies = vec!["p-fchmod", "p-fchmodat", "p-wide", "p-chmod-1"];
+    #[cfg(target_arch = "x86_64")]
+    copies.extend(["p-chmod", "p-fchmodat2"]);
     for copy in copies {
         let path = escape.work.join(copy);
         assert!(path.exists(), "{copy} was never made");
@@ -161,24 +268,13 @@ cp -p /usr/bin/su p-cp-p; echo cp-p $?"
     for tool in ["chmod-1", "install", "cp-p"] {
         assert_ne!(got.remove(tool), Some("0".to_string()), "{tool}");
     }
-    let eperm = "EPERM";
-    assert_eq!(
-        got,
-        expect(&[
-            ("chmod", eperm),
-            ("fchmod", eperm),
-            ("fchmodat", eperm),
-            ("fchmodat2", eperm),
-            ("open", eperm),
-            ("openat", eperm),
-            ("creat", eperm),
-            ("mknod", eperm),
-            ("mknodat", eperm),
-            ("openat2", "ENOSYS"),
-        ]),
-        "{}",
-        outcome.stderr()
-    );
+    let mut expected: BTreeMap<String, String> = routes
+        .iter()
+        .map(|route| (route.name.to_string(), route.result.to_string()))
+        .collect();
+    // The high word was dropped: the plain mode is what the file got.
+    expected.insert("mode-wide".to_string(), "0o711".to_string());
+    assert_eq!(got, expected, "{}", outcome.stderr());
     for never in [
         "p-open",
         "p-openat",
@@ -197,44 +293,70 @@ cp -p /usr/bin/su p-cp-p; echo cp-p $?"
 #[test]
 fn planting_a_setgid_directory_through_files_write_is_denied() {
     let escape = Escape::new();
-    let script = format!(
-        r#"AT = L({at_fdcwd})
-SETGID = L(0o2775)
-report("mkdir", libc.syscall(L({mkdir}), b"d-mkdir", SETGID))
-report("mkdirat", libc.syscall(L({mkdirat}), AT, b"d-mkdirat", SETGID))
-os.mkdir("d-chmod"); report("chmod", libc.syscall(L({chmod}), b"d-chmod", SETGID))
-os.mkdir("d-fchmodat"); report("fchmodat", libc.syscall(L({fchmodat}), AT, b"d-fchmodat", SETGID))
-os.mkdir("d-fchmod"); fd = os.open("d-fchmod", os.O_RDONLY | os.O_DIRECTORY)
-report("fchmod", libc.syscall(L({fchmod}), L(fd), SETGID))
-"#,
-        at_fdcwd = libc::AT_FDCWD,
-        mkdir = libc::SYS_mkdir,
-        mkdirat = libc::SYS_mkdirat,
-        chmod = libc::SYS_chmod,
-        fchmodat = libc::SYS_fchmodat,
-        fchmod = libc::SYS_fchmod,
+    let mut routes = vec![
+        route(
+            "mkdirat",
+            format!(
+                "report(\"mkdirat\", libc.syscall(L({}), AT, b\"d-mkdirat\", SETGID))",
+                libc::SYS_mkdirat
+            ),
+            "EPERM",
+        ),
+        route(
+            "fchmodat",
+            format!(
+                "os.mkdir(\"d-fchmodat\"); report(\"fchmodat\", libc.syscall(L({}), AT, b\"d-fchmodat\", SETGID))",
+                libc::SYS_fchmodat
+            ),
+            "EPERM",
+        ),
+        route(
+            "fchmod",
+            format!(
+                "os.mkdir(\"d-fchmod\"); fd = os.open(\"d-fchmod\", os.O_RDONLY | os.O_DIRECTORY); report(\"fchmod\", libc.syscall(L({}), L(fd), SETGID))",
+                libc::SYS_fchmod
+            ),
+            "EPERM",
+        ),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    routes.extend([
+        route(
+            "mkdir",
+            format!(
+                "report(\"mkdir\", libc.syscall(L({}), b\"d-mkdir\", SETGID))",
+                libc::SYS_mkdir
+            ),
+            "EPERM",
+        ),
+        route(
+            "chmod",
+            format!(
+                "os.mkdir(\"d-chmod\"); report(\"chmod\", libc.syscall(L({}), b\"d-chmod\", SETGID))",
+                libc::SYS_chmod
+            ),
+            "EPERM",
+        ),
+    ]);
+    let lines: Vec<&str> = routes.iter().map(|route| route.line.as_str()).collect();
+    let python = python_file(
+        &escape,
+        "plant.py",
+        &format!("{}{}\n", plant_head(), lines.join("\n")),
     );
-    let python = python_file(&escape, "plant.py", &script);
     let outcome = escape.run(
         &["files.write"],
         &format!("{python}\nmkdir d-shell && chmod g+s d-shell; echo shell $?"),
     );
+    assert_eq!(set_id_entries(&escape.work), vec![]);
     let mut got = results(&outcome.stdout());
     assert_ne!(got.remove("shell"), Some("0".to_string()));
-    assert_eq!(
-        got,
-        expect(&[
-            ("mkdir", "EPERM"),
-            ("mkdirat", "EPERM"),
-            ("chmod", "EPERM"),
-            ("fchmodat", "EPERM"),
-            ("fchmod", "EPERM"),
-        ]),
-        "{}",
-        outcome.stderr()
-    );
-    assert_eq!(set_id_entries(&escape.work), vec![]);
-    assert!(escape.work.join("d-chmod").is_dir());
+    let expected: BTreeMap<String, String> = routes
+        .iter()
+        .map(|route| (route.name.to_string(), route.result.to_string()))
+        .collect();
+    assert_eq!(got, expected, "{}", outcome.stderr());
+    assert!(escape.work.join("d-fchmodat").is_dir());
     enforcement(&outcome);
 }
 

@@ -531,6 +531,24 @@ fn a_table_too_large_for_short_jumps_still_searches_right() {
 }
 
 #[test]
+fn the_numbers_laid_out_by_the_build_are_the_named_ones() {
+    let rules = seccomp_table().rules;
+    assert_eq!(RULE_NUMBERS.len(), rules.len());
+    for (rule, numbers) in rules.iter().zip(RULE_NUMBERS) {
+        if rule.applies_here() {
+            let named: Vec<libc::c_long> = rule
+                .syscalls
+                .iter()
+                .map(|name| syscall_number(name).unwrap())
+                .collect();
+            assert_eq!(*numbers, &named[..], "{:?}", rule.syscalls);
+        } else {
+            assert!(numbers.is_empty(), "{:?}", rule.syscalls);
+        }
+    }
+}
+
+#[test]
 fn the_program_stays_small() {
     for unix in [UnixSockets::Any, UnixSockets::PairsOnly] {
         let program = program(unix);
