@@ -1,5 +1,5 @@
 //! The native sandbox as data: a pure [`plan`] turns a [`RunSpec`] and measured [`HostFacts`]
-//! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp deny table, rlimits, cgroup limits).
+//! into a [`SandboxPlan`] (mounts, Landlock rules, seccomp table, rlimits, cgroup limits).
 //! Makes no syscalls; `crate::runtime` applies a plan. (STYLE rule 12)
 
 use crate::path::{ObjectKind, OpenedPath};
@@ -10,7 +10,10 @@ use std::time::Duration;
 mod landlock;
 mod seccomp;
 pub use landlock::{FsAccess, LandlockPlan, LandlockRule, LandlockScope};
-pub use seccomp::{CloneFlag, DenyErrno, SeccompDeny, seccomp_deny_table};
+pub use seccomp::{
+    Arch, Errno, Flag, SeccompAction, SeccompRule, SeccompTable, SocketFamily, SocketFamilyRule,
+    SocketProtocol, SocketType, seccomp_table,
+};
 
 /// What the engine asks the native runtime to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -443,8 +446,8 @@ pub struct SandboxPlan {
     pub net_namespace: NetNamespace,
     /// The Landlock ruleset.
     pub landlock: LandlockPlan,
-    /// The seccomp deny table.
-    pub seccomp: Vec<SeccompDeny>,
+    /// The seccomp table (default-deny; compiled with [`SandboxPlan::unix_sockets`]).
+    pub seccomp: &'static SeccompTable,
     /// Which unix sockets the run may make (seccomp applies [`UnixSockets::PairsOnly`]).
     pub unix_sockets: UnixSockets,
     /// rlimits.
@@ -495,12 +498,6 @@ pub enum PlanError {
     NulByte {
         /// The text (lossy).
         text: String,
-    },
-    /// The embedded seccomp table is broken.
-    #[error("seccomp table: {detail}")]
-    SeccompTable {
-        /// What is wrong.
-        detail: String,
     },
     /// A `files.*` mount names a unix socket: file scopes never grant `connect()`.
     #[error(
@@ -715,7 +712,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         UnixSockets::Any
     };
     // 6. Seccomp, rlimits, cgroups.
-    let seccomp = seccomp_deny_table()?;
+    let seccomp = seccomp_table();
     let memory_bytes = spec.limits.memory_mb.saturating_mul(1024 * 1024);
     let cgroup = facts.cgroup.clone().map(|facts| CgroupPlan {
         facts,

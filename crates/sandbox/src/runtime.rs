@@ -67,8 +67,15 @@ pub struct Enforcement {
     pub landlock_tcp_denied: bool,
     /// Landlock IPC scopes (signals, abstract unix sockets).
     pub landlock_scoped: bool,
-    /// Entries of the seccomp deny table.
-    pub seccomp_denies: usize,
+    /// What seccomp returns for every syscall it does not allow (unknown numbers, numbers
+    /// past the highest known, x32 numbers): `ENOSYS`.
+    pub seccomp_default: crate::plan::Errno,
+    /// Syscalls the filter lets run on this architecture (some only with allowed arguments).
+    pub seccomp_allowed: usize,
+    /// Of those, the ones checked by argument (clone flags, set-id modes, socket families...).
+    pub seccomp_filtered: usize,
+    /// The only socket families the run could make sockets of.
+    pub socket_families: Vec<crate::plan::SocketFamily>,
     /// Which unix sockets the run could make (`any`, or `pairs_only` where Landlock cannot
     /// keep its sockets from the host's).
     pub unix_sockets: crate::plan::UnixSockets,
@@ -92,7 +99,10 @@ impl Enforcement {
             landlock_abi: plan.landlock.abi,
             landlock_tcp_denied: plan.landlock.deny_tcp,
             landlock_scoped: !plan.landlock.scopes.is_empty(),
-            seccomp_denies: plan.seccomp.len(),
+            seccomp_default: plan.seccomp.default,
+            seccomp_allowed: plan.seccomp.allowed_here(),
+            seccomp_filtered: plan.seccomp.filtered_here(),
+            socket_families: plan.seccomp.families(),
             unix_sockets: plan.unix_sockets,
             cgroup: plan.cgroup.as_ref().map(|cgroup| match cgroup.facts {
                 crate::plan::CgroupFacts::V1 { .. } => "v1".to_string(),

@@ -11,6 +11,7 @@ mod lockdown;
 mod output;
 mod paths;
 mod redaction;
+mod syscalls;
 
 use super::common::TestEnv;
 use serde_json::Value;
@@ -56,7 +57,14 @@ impl Outcome {
         assert_eq!(enforcement["no_new_privs"], true);
         assert_eq!(enforcement["capabilities_dropped"], true);
         assert!(enforcement["landlock_abi"].as_u64().unwrap_or(0) >= 1);
-        assert!(enforcement["seccomp_denies"].as_u64().unwrap_or(0) >= 40);
+        // Default-deny: everything not on the allowlist gets ENOSYS; sockets of four families.
+        assert_eq!(enforcement["seccomp_default"], "ENOSYS");
+        assert!(enforcement["seccomp_allowed"].as_u64().unwrap_or(0) >= 200);
+        assert!(enforcement["seccomp_filtered"].as_u64().unwrap_or(0) >= 9);
+        assert_eq!(
+            enforcement["socket_families"],
+            serde_json::json!(["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"])
+        );
         assert_eq!(
             enforcement["namespaces"],
             serde_json::json!(["user", "mount", "pid", "net", "ipc", "uts"])

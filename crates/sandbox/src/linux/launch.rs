@@ -277,11 +277,12 @@ impl Prepared {
                 ))
             })
             .collect::<Result<Vec<_>, SandboxError>>()?;
-        let seccomp = crate::linux::seccomp::compile(&plan.seccomp).map_err(|error| {
-            SandboxError::Seccomp {
-                detail: error.to_string(),
-            }
-        })?;
+        let seccomp =
+            crate::linux::seccomp::compile(plan.seccomp, plan.unix_sockets).map_err(|error| {
+                SandboxError::Seccomp {
+                    detail: error.to_string(),
+                }
+            })?;
         Ok(Self {
             argv: plan.argv.iter().map(cstring).collect::<Result<_, _>>()?,
             env: plan

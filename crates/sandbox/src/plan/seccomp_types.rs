@@ -1,62 +1,118 @@
-// The seccomp table's types, shared by the crate (`plan/seccomp.rs`) and `build.rs` through
-// `include!`: a build script cannot use the crate it builds, and one definition keeps the YAML
-// it checks and the table the crate compiles in step. Needs `serde::{Deserialize, Serialize}`
-// in scope.
+// The seccomp table's shared vocabulary, included by the crate (`plan/seccomp.rs`) and by
+// `build.rs` (a build script cannot use the crate it builds): the names `data/seccomp.yaml` may
+// use. Needs `serde::{Deserialize, Serialize}` in scope. Holds no numbers: the Linux apply step
+// maps each name to its `libc` constant.
 
-/// The errno a denied call returns.
+/// An errno the filter returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DenyErrno {
+pub enum Errno {
     /// "Operation not permitted": the call exists but is forbidden.
     #[serde(rename = "EPERM")]
     Eperm,
     /// "Function not implemented": libc falls back to an older call.
     #[serde(rename = "ENOSYS")]
     Enosys,
+    /// "Permission denied": what a refused connect to a socket file returns.
+    #[serde(rename = "EACCES")]
+    Eacces,
+    /// "Address family not supported by protocol".
+    #[serde(rename = "EAFNOSUPPORT")]
+    Eafnosupport,
+    /// "Protocol not supported".
+    #[serde(rename = "EPROTONOSUPPORT")]
+    Eprotonosupport,
 }
 
-/// A `clone` flag that makes a `clone` call denied.
+/// An architecture a table entry can be limited to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CloneFlag {
+pub enum Arch {
+    /// x86_64 (its native ABI; x32 numbers always get the default).
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// 64-bit Arm.
+    #[serde(rename = "aarch64")]
+    Aarch64,
+}
+
+/// A flag a `deny_flags` filter refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flag {
     /// `CLONE_NEWNS`.
     #[serde(rename = "CLONE_NEWNS")]
-    NewNs,
+    CloneNewNs,
     /// `CLONE_NEWCGROUP`.
     #[serde(rename = "CLONE_NEWCGROUP")]
-    NewCgroup,
+    CloneNewCgroup,
     /// `CLONE_NEWUTS`.
     #[serde(rename = "CLONE_NEWUTS")]
-    NewUts,
+    CloneNewUts,
     /// `CLONE_NEWIPC`.
     #[serde(rename = "CLONE_NEWIPC")]
-    NewIpc,
+    CloneNewIpc,
     /// `CLONE_NEWUSER`.
     #[serde(rename = "CLONE_NEWUSER")]
-    NewUser,
+    CloneNewUser,
     /// `CLONE_NEWPID`.
     #[serde(rename = "CLONE_NEWPID")]
-    NewPid,
+    CloneNewPid,
     /// `CLONE_NEWNET`.
     #[serde(rename = "CLONE_NEWNET")]
-    NewNet,
+    CloneNewNet,
     /// `CLONE_NEWTIME`.
     #[serde(rename = "CLONE_NEWTIME")]
-    NewTime,
+    CloneNewTime,
+    /// `S_ISUID`, the set-user-ID mode bit.
+    #[serde(rename = "S_ISUID")]
+    SetUid,
+    /// `S_ISGID`, the set-group-ID mode bit.
+    #[serde(rename = "S_ISGID")]
+    SetGid,
 }
 
-/// One denied syscall.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeccompDeny {
-    /// The syscall's name.
-    pub syscall: String,
-    /// What it returns.
-    pub errno: DenyErrno,
-    /// Why it is denied (required, non-empty).
-    pub reason: String,
-    /// Deny only calls whose first argument has any of these flags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub clone_flags: Vec<CloneFlag>,
-    /// Deny unless the first argument is one of these values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_arg0: Vec<u64>,
+/// A socket address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SocketFamily {
+    /// `AF_UNIX`.
+    #[serde(rename = "AF_UNIX")]
+    Unix,
+    /// `AF_INET`.
+    #[serde(rename = "AF_INET")]
+    Inet,
+    /// `AF_INET6`.
+    #[serde(rename = "AF_INET6")]
+    Inet6,
+    /// `AF_NETLINK`.
+    #[serde(rename = "AF_NETLINK")]
+    Netlink,
+}
+
+/// A socket type (without `SOCK_NONBLOCK` and `SOCK_CLOEXEC`, which are always allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SocketType {
+    /// `SOCK_STREAM`.
+    #[serde(rename = "SOCK_STREAM")]
+    Stream,
+    /// `SOCK_DGRAM`.
+    #[serde(rename = "SOCK_DGRAM")]
+    Dgram,
+    /// `SOCK_SEQPACKET`.
+    #[serde(rename = "SOCK_SEQPACKET")]
+    Seqpacket,
+}
+
+/// A socket protocol (the third argument of `socket`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SocketProtocol {
+    /// `IPPROTO_IP` (0): the family's default for the type (TCP for streams, UDP for datagrams).
+    #[serde(rename = "IPPROTO_IP")]
+    Default,
+    /// `IPPROTO_TCP`.
+    #[serde(rename = "IPPROTO_TCP")]
+    Tcp,
+    /// `IPPROTO_UDP`.
+    #[serde(rename = "IPPROTO_UDP")]
+    Udp,
+    /// `NETLINK_ROUTE`: interfaces, addresses and routes.
+    #[serde(rename = "NETLINK_ROUTE")]
+    NetlinkRoute,
 }

@@ -205,7 +205,7 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             deny_tcp: true,
             scopes: vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal],
         },
-        seccomp: seccomp_deny_table().unwrap(),
+        seccomp: seccomp_table(),
         unix_sockets: UnixSockets::PairsOnly,
         rlimits: vec![
             Rlimit {
