@@ -359,8 +359,15 @@ pub fn authorise(
 
     // 3. Lockdown: a state that is missing, unreadable or disagrees with the record it names
     // counts as on (fail closed).
-    if let Some(reason) = lockdown::check(context.home()).refusal() {
+    let state = lockdown::check(context.home());
+    if let Some(reason) = state.refusal() {
         return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
+    }
+    // A home from before the state named its record, whose log says off: the file that names
+    // the log's last lockdown record, so later runs check one record again. Best effort: a
+    // failed write only means the next run reads the log once more.
+    if let Some(restore) = &state.restore {
+        let _ = lockdown::set(context.home(), restore);
     }
 
     // 3b. The runtime that will run it (DESIGN §8): one without an adapter is refused, never

@@ -19,6 +19,10 @@ pub struct State {
     pub file: Option<Lockdown>,
     /// What is wrong with it, if anything; lockdown then counts as on.
     pub disagreement: Option<Disagreement>,
+    /// A state file that names the log's last lockdown record, for a home whose file is
+    /// missing or names no record (a home from before version 2) while the log shows lockdown
+    /// off: the caller writes it (best effort), so the next run's check is one read again.
+    pub restore: Option<Lockdown>,
 }
 
 impl State {
@@ -43,9 +47,11 @@ impl State {
 /// What is wrong with a lockdown state. Each names the state file.
 #[derive(Debug, thiserror::Error)]
 pub enum Disagreement {
-    /// No state file, in a home whose audit log has records (deleting the file must not
-    /// lift a lockdown).
-    #[error("lockdown state `{path}` is missing while the audit log has records")]
+    /// No state file, while the log's last lockdown record is `lockdown.on` (deleting the
+    /// file must not lift a lockdown).
+    #[error(
+        "lockdown state `{path}` is missing while the audit log's last lockdown record turned it on"
+    )]
     Missing {
         /// The state file.
         path: PathBuf,
@@ -53,8 +59,11 @@ pub enum Disagreement {
     /// The state file cannot be read or parsed.
     #[error(transparent)]
     Unreadable(#[from] LockdownError),
-    /// The state file names no audit record (version 1, or written by hand).
-    #[error("lockdown state `{path}` names no audit record (version 1, or written by hand)")]
+    /// The state file names no audit record (version 1, or written by hand), while the log's
+    /// last lockdown record is `lockdown.on`.
+    #[error(
+        "lockdown state `{path}` names no audit record (version 1, or written by hand) while the audit log's last lockdown record turned it on"
+    )]
     NamesNoRecord {
         /// The state file.
         path: PathBuf,
@@ -137,19 +146,66 @@ pub fn check(home: &Home) -> State {
             return State {
                 file: None,
                 disagreement: Some(Disagreement::Unreadable(error)),
+                restore: None,
             };
         }
     };
-    let Some(file) = file else {
-        return State {
+    match file {
+        // A home with no history is off.
+        None if !log_has_records(home) => State {
             file: None,
-            disagreement: log_has_records(home).then_some(Disagreement::Missing { path }),
-        };
-    };
-    let disagreement = against_record(home, &file).err();
-    State {
-        file: Some(file),
-        disagreement,
+            disagreement: None,
+            restore: None,
+        },
+        // No file, or one naming no record that says off (written before records were named):
+        // the log decides, once. Its last lockdown record being `lockdown.on` means the state
+        // was deleted or forged while on; anything else is a home from before version 2.
+        None => from_log(home, None, Disagreement::Missing { path }),
+        Some(file) if file.record.is_none() && !file.on => {
+            from_log(home, Some(file), Disagreement::NamesNoRecord { path })
+        }
+        Some(file) => {
+            let disagreement = against_record(home, &file).err();
+            State {
+                file: Some(file),
+                disagreement,
+                restore: None,
+            }
+        }
+    }
+}
+
+/// The state a missing or record-less (off) file stands for, from the log's last lockdown
+/// record: on (`if_on` says why) when that is `lockdown.on` or the log cannot be read; off
+/// otherwise, with the version 2 file to write in `restore` when there is a record to name.
+fn from_log(home: &Home, file: Option<Lockdown>, if_on: Disagreement) -> State {
+    let path = home.lockdown_state();
+    match audit::last_of_kinds(&home.audit_log(), &STATE_KINDS) {
+        Ok(Some((record, _))) if record.kind == ON_KIND => State {
+            file,
+            disagreement: Some(if_on),
+            restore: None,
+        },
+        Ok(last) => State {
+            file,
+            disagreement: None,
+            restore: last.map(|(record, offset)| Lockdown {
+                on: false,
+                since: Some(record.ts),
+                reason: None,
+                by: Some(record.actor.clone()),
+                record: Some(super::RecordRef {
+                    seq: record.seq,
+                    hash: record.hash,
+                    offset,
+                }),
+            }),
+        },
+        Err(source) => State {
+            file,
+            disagreement: Some(Disagreement::LogUnreadable { path, source }),
+            restore: None,
+        },
     }
 }
 
@@ -295,7 +351,10 @@ mod tests {
         let init = log.append_located(Event::new(INIT_KIND, "cli:a")).unwrap();
         let on = log.append_located(Event::new(ON_KIND, "cli:a")).unwrap();
         let cases: Vec<(&str, Option<Lockdown>)> = vec![
-            ("is missing while the audit log has records", None),
+            (
+                "is missing while the audit log's last lockdown record turned it on",
+                None,
+            ),
             ("names no audit record", Some(Lockdown::default())),
             (
                 "which holds no such record",
@@ -341,6 +400,40 @@ mod tests {
             check(&home).disagreement,
             Some(Disagreement::Unreadable(_))
         ));
+    }
+
+    #[test]
+    fn a_home_from_before_named_records_is_off_by_its_log_and_restorable() {
+        let (_temp, home) = home();
+        let mut log = log(&home);
+        let init = log.append_located(Event::new(INIT_KIND, "cli:a")).unwrap();
+        log.append(Event::new("run.start", "cli:a")).unwrap();
+        // No file, no lockdown record: off, and the file to write names `home.init`.
+        let state = check(&home);
+        assert!(!state.on() && state.disagreement.is_none());
+        assert_eq!(state.restore, Some(state_of(&init, false)));
+        // A version 1 file saying off, after an off record: off, restorable to that record.
+        let on = log.append_located(Event::new(ON_KIND, "cli:a")).unwrap();
+        let off = log.append_located(Event::new(OFF_KIND, "cli:a")).unwrap();
+        set(&home, &Lockdown::default()).unwrap();
+        let state = check(&home);
+        assert!(!state.on());
+        assert_eq!(state.restore, Some(state_of(&off, false)));
+        // Writing it makes the next check one read again, and it agrees.
+        set(&home, &state.restore.unwrap()).unwrap();
+        let state = check_against_log(&home);
+        assert!(!state.on() && state.restore.is_none() && state.disagreement.is_none());
+        // But a version 1 "off" (or no file) after an `on` record is on, with nothing to write.
+        let _ = on;
+        log.append_located(Event::new(ON_KIND, "cli:a")).unwrap();
+        for file in [Some(Lockdown::default()), None] {
+            let _ = fs_err::remove_file(home.lockdown_state());
+            if let Some(file) = &file {
+                set(&home, file).unwrap();
+            }
+            let state = check(&home);
+            assert!(state.on() && state.restore.is_none());
+        }
     }
 
     #[test]

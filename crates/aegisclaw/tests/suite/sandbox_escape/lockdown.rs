@@ -37,7 +37,10 @@ fn deleting_the_lockdown_state_keeps_every_run_refused_and_recorded() {
     );
     std::fs::remove_file(state_file(&escape)).unwrap();
     let outcome = escape.run(&[], "echo SHOULD_NOT_RUN");
-    assert_refused_by_lockdown(&outcome, "is missing while the audit log has records");
+    assert_refused_by_lockdown(
+        &outcome,
+        "is missing while the audit log's last lockdown record turned it on",
+    );
     let reason = outcome.record("run.refused")["reason"]
         .as_str()
         .unwrap()
