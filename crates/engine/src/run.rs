@@ -230,10 +230,16 @@ fn execute_inner(
     );
     // Written and fsynced while the child builds its sandbox (the child's waits are the
     // writer's time to run, and the fsync's wait is the child's): the child is held before
-    // exec until the records are durable, and never execs if they cannot be made so.
+    // exec until the records are durable, and never execs if they cannot be made so. Then,
+    // still while it builds, the run is registered so `lockdown on` can stop it, and lockdown
+    // is checked again: a `lockdown on` that listed the registry before this entry was there
+    // had already written its state, which this check sees.
     let mut batch = Some(batch);
     let mut synced: Option<Result<(), ContextError>> = None;
-    let mut sync = || {
+    let mut registered: Option<Result<Registration, RunError>> = None;
+    let run_id = authorised.run.clone();
+    let skill_name = authorised.skill.name.clone();
+    let mut sync = |pid: Option<i32>| {
         if let Some(batch) = batch.take() {
             synced = Some(
                 context
@@ -241,31 +247,42 @@ fn execute_inner(
                     .and_then(|durable| durable.wait().map_err(ContextError::from)),
             );
         }
+        let (Some(pid), Some(Ok(()))) = (pid, &synced) else {
+            return;
+        };
+        registered = Some(
+            Registration::register(context.home(), &run_id, &skill_name, context.actor(), pid)
+                .map_err(RunError::from)
+                .and_then(
+                    |registration| match lockdown::check(context.home()).refusal() {
+                        Some(reason) => Err(RunError::Lockdown { reason }),
+                        None => Ok(registration),
+                    },
+                ),
+        );
     };
 
     // 3. Launch and stream output through the redactor. The child stops before exec; with
     // net.outbound scopes it has opened the proxy's listener in its network namespace and
     // passed it over, and the egress proxy serves on it before the program starts.
-    let held = launcher.spawn_held_while(StdioSetup { stdin: Stdin::Null }, &mut sync);
+    let held = launcher.spawn_held_while(StdioSetup { stdin: Stdin::Null }, &mut |pid| {
+        sync(Some(pid));
+    });
     // If the clone failed, the records are still made durable before the error is recorded.
-    sync();
+    sync(None);
     let mut held = held?;
     if let Some(synced) = synced {
         synced?;
     }
-    // Registered before it may exec, so `lockdown on` can stop it; then lockdown is checked
-    // again: a `lockdown on` that listed the registry before this entry was there had
-    // already written its state, which this check sees.
-    let registration = Registration::register(
-        context.home(),
-        &authorised.run,
-        &authorised.skill.name,
-        context.actor(),
-        held.pid,
-    )?;
-    if let Some(reason) = lockdown::check(context.home()).refusal() {
-        return Err(RunError::Lockdown { reason });
-    }
+    // The launch runs `sync` with the pid once the child exists, so a held child has been
+    // registered (or the error says why not); anything else is refused, never run unlisted.
+    let registration = registered.unwrap_or_else(|| {
+        Err(RunError::Sandbox(SandboxError::Layer {
+            layer: "run registry",
+            detail: String::new(),
+            source: std::io::Error::other("the launch never reported the child's pid"),
+        }))
+    })?;
     let egress = match held.take_listener()? {
         Some(listener) => Some(Egress::start(
             listener,

@@ -1,9 +1,11 @@
-//! The run registry: one `state/runs/<run id>.json` per run in flight (its pid, the start
-//! time that tells that process apart from a later one with the same pid, run id, skill),
-//! written atomically (not fsynced) by the run before it may exec and removed when it ends,
-//! so `lockdown
-//! on` can stop every run in flight. A crash leaves a stale entry, which the start time
-//! exposes and [`stop_all`] removes. Does not decide when runs are stopped.
+//! The run registry: one `<run id>.json` per run in flight (its pid, the start time that tells
+//! that process apart from a later one with the same pid, run id, skill), written atomically
+//! (not fsynced) by the run before it may exec and removed when it ends, so `lockdown on` can
+//! stop every run in flight. It lives where live-process state belongs, on a tmpfs of this
+//! user's when there is one (see [`registry_dirs`]), so a run pays no file-system journal for
+//! it and a reboot clears it; otherwise in the home's `state/runs`. A crash leaves a stale
+//! entry, which the start time exposes and [`stop_all`] removes. Does not decide when runs are
+//! stopped.
 
 use aegisclaw_core::home::{self, Home, HomeError};
 use aegisclaw_core::timestamp::Timestamp;
@@ -78,8 +80,43 @@ fn paths(dir: &Path, run: &str) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Where `home`'s run registry may live, preferred first: a directory on a tmpfs that only this
+/// user can write (root: `/run/aegisclaw/runs/<key>`; another user:
+/// `/run/user/<uid>/aegisclaw/runs/<key>`, where that runtime directory exists, is theirs and
+/// is private), then the home's `state/runs`. `<key>` names the home (16 hex of the sha256 of
+/// its resolved path), so every process using the home finds the same place however it names
+/// the home. Nothing here depends on the environment, so `lockdown on` from another shell looks
+/// where the run registered. Registration takes the first usable; [`stop_all`] reads them all.
+pub fn registry_dirs(home: &Home) -> Vec<PathBuf> {
+    let mut dirs = Vec::with_capacity(2);
+    if let Some(runtime) = private_runtime_dir() {
+        let root = fs_err::canonicalize(home.root()).unwrap_or_else(|_| home.root().to_path_buf());
+        let key = aegisclaw_core::policy::sha256_hex(root.as_os_str().as_encoded_bytes());
+        dirs.push(runtime.join("aegisclaw/runs").join(&key[..16]));
+    }
+    dirs.push(home.runs_dir());
+    dirs
+}
+
+/// This user's runtime directory on a tmpfs, if it is theirs alone: `/run` for root, else
+/// `/run/user/<uid>` when it is a directory owned by the user with no group or other access
+/// (as logind makes it).
+fn private_runtime_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt as _;
+    let uid = fs_err::metadata("/proc/self").ok()?.uid();
+    let dir = if uid == 0 {
+        PathBuf::from("/run")
+    } else {
+        PathBuf::from(format!("/run/user/{uid}"))
+    };
+    let meta = fs_err::symlink_metadata(&dir).ok()?;
+    let private = uid == 0 || meta.mode() & 0o077 == 0;
+    (meta.is_dir() && meta.uid() == uid && private).then_some(dir)
+}
+
 impl Registration {
-    /// Registers run `run` (pid 1 `pid`) atomically, before the run may exec.
+    /// Registers run `run` (pid 1 `pid`) atomically, before the run may exec, in the first of
+    /// [`registry_dirs`] it can make.
     pub fn register(
         home: &Home,
         run: &str,
@@ -87,12 +124,23 @@ impl Registration {
         actor: &str,
         pid: i32,
     ) -> Result<Self, RunsError> {
-        let dir = home.runs_dir();
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| RunsError::Io { path, source }
         };
-        home::create_private_dir(&dir).map_err(io(&dir))?;
+        // The first tmpfs directory that can be made; the home's own is the last resort, and
+        // its failure is the error.
+        let fallback = home.runs_dir();
+        let dir = match registry_dirs(home)
+            .into_iter()
+            .find(|dir| *dir != fallback && home::create_private_dir(dir).is_ok())
+        {
+            Some(dir) => dir,
+            None => {
+                home::create_private_dir(&fallback).map_err(io(&fallback))?;
+                fallback
+            }
+        };
         let start_time = process::start_time(pid).map_err(|source| RunsError::StartTime {
             run: run.to_string(),
             source,
@@ -166,7 +214,17 @@ pub struct Stopped {
 /// each so its own record can say lockdown stopped it (`mark` is the mark's content); removes
 /// stale entries. Returns every entry found, in run id order.
 pub fn stop_all(home: &Home, mark: &serde_json::Value) -> Result<Vec<Stopped>, RunsError> {
-    let dir = home.runs_dir();
+    let mut stopped = Vec::new();
+    for dir in registry_dirs(home) {
+        stopped.extend(stop_in(&dir, mark)?);
+    }
+    stopped.sort_by(|a, b| a.run.cmp(&b.run));
+    Ok(stopped)
+}
+
+/// [`stop_all`] for the entries in one registry directory.
+fn stop_in(dir: &Path, mark: &serde_json::Value) -> Result<Vec<Stopped>, RunsError> {
+    let dir = dir.to_path_buf();
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source: std::io::Error| RunsError::Io {
@@ -264,7 +322,8 @@ mod tests {
         let (_temp, home) = home();
         let pid = i32::try_from(std::process::id()).unwrap();
         let registration = Registration::register(&home, "00ff", "ad-hoc", "cli:a", pid).unwrap();
-        let path = home.runs_dir().join("00ff.json");
+        // In the first registry directory (a private tmpfs one where this user has one).
+        let path = registry_dirs(&home)[0].join("00ff.json");
         let entry: RunEntry =
             serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(
@@ -281,6 +340,23 @@ mod tests {
         assert!(!registration.stopped_by_lockdown());
         drop(registration);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_registry_lives_on_a_private_tmpfs_where_there_is_one_and_else_in_the_home() {
+        let (_temp, home) = home();
+        let dirs = registry_dirs(&home);
+        assert_eq!(dirs.last(), Some(&home.runs_dir()));
+        // The same home named another way finds the same place.
+        let other = Home::at(home.root().join("../home"));
+        assert_eq!(registry_dirs(&other)[0], dirs[0]);
+        let uid = fs_err::metadata("/proc/self")
+            .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta))
+            .ok();
+        if uid == Some(0) {
+            assert_eq!(dirs.len(), 2);
+            assert!(dirs[0].starts_with("/run/aegisclaw/runs"), "{dirs:?}");
+        }
     }
 
     #[test]

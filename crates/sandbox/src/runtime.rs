@@ -346,16 +346,16 @@ impl Launcher {
     /// Starts the child and stops it just before exec (see [`HeldChild`]); returns once every
     /// layer is in force (or with the layer that failed).
     pub fn spawn_held(&self, io: StdioSetup) -> Result<HeldChild<'_>, SandboxError> {
-        self.spawn_held_while(io, &mut || {})
+        self.spawn_held_while(io, &mut |_| {})
     }
 
     /// [`Launcher::spawn_held`], running `work` in this thread while the child builds its
     /// sandbox, so a wait in `work` (an fsync) overlaps the child's set-up. `work` runs once
-    /// the child exists; it is not called when the clone itself fails.
+    /// the child exists, with its pid; it is not called when the clone itself fails.
     pub fn spawn_held_while(
         &self,
         io: StdioSetup,
-        work: &mut dyn FnMut(),
+        work: &mut dyn FnMut(i32),
     ) -> Result<HeldChild<'_>, SandboxError> {
         #[cfg(target_os = "linux")]
         {

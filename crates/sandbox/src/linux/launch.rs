@@ -335,18 +335,18 @@ impl Prepared {
 
     /// Clones the child, puts it in its cgroups, lets it run, and waits until it has exec'd.
     pub(crate) fn spawn(&self, io: StdioSetup) -> Result<(Running, File, File), SandboxError> {
-        let (running, stdout, stderr, _) = self.spawn_inner(io, false, &mut || {})?;
+        let (running, stdout, stderr, _) = self.spawn_inner(io, false, &mut |_| {})?;
         Ok((running, stdout, stderr))
     }
 
     /// Like `spawn`, but the child stops after every layer is in force, just before exec,
-    /// until [`Held::release`]; dropping the [`Held`] kills it. `while_building` runs here
-    /// once the child exists, while it builds its sandbox (it is not called if the clone
-    /// fails).
+    /// until [`Held::release`]; dropping the [`Held`] kills it. `while_building` runs here,
+    /// with the child's pid, once the child exists, while it builds its sandbox (it is not
+    /// called if the clone fails).
     pub(crate) fn spawn_held(
         &self,
         io: StdioSetup,
-        while_building: &mut dyn FnMut(),
+        while_building: &mut dyn FnMut(libc::pid_t),
     ) -> Result<Held<'_>, SandboxError> {
         let (running, stdout, stderr, hold) = self.spawn_inner(io, true, while_building)?;
         let Some((report, release, listener)) = hold else {
@@ -373,7 +373,7 @@ impl Prepared {
         &self,
         io: StdioSetup,
         hold: bool,
-        while_building: &mut dyn FnMut(),
+        while_building: &mut dyn FnMut(libc::pid_t),
     ) -> Result<Spawned, SandboxError> {
         let parent_error = |layer: &'static str| {
             move |source: io::Error| SandboxError::Layer {
@@ -503,7 +503,7 @@ impl Prepared {
                 ..Enforcement::of(&self.plan)
             },
         };
-        while_building();
+        while_building(pid);
         // EOF: the child exec'd (its end is close-on-exec). A report: it failed, or (held)
         // it is ready and waits before exec.
         let (bytes, passed) = match read_report(&report_read) {
