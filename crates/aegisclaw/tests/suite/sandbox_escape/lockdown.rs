@@ -174,6 +174,8 @@ fn lockdown_on_kills_a_run_in_flight_without_root() {
         .args([
             "sandbox",
             "run",
+            "--scope",
+            "shell.exec:sleep",
             "--",
             "sh",
             "-c",
@@ -213,6 +215,8 @@ fn lockdown_on_kills_a_run_in_flight() {
     command.args([
         "sandbox",
         "run",
+        "--scope",
+        "shell.exec:sleep",
         "--",
         "sh",
         "-c",
