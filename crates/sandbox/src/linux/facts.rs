@@ -126,23 +126,17 @@ fn localtime() -> Option<PathBuf> {
     }
 }
 
-/// The host's user namespace limits the kernel has: every namespace kind's (its value
-/// unused: the run gets 0) and the value of each shared object's.
+/// The host's user namespace limits: the value of each shared object's (none for a file
+/// that cannot be read), and the user namespaces counter, whose value the run does not use.
 fn user_ns_max() -> Vec<(UserNsCounter, u64)> {
-    let Ok(entries) = fs_err::read_dir(USER_NS_SYSCTLS) else {
-        return Vec::new();
-    };
-    let names: Vec<std::ffi::OsString> = entries.flatten().map(|entry| entry.file_name()).collect();
     UserNsCounter::ALL
         .iter()
-        .filter(|counter| names.iter().any(|name| name == counter.file_name()))
         .filter_map(|&counter| {
             if counter.is_namespace() {
                 return Some((counter, 0));
             }
             let path = Path::new(USER_NS_SYSCTLS).join(counter.file_name());
-            let value = fs_err::read_to_string(path).ok()?.trim().parse().ok()?;
-            Some((counter, value))
+            Some((counter, read_number(&path)?))
         })
         .collect()
 }
@@ -318,6 +312,20 @@ fn make_dir(path: &Path) -> bool {
         Err(error) => error.kind() == std::io::ErrorKind::AlreadyExists,
     };
     exists && writable()
+}
+
+/// The decimal number a sysctl file holds: one open and one read (`read_to_string` would
+/// also ask the file its size, which a sysctl does not know).
+fn read_number(path: &Path) -> Option<u64> {
+    use std::io::Read as _;
+    let mut file = fs_err::File::open(path).ok()?;
+    let mut bytes = [0u8; 32];
+    let read = file.read(&mut bytes).ok()?;
+    std::str::from_utf8(&bytes[..read])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

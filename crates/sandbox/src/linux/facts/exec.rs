@@ -9,7 +9,8 @@ use crate::plan::{
     ExecFile, ExecGrant, ExecRole, ExecSource, MAX_EXEC_CHAIN, ResolveFailure, ResolvedProgram,
     RunSpec, run_path,
 };
-use std::io::Read as _;
+use fs_err::os::unix::fs::OpenOptionsExt as _;
+use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::{FileExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -94,7 +95,7 @@ fn chain(
     let mut files: Vec<ExecFile> = Vec::new();
     let mut pending = vec![(found.to_path_buf(), ExecRole::Program)];
     while let Some((next, role)) = pending.pop() {
-        let resolved = canonical(&next)?;
+        let (resolved, file) = open_executable(&next)?;
         if files.iter().any(|file| file.path == resolved) {
             continue;
         }
@@ -103,8 +104,7 @@ fn chain(
                 path: found.to_path_buf(),
             });
         }
-        check_executable(&resolved)?;
-        let header = read_header(&resolved)?;
+        let (header, loader) = inspect(&resolved, &file)?;
         files.push(ExecFile {
             path: resolved.clone(),
             role,
@@ -127,7 +127,7 @@ fn chain(
                 pending.push((PathBuf::from(interpreter), ExecRole::Script));
             }
             Header::Elf(_) => {
-                if let Some(loader) = loader(&resolved)? {
+                if let Some(loader) = loader {
                     pending.push((loader, ExecRole::Loader));
                 }
             }
@@ -148,13 +148,37 @@ fn env_program<'a>(interpreter: &str, argument: Option<&'a str>) -> Option<&'a s
     .then_some(argument)
 }
 
-fn canonical(path: &Path) -> Result<PathBuf, ResolveFailure> {
-    fs_err::canonicalize(path).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => ResolveFailure::Missing {
+/// Opens `path` (symlinks followed; `O_NONBLOCK`, so a FIFO named as an interpreter cannot
+/// hang the run's start) and checks it is an executable regular file; returns the path the
+/// kernel names for the descriptor (every symlink resolved) with the open file. One open, one
+/// `fstat`, one `readlink`, where `canonicalize` would walk every component.
+fn open_executable(path: &Path) -> Result<(PathBuf, fs_err::File), ResolveFailure> {
+    let file = fs_err::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+                ResolveFailure::Missing {
+                    path: path.to_path_buf(),
+                }
+            }
+            _ => unreadable(path, &error),
+        })?;
+    let metadata = file.metadata().map_err(|error| unreadable(path, &error))?;
+    if !metadata.is_file() || metadata.permissions().mode() & 0o111 == 0 {
+        return Err(ResolveFailure::NotExecutable {
             path: path.to_path_buf(),
-        },
-        _ => unreadable(path, &error),
-    })
+        });
+    }
+    let resolved = fs_err::read_link(format!("/proc/self/fd/{}", file.file().as_raw_fd()))
+        .map_err(|error| unreadable(path, &error))?;
+    if !resolved.is_absolute() || resolved.to_string_lossy().ends_with(" (deleted)") {
+        return Err(ResolveFailure::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((resolved, file))
 }
 
 fn unreadable(path: &Path, error: &std::io::Error) -> ResolveFailure {
@@ -166,27 +190,14 @@ fn unreadable(path: &Path, error: &std::io::Error) -> ResolveFailure {
     }
 }
 
-/// The first bytes of `path`, as the kernel reads them, parsed.
-fn read_header(path: &Path) -> Result<Header, ResolveFailure> {
-    let file = fs_err::File::open(path).map_err(|error| unreadable(path, &error))?;
-    let mut first = Vec::with_capacity(interpreter::HEADER_BYTES);
-    file.take(interpreter::HEADER_BYTES as u64)
-        .read_to_end(&mut first)
-        .map_err(|error| unreadable(path, &error))?;
-    interpreter::header(&first).map_err(|problem| ResolveFailure::Header {
-        path: path.to_path_buf(),
-        problem,
-    })
-}
-
-/// The ELF loader `path` names (`PT_INTERP`), symlinks not yet followed; `None` for a static
-/// program.
-fn loader(path: &Path) -> Result<Option<PathBuf>, ResolveFailure> {
+/// What the first bytes of `file` (opened as `path`) say runs it, as the kernel reads them,
+/// and for an ELF program the loader it names (`PT_INTERP`, symlinks not yet followed; `None`
+/// when static).
+fn inspect(path: &Path, file: &fs_err::File) -> Result<(Header, Option<PathBuf>), ResolveFailure> {
     let header_error = |problem| ResolveFailure::Header {
         path: path.to_path_buf(),
         problem,
     };
-    let file = fs_err::File::open(path).map_err(|error| unreadable(path, &error))?;
     let read_at = |offset: u64, size: usize| -> Result<Vec<u8>, ResolveFailure> {
         let mut bytes = vec![0u8; size];
         file.file()
@@ -194,24 +205,29 @@ fn loader(path: &Path) -> Result<Option<PathBuf>, ResolveFailure> {
             .map_err(|error| unreadable(path, &error))?;
         Ok(bytes)
     };
-    let mut first = vec![0u8; 64];
-    let read = file
-        .file()
-        .read_at(&mut first, 0)
-        .map_err(|error| unreadable(path, &error))?;
-    first.truncate(read);
-    let Header::Elf(layout) = interpreter::header(&first).map_err(header_error)? else {
-        return Ok(None);
+    let mut first = vec![0u8; interpreter::HEADER_BYTES];
+    let mut filled = 0;
+    while filled < first.len() {
+        match file.file().read_at(&mut first[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(unreadable(path, &error)),
+        }
+    }
+    first.truncate(filled);
+    let header = interpreter::header(&first).map_err(header_error)?;
+    let Header::Elf(layout) = &header else {
+        return Ok((header, None));
     };
     let table = read_at(layout.table_offset, layout.table_bytes())?;
-    let Some((offset, size)) =
-        interpreter::interp_segment(&layout, &table).map_err(header_error)?
+    let Some((offset, size)) = interpreter::interp_segment(layout, &table).map_err(header_error)?
     else {
-        return Ok(None);
+        return Ok((header, None));
     };
     let segment = read_at(offset, usize::try_from(size).unwrap_or(usize::MAX))?;
     let loader = interpreter::interp_path(&segment).map_err(header_error)?;
-    Ok(Some(PathBuf::from(loader)))
+    Ok((header, Some(PathBuf::from(loader))))
 }
 
 #[cfg(test)]
@@ -239,9 +255,9 @@ mod tests {
     /// The host's own dynamic loader, as `/bin/sh` names it (skips without one).
     fn host_loader() -> Option<PathBuf> {
         let shell = fs_err::canonicalize("/bin/sh").ok()?;
-        loader(&shell)
-            .ok()?
-            .and_then(|loader| canonical(&loader).ok())
+        let (_, file) = open_executable(&shell).ok()?;
+        let (_, loader) = inspect(&shell, &file).ok()?;
+        Some(open_executable(&loader?).ok()?.0)
     }
 
     #[test]
