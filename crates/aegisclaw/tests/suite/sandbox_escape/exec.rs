@@ -320,3 +320,40 @@ fn a_script_entrypoint_runs_through_env_and_its_interpreter_and_nothing_more() {
         .collect();
     assert_eq!(roles, ["program", "script", "loader", "env"]);
 }
+
+#[test]
+fn an_unprivileged_users_run_executes_only_what_it_was_granted() {
+    let user = Unprivileged::new();
+    let run = user.run(&[
+        "sandbox",
+        "run",
+        "--scope",
+        "shell.exec:ls",
+        "--",
+        "sh",
+        "-c",
+        "ls -d /usr; id; echo id=$?; /lib64/ld-linux-x86-64.so.2 /usr/bin/id; echo loader=$?",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        stdout,
+        "/usr\nid=126\nloader=127\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let records = user.records();
+    let finished = records
+        .iter()
+        .rev()
+        .find(|record| record["kind"] == "run.finished")
+        .unwrap();
+    let enforcement = &finished["data"]["enforcement"];
+    assert_eq!(enforcement["exec"]["kind"], "only");
+    // The host's sysctl file is root's: an unprivileged run cannot refuse executable memfds
+    // (docs/security.md), and its record says so.
+    assert_eq!(enforcement["memfd_noexec"], false);
+    assert_eq!(
+        enforcement["user_namespace_limits"]["max_user_namespaces"],
+        0
+    );
+}
