@@ -102,6 +102,10 @@ pub struct SandboxSection {
     /// `reuse` or `fresh`: where a run with no network gets its network namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_namespace: Option<String>,
+    /// The CA store (a PEM bundle) runs see at `/etc/ssl/certs/ca-certificates.crt`; unset:
+    /// the distribution's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// `sandbox.limits:` as written.
@@ -120,6 +124,9 @@ pub struct LimitsSection {
     /// Wall-clock timeout in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
+    /// The largest file a run may write, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size_mb: Option<u64>,
 }
 
 /// `policy:` as written.
@@ -269,7 +276,13 @@ pub struct Limits {
     pub cpus: f64,
     /// Wall-clock timeout in seconds.
     pub timeout_s: u64,
+    /// The largest file a run may write, in MiB (`RLIMIT_FSIZE`).
+    pub file_size_mb: u64,
 }
+
+/// The default `sandbox.limits.file_size_mb`: 1 GiB, far above what a skill's output files
+/// need, far below a disk (a run once wrote 3 GB in half a second).
+pub const DEFAULT_FILE_SIZE_MB: u64 = 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -278,6 +291,7 @@ impl Default for Limits {
             pids: 128,
             cpus: 1.0,
             timeout_s: 300,
+            file_size_mb: DEFAULT_FILE_SIZE_MB,
         }
     }
 }
@@ -291,6 +305,9 @@ pub struct Config {
     pub limits: Limits,
     /// Where a run with no network gets its network namespace.
     pub network_namespace: NetworkNamespace,
+    /// The CA store runs see (`sandbox.ca_bundle`, checked to exist when loaded); `None`: the
+    /// distribution's, found by the sandbox at run time.
+    pub ca_bundle: Option<PathBuf>,
     /// The template the active policy came from.
     pub policy_template: PolicyTemplate,
     /// Syntax of the active policy.
@@ -311,6 +328,7 @@ impl Default for Config {
             runtime: RuntimeKind::Native,
             limits: Limits::default(),
             network_namespace: NetworkNamespace::Reuse,
+            ca_bundle: None,
             policy_template: PolicyTemplate::Standard,
             rego_version: RegoVersion::V1,
             secrets_backend: SecretsBackend::Age,
@@ -414,6 +432,29 @@ impl ConfigFile {
             },
             timeout_s: bounded(limits_file.timeout_s, defaults.limits.timeout_s, 1, 86_400)
                 .map_err(|p| invalid("sandbox.limits.timeout_s", p))?,
+            file_size_mb: bounded(
+                limits_file.file_size_mb,
+                defaults.limits.file_size_mb,
+                1,
+                1 << 20,
+            )
+            .map_err(|p| invalid("sandbox.limits.file_size_mb", p))?,
+        };
+        let ca_bundle = match &sandbox.ca_bundle {
+            None => None,
+            Some(bundle) if !bundle.is_absolute() => {
+                return Err(invalid(
+                    "sandbox.ca_bundle",
+                    format!("`{}` is not an absolute path", bundle.display()),
+                ));
+            }
+            Some(bundle) if !bundle.is_file() => {
+                return Err(invalid(
+                    "sandbox.ca_bundle",
+                    format!("`{}` is not a file", bundle.display()),
+                ));
+            }
+            Some(bundle) => Some(bundle.clone()),
         };
         let network_namespace = NetworkNamespace::or_default(
             sandbox.network_namespace.as_deref(),
@@ -450,6 +491,7 @@ impl ConfigFile {
             runtime,
             limits,
             network_namespace,
+            ca_bundle,
             policy_template,
             rego_version,
             secrets_backend,
@@ -533,8 +575,10 @@ impl Config {
                     pids: Some(self.limits.pids),
                     cpus: Some(self.limits.cpus),
                     timeout_s: Some(self.limits.timeout_s),
+                    file_size_mb: Some(self.limits.file_size_mb),
                 }),
                 network_namespace: Some(self.network_namespace.as_str().to_string()),
+                ca_bundle: self.ca_bundle.clone(),
             }),
             policy: Some(PolicySection {
                 template: Some(self.policy_template.as_str().to_string()),
@@ -565,152 +609,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        let path = Path::new("/h/config.yaml");
-        ConfigFile::parse(text, path)?.resolve(path)
-    }
-
-    #[test]
-    fn a_file_that_sets_nothing_is_an_error_naming_it() {
-        for text in [
-            "",
-            " \n\t\n",
-            "# a comment\n   # another\n",
-            "---\n",
-            "--- # x\n...\n",
-        ] {
-            let error = parse(text).unwrap_err();
-            assert!(
-                matches!(error, ConfigError::Empty { .. }),
-                "{text:?}: {error}"
-            );
-            assert!(
-                error
-                    .to_string()
-                    .starts_with("config `/h/config.yaml` is empty"),
-                "{error}"
-            );
-        }
-        // An explicit empty mapping says "every default" on purpose.
-        assert_eq!(parse("{}\n").unwrap(), Config::default());
-        assert_eq!(parse("version: 1 # defaults\n").unwrap(), Config::default());
-        assert!(!sets_nothing("---x: 1\n"));
-    }
-
-    #[test]
-    fn written_config_reads_back_identically() {
-        let config = Config {
-            runtime: RuntimeKind::Docker,
-            limits: Limits {
-                memory_mb: 1024,
-                pids: 64,
-                cpus: 0.5,
-                timeout_s: 60,
-            },
-            network_namespace: NetworkNamespace::Fresh,
-            policy_template: PolicyTemplate::Strict,
-            rego_version: RegoVersion::V0,
-            secrets_backend: SecretsBackend::Age,
-            checkpoint_every: 10,
-            max_run_records: 50,
-        };
-        assert_eq!(parse(&config.to_file().to_yaml()).unwrap(), config);
-    }
-
-    #[test]
-    fn a_recorded_parse_serves_only_its_own_text() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::resolve(Some(dir.path())).unwrap();
-        home.ensure_layout().unwrap();
-        let text = "sandbox:\n  limits:\n    pids: 64\n    cpus: 0.5\n";
-        fs_err::write(home.config_file(), text).unwrap();
-        let parsed = Config::load(&home).unwrap();
-        assert_eq!((parsed.limits.pids, parsed.limits.cpus), (64, 0.5));
-        // The record is keyed by the text and holds the parse, which round-trips exactly.
-        let cached = fs_err::read_to_string(home.config_cache()).unwrap();
-        assert!(
-            cached.starts_with(&format!("{}\n", parse_key(text))),
-            "{cached}"
-        );
-        assert_eq!(
-            cached_parse(&home, text),
-            Some(ConfigFile::parse(text, &home.config_file()).unwrap())
-        );
-        // The record is what the next load uses (it is as trusted as config.yaml itself).
-        fs_err::write(home.config_cache(), cached.replace("64", "65")).unwrap();
-        assert_eq!(Config::load(&home).unwrap().limits.pids, 65);
-        // Another text misses and is parsed (and validated) afresh.
-        fs_err::write(home.config_file(), "sandbox:\n  limits:\n    pids: 66\n").unwrap();
-        assert_eq!(Config::load(&home).unwrap().limits.pids, 66);
-        // So is any text when the record is unreadable, and a bad value is still refused.
-        fs_err::write(home.config_cache(), "garbage").unwrap();
-        fs_err::write(home.config_file(), "sandbox:\n  limits:\n    pids: 0\n").unwrap();
-        let error = Config::load(&home).unwrap_err().to_string();
-        assert!(error.contains("pids"), "{error}");
-    }
-
-    #[test]
-    fn unknown_key_names_key_and_line() {
-        let error = parse("version: 1\nsandbox:\n  runtime: native\n  runtim: docker\n")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("runtim"), "{error}");
-        assert!(error.contains("line 4"), "{error}");
-        assert!(error.contains("/h/config.yaml"), "{error}");
-    }
-
-    #[test]
-    fn bad_values_name_the_field() {
-        let error = parse("sandbox:\n  runtime: vm\n").unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "invalid config `/h/config.yaml`: field `sandbox.runtime`: `vm` is not one of `native`, `docker`, `gvisor`, `kata`, `firecracker`, `auto`"
-        );
-        let error = parse("sandbox:\n  limits:\n    pids: 0\n")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("sandbox.limits.pids"), "{error}");
-        let error = parse("sandbox:\n  network_namespace: shared\n")
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            error,
-            "invalid config `/h/config.yaml`: field `sandbox.network_namespace`: `shared` is not one of `reuse`, `fresh`"
-        );
-        assert_eq!(
-            parse("sandbox:\n  network_namespace: fresh\n")
-                .unwrap()
-                .network_namespace,
-            NetworkNamespace::Fresh
-        );
-        let error = parse("version: 2\n").unwrap_err().to_string();
-        assert!(error.contains("`version`"), "{error}");
-        let error = parse("audit:\n  max_run_records: 5\n")
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            error,
-            "invalid config `/h/config.yaml`: field `audit.max_run_records`: `5` must be between 10 and 100000"
-        );
-        assert_eq!(
-            parse("audit:\n  max_run_records: 10\n")
-                .unwrap()
-                .max_run_records,
-            10
-        );
-    }
-
-    #[test]
-    fn wrong_type_and_bad_yaml_are_errors_with_location() {
-        let error = parse("sandbox:\n  limits:\n    pids: many\n")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("line 3"), "{error}");
-        let error = parse("sandbox: [unclosed\n").unwrap_err().to_string();
-        assert!(error.contains("/h/config.yaml"), "{error}");
-    }
-}
+mod tests;

@@ -311,6 +311,12 @@ pub static CHECKS: &[Check] = &[
         fix: "delegate a cgroup v2 subtree with memory and pids (`systemd-run --user -p Delegate=yes`), or give write access to the v1 memory and pids hierarchies",
     },
     Check {
+        name: "CA bundle",
+        required: true,
+        run: host::check_ca_bundle,
+        fix: "point `sandbox.ca_bundle` in config.yaml at a PEM file of CA certificates (or install the distribution's `ca-certificates`)",
+    },
+    Check {
         name: "Docker engine",
         required: false,
         run: |input| host::runtime(&input.runtimes.docker),

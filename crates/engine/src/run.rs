@@ -22,7 +22,8 @@ use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
 use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::plan::{
-    self, Limits, Mount, MountAccess, NetNamespace, Network, PlanError, RunSpec, SLOT_NETNS_DIR,
+    self, ExecGrant, Limits, Mount, MountAccess, NetNamespace, Network, PlanError, RunSpec,
+    SLOT_NETNS_DIR,
 };
 use aegisclaw_sandbox::runtime::{
     self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup, Stream,
@@ -224,6 +225,7 @@ fn execute_inner(
                 "mounts": spec.mounts.iter().map(launch_mount).collect::<Vec<_>>(),
                 "network": spec.network.as_str(),
                 "limits": spec.limits,
+                "exec": plan.exec,
                 "secrets": secret_names,
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
             })),
@@ -550,9 +552,27 @@ fn spec_for(
             },
             NetworkNamespace::Fresh => NetNamespace::Fresh,
         },
-        limits: limits(&context.config().limits, authorised),
+        limits: limits(&context.config().limits, authorised.resources.as_ref()),
         hostname: "aegisclaw".to_string(),
+        exec: exec_grant(&authorised.scopes),
+        ca_bundle: context.config().ca_bundle.clone(),
     }
+}
+
+/// What the granted `shell.exec` scopes let the run execute: anything for a bare one, else
+/// its own program and each named command (none without `shell.exec`).
+fn exec_grant(scopes: &[aegisclaw_core::scope::Scope]) -> ExecGrant {
+    let mut commands = Vec::new();
+    for scope in scopes
+        .iter()
+        .filter(|scope| scope.kind() == ScopeKind::ShellExec)
+    {
+        match scope.target() {
+            Target::Command(command) => commands.push(command.clone()),
+            _ => return ExecGrant::Any,
+        }
+    }
+    ExecGrant::Listed { commands }
 }
 
 /// A mount as `run.launch` records it: the resolved path that is bound, what it grants and
@@ -567,8 +587,11 @@ fn launch_mount(mount: &Mount) -> serde_json::Value {
 }
 
 /// The skill's declared limits, never above the configured ones.
-fn limits(config: &ConfigLimits, authorised: &Authorised) -> Limits {
-    let declared = authorised.resources.clone().unwrap_or_default();
+fn limits(
+    config: &ConfigLimits,
+    declared: Option<&aegisclaw_core::skill::manifest::Resources>,
+) -> Limits {
+    let declared = declared.cloned().unwrap_or_default();
     Limits {
         memory_mb: declared
             .memory_mb
@@ -579,5 +602,61 @@ fn limits(config: &ConfigLimits, authorised: &Authorised) -> Limits {
             .timeout_s
             .map_or(config.timeout_s, |t| t.min(config.timeout_s)),
         nofile: 1024,
+        file_size_mb: declared
+            .file_size_mb
+            .map_or(config.file_size_mb, |f| f.min(config.file_size_mb)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegisclaw_core::scope::{Scope, ScopeContext};
+    use aegisclaw_core::skill::manifest::Resources;
+
+    fn scopes(texts: &[&str]) -> Vec<Scope> {
+        let context = ScopeContext::default();
+        texts
+            .iter()
+            .map(|text| Scope::parse(text, &context).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn shell_exec_scopes_become_the_runs_exec_grant() {
+        assert_eq!(
+            exec_grant(&scopes(&["files.read:/a"])),
+            ExecGrant::program_only()
+        );
+        assert_eq!(
+            exec_grant(&scopes(&[
+                "shell.exec:ls",
+                "files.read:/a",
+                "shell.exec:/usr/bin/git"
+            ])),
+            ExecGrant::Listed {
+                commands: vec!["ls".into(), "/usr/bin/git".into()]
+            }
+        );
+        // A bare one grants anything, whatever else is named.
+        assert_eq!(
+            exec_grant(&scopes(&["shell.exec:ls", "shell.exec"])),
+            ExecGrant::Any
+        );
+    }
+
+    #[test]
+    fn a_skill_may_lower_its_file_size_limit_but_never_raise_it() {
+        let config = ConfigLimits::default();
+        let declared = |file_size_mb| Resources {
+            file_size_mb: Some(file_size_mb),
+            ..Resources::default()
+        };
+        assert_eq!(limits(&config, None).file_size_mb, config.file_size_mb);
+        assert_eq!(limits(&config, Some(&declared(8))).file_size_mb, 8);
+        assert_eq!(
+            limits(&config, Some(&declared(1 << 20))).file_size_mb,
+            config.file_size_mb
+        );
     }
 }

@@ -12,7 +12,9 @@
 #![expect(clippy::print_stdout, reason = "a benchmark prints its result")]
 
 use aegisclaw_sandbox::path::open_scope_path;
-use aegisclaw_sandbox::plan::{Limits, Mount, MountAccess, NetNamespace, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{
+    ExecGrant, Limits, Mount, MountAccess, NetNamespace, Network, RunSpec, plan,
+};
 use aegisclaw_sandbox::runtime::{Launcher, Stdin, StdioSetup, host_facts};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -35,6 +37,9 @@ fn main() -> Result<(), Error> {
         net_namespace: NetNamespace::Fresh,
         limits: Limits::default(),
         hostname: "aegisclaw".into(),
+        // As the envelope runs it: no `shell.exec`, so only `/bin/true` and its loader.
+        exec: ExecGrant::program_only(),
+        ca_bundle: None,
     };
     let plan = plan(&spec, &host_facts(&spec))?;
     let launcher = Launcher::new(&plan)?;

@@ -7,13 +7,28 @@ use serde::Serialize;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+mod error;
+mod etc;
+mod exec;
+mod facts;
 mod landlock;
+mod mount;
 mod seccomp;
+mod userns;
+pub use error::PlanError;
+pub use etc::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES};
+pub use exec::{
+    ExecFile, ExecGrant, ExecPlan, ExecRole, ExecSource, MAX_EXEC_CHAIN, PROGRAM_DIRS,
+    PlannedProgram, ResolveFailure, ResolvedProgram,
+};
+pub use facts::{CgroupFacts, HostFacts, SystemDir};
 pub use landlock::{FsAccess, LandlockPlan, LandlockRule, LandlockScope};
+pub use mount::{MountFlags, MountOp, PathKind};
 pub use seccomp::{
     Arch, Errno, Flag, SeccompAction, SeccompRule, SeccompTable, SocketFamily, SocketFamilyRule,
     SocketProtocol, SocketType, seccomp_table,
 };
+pub use userns::{UserNsCounter, UserNsLimit};
 
 /// What the engine asks the native runtime to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,6 +54,12 @@ pub struct RunSpec {
     pub limits: Limits,
     /// The hostname inside the UTS namespace.
     pub hostname: String,
+    /// What the run may execute besides its own program (its `shell.exec` scopes).
+    pub exec: ExecGrant,
+    /// The CA store bound read-only at [`CA_BUNDLE_TARGET`] inside (`sandbox.ca_bundle`);
+    /// `None`: the distribution's own (the first of [`DISTRIBUTION_CA_BUNDLES`] that exists),
+    /// or none at all when the host has none.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// One host object made visible inside the sandbox, at the path it was opened as.
@@ -143,6 +164,9 @@ pub struct Limits {
     pub timeout_s: u64,
     /// Maximum open files (`RLIMIT_NOFILE`).
     pub nofile: u64,
+    /// The largest file the run may write, in MiB (`RLIMIT_FSIZE`: a write past it fails with
+    /// `EFBIG` after `SIGXFSZ`, whose default action ends the writer).
+    pub file_size_mb: u64,
 }
 
 impl Default for Limits {
@@ -153,67 +177,9 @@ impl Default for Limits {
             cpus: 1.0,
             timeout_s: 300,
             nofile: 1024,
+            file_size_mb: 1024,
         }
     }
-}
-
-/// What kind of filesystem object a host path is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PathKind {
-    /// A directory: bound onto a directory.
-    Dir,
-    /// Anything else (a file, a device): bound onto an empty file.
-    File,
-}
-
-/// A top-level host directory of the `/usr` family (`/bin`, `/lib`, …).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SystemDir {
-    /// The path, e.g. `/bin`.
-    pub path: PathBuf,
-    /// Its symlink target when it is a symlink (merged `/usr`: `usr/bin`); `None` when it is a
-    /// real directory, which is then bound read-only like `/usr`.
-    pub symlink: Option<PathBuf>,
-}
-
-/// Which cgroup hierarchy can take a run's limits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CgroupFacts {
-    /// v1: one writable parent directory per controller (`None` when that controller is not).
-    V1 {
-        /// e.g. `/sys/fs/cgroup/memory/aegisclaw`.
-        memory: Option<PathBuf>,
-        /// e.g. `/sys/fs/cgroup/pids/aegisclaw`.
-        pids: Option<PathBuf>,
-        /// e.g. `/sys/fs/cgroup/cpu/aegisclaw`.
-        cpu: Option<PathBuf>,
-    },
-    /// v2: a writable parent with memory, pids and cpu enabled for its children.
-    V2 {
-        /// e.g. `/sys/fs/cgroup/aegisclaw`.
-        parent: PathBuf,
-    },
-}
-
-/// Everything the plan needs from the host, measured once by `HostFacts::detect` (Linux) or
-/// written by hand in tests.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HostFacts {
-    /// The Landlock ABI the kernel reports; `None` without Landlock.
-    pub landlock_abi: Option<u32>,
-    /// Where cgroup limits can be set; `None` when no hierarchy is writable.
-    pub cgroup: Option<CgroupFacts>,
-    /// The caller's uid, mapped to 0 inside.
-    pub uid: u32,
-    /// The caller's gid, mapped to 0 inside.
-    pub gid: u32,
-    /// `/bin`, `/lib`, `/lib64`, `/sbin`… as found on the host (only the ones that exist).
-    pub system_dirs: Vec<SystemDir>,
-    /// `RunSpec::workdir`, canonicalized; `None` where it does not exist (and for a private
-    /// workdir). Mounts need no facts: they arrive opened and resolved.
-    pub workdir: Option<PathBuf>,
 }
 
 /// A Linux namespace the child is created in.
@@ -258,104 +224,6 @@ impl Namespace {
     }
 }
 
-/// Mount flags the plan sets (`MS_*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MountFlags {
-    /// `MS_RDONLY`.
-    pub read_only: bool,
-    /// `MS_NOSUID`.
-    pub nosuid: bool,
-    /// `MS_NODEV`.
-    pub nodev: bool,
-    /// `MS_NOEXEC`.
-    pub noexec: bool,
-}
-
-impl MountFlags {
-    /// Read-only, no setuid, no devices (`/usr` and `files.read` binds).
-    pub const READ_ONLY: MountFlags = MountFlags {
-        read_only: true,
-        nosuid: true,
-        nodev: true,
-        noexec: false,
-    };
-    /// Writable, no setuid, no devices (`files.write` binds).
-    pub const READ_WRITE: MountFlags = MountFlags {
-        read_only: false,
-        nosuid: true,
-        nodev: true,
-        noexec: false,
-    };
-    /// Device nodes: no setuid, no exec (`/dev/null`…).
-    pub const DEVICE: MountFlags = MountFlags {
-        read_only: false,
-        nosuid: true,
-        nodev: false,
-        noexec: true,
-    };
-    /// Scratch space and `/proc`: writable, nothing special.
-    pub const SCRATCH: MountFlags = MountFlags {
-        read_only: false,
-        nosuid: true,
-        nodev: true,
-        noexec: true,
-    };
-}
-
-/// One step of building the new root. Targets are paths inside the sandbox; sources are host
-/// paths. Applied in order onto a fresh tmpfs, before `pivot_root`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-pub enum MountOp {
-    /// Bind a system path of the host by name (`/usr`, a real `/lib64`, a device),
-    /// directories recursively, and remount it with `flags`. Scope paths never take this op.
-    Bind {
-        /// Host path.
-        source: PathBuf,
-        /// Path inside.
-        target: PathBuf,
-        /// Directory or file (the mount point created to match).
-        kind: PathKind,
-        /// Flags of the remount.
-        flags: MountFlags,
-    },
-    /// A fresh tmpfs.
-    Tmpfs {
-        /// Path inside.
-        target: PathBuf,
-        /// Mount flags.
-        flags: MountFlags,
-        /// Size limit in MiB.
-        size_mb: u64,
-    },
-    /// A fresh procfs for the new pid namespace.
-    Proc {
-        /// Path inside.
-        target: PathBuf,
-        /// Mount flags.
-        flags: MountFlags,
-    },
-    /// Bind a scope's host object from the decision: the child re-opens `opened`'s path
-    /// without following any symlink, checks its `(dev, ino)` against the decided ones,
-    /// clones it (`open_tree`, recursively), sets `flags` on the clone and moves it onto the
-    /// same path inside (`move_mount`); a mismatch fails the run.
-    BindOpened {
-        /// The decided object; the path inside is its path.
-        opened: OpenedPath,
-        /// Directory or file (the mount point created to match).
-        kind: PathKind,
-        /// Flags of the clone.
-        flags: MountFlags,
-    },
-    /// A symlink.
-    Symlink {
-        /// Where it points.
-        points_to: PathBuf,
-        /// The link inside.
-        link: PathBuf,
-    },
-}
-
 /// A resource limit set with `setrlimit` before exec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -371,6 +239,21 @@ pub enum Resource {
     /// this caps the run like `pids.max`. The kernel exempts real uid 0 from it: for root this
     /// fallback binds nothing, and root has the cgroup controllers anyway.
     Processes,
+    /// `RLIMIT_FSIZE`: the largest file the run may write ([`Limits::file_size_mb`]).
+    FileSize,
+}
+
+impl Resource {
+    /// Its name in records (`run.finished` enforcement).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Core => "core",
+            Resource::Nofile => "nofile",
+            Resource::AddressSpace => "address_space",
+            Resource::Processes => "processes",
+            Resource::FileSize => "file_size",
+        }
+    }
 }
 
 /// One rlimit (soft = hard).
@@ -456,78 +339,14 @@ pub struct SandboxPlan {
     pub cgroup: Option<CgroupPlan>,
     /// Wall-clock limit.
     pub timeout: Duration,
-}
-
-/// Why a run spec cannot become a plan.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// `argv` is empty.
-    #[error("empty command")]
-    EmptyCommand,
-    /// A path is not absolute or has `..`.
-    #[error("path `{path}` must be absolute without `..`")]
-    BadPath {
-        /// The path.
-        path: PathBuf,
-    },
-    /// A path does not exist on the host.
-    #[error("path `{path}` does not exist")]
-    Missing {
-        /// The path.
-        path: PathBuf,
-    },
-    /// A path would cover what the sandbox itself provides.
-    #[error("path `{path}` cannot be mounted into the sandbox: it overlaps `{reserved}`")]
-    Reserved {
-        /// The path.
-        path: PathBuf,
-        /// The sandbox path it overlaps.
-        reserved: &'static str,
-    },
-    /// The workdir is not covered by any mount.
-    #[error("working directory `{path}` is not covered by a `files.read` or `files.write` scope")]
-    WorkdirNotMounted {
-        /// The workdir.
-        path: PathBuf,
-    },
-    /// Landlock is required and missing.
-    #[error("Landlock is unavailable on this kernel; the native sandbox refuses to run without it")]
-    LandlockUnavailable,
-    /// A string has a NUL byte.
-    #[error("`{text}` contains a NUL byte")]
-    NulByte {
-        /// The text (lossy).
-        text: String,
-    },
-    /// A `files.*` mount names a unix socket: file scopes never grant `connect()`.
-    #[error(
-        "`{path}` is a unix socket, and `files.*` never grants connect(): ask for `unix.connect:{path}`"
-    )]
-    SocketNeedsConnect {
-        /// The socket's path.
-        path: PathBuf,
-    },
-    /// A `unix.connect` mount names something that is not a unix socket.
-    #[error("`unix.connect:{path}` names a {kind}, not a unix socket")]
-    NotASocket {
-        /// The path.
-        path: PathBuf,
-        /// What it is.
-        kind: &'static str,
-    },
-    /// A `unix.connect` scope beside a bound directory, on a Landlock ABI that cannot tell
-    /// the scoped socket from every other host socket under that directory.
-    #[error(
-        "`unix.connect:{path}` cannot be enforced beside a bound directory on Landlock ABI {abi}: the run would have to be allowed unix sockets, and those reach every host socket under the bound directories (Landlock ABI {needed} confines them)"
-    )]
-    UnixConnectUnenforceable {
-        /// The socket's path.
-        path: PathBuf,
-        /// The kernel's Landlock ABI.
-        abi: u32,
-        /// The ABI that would enforce it ([`LANDLOCK_ABI_RESOLVE_UNIX`]).
-        needed: u32,
-    },
+    /// What the run may execute (Landlock's execute right).
+    pub exec: ExecPlan,
+    /// The limits the child writes into its own user namespace's `/proc/sys/user/max_*`
+    /// while it still has capabilities there, each below the host's.
+    pub user_ns_limits: Vec<UserNsLimit>,
+    /// The child sets `vm.memfd_noexec = 2` in its pid namespace (no executable memfd, which
+    /// Landlock cannot see): only a root run may, the file being root's on the host.
+    pub memfd_noexec: bool,
 }
 
 /// Size of the private `/tmp`.
@@ -564,7 +383,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             return Err(PlanError::NulByte { text: text.clone() });
         }
     }
-    let program = program_candidates(program, &spec.env);
+    let program_name = program.as_str();
     // 3. The opened host objects, each at its own resolved path, and the workdir among them.
     let mut binds: Vec<Bind> = Vec::new();
     for mount in &spec.mounts {
@@ -623,7 +442,34 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         ))
     });
     binds.dedup_by(|later, earlier| later.path() == earlier.path());
-    // 4. The new root.
+    // 4. What the run may execute: with a list, exactly the files resolved for its program
+    // and commands, and `argv[0]` is the path it was resolved at.
+    let real_system_dirs: Vec<PathBuf> = facts
+        .system_dirs
+        .iter()
+        .filter(|dir| dir.symlink.is_none())
+        .map(|dir| dir.path.clone())
+        .collect();
+    let exec = exec::plan(
+        &spec.exec,
+        program_name,
+        &facts.programs,
+        &binds,
+        &real_system_dirs,
+    )?;
+    let program = match &exec {
+        ExecPlan::Any => program_candidates(program_name, &spec.env),
+        ExecPlan::Only { .. } => facts
+            .programs
+            .iter()
+            .find(|program| program.source == ExecSource::Entrypoint)
+            .and_then(|program| program.found_as.clone())
+            .map_or_else(
+                || program_candidates(program_name, &spec.env),
+                |path| vec![path],
+            ),
+    };
+    // 5. The new root.
     let mut mounts = vec![MountOp::Bind {
         source: PathBuf::from("/usr"),
         target: PathBuf::from("/usr"),
@@ -681,20 +527,34 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         target: PathBuf::from("/proc"),
         flags: MountFlags::SCRATCH,
     });
+    // A synthetic /etc: the run's user, localhost, the zone, the CA store; nothing else.
+    mounts.extend(etc::mounts(spec, facts)?);
     for bind in &binds {
         mounts.push(MountOp::BindOpened {
             opened: bind.opened.clone(),
             kind: bind.kind,
             flags: match bind.access {
                 MountAccess::Connect | MountAccess::Read => MountFlags::READ_ONLY,
-                MountAccess::Write => MountFlags::READ_WRITE,
+                // What the run writes cannot be executed, not even mapped executable by the
+                // dynamic loader run as a program, unless it may execute something there.
+                MountAccess::Write if exec::holds_executable(bind, &exec, &facts.programs) => {
+                    MountFlags::READ_WRITE
+                }
+                MountAccess::Write => MountFlags::READ_WRITE_NOEXEC,
             },
         });
     }
-    // 5. Landlock rules matching the mounts; unix sockets only where they cannot reach the
+    // 6. Landlock rules matching the mounts; unix sockets only where they cannot reach the
     // host's. Before ABI 9, a bound directory means no `socket(AF_UNIX)` at all, so a scoped
     // socket could not be reached either: refused rather than granted in name only.
-    let landlock = landlock::plan(abi, spec.network, &binds);
+    let landlock = landlock::plan(
+        abi,
+        spec.network,
+        &binds,
+        &exec,
+        &facts.usr_dirs,
+        &real_system_dirs,
+    );
     let dir_bound = binds.iter().any(|bind| bind.kind == PathKind::Dir);
     let unix_sockets = if abi < LANDLOCK_ABI_RESOLVE_UNIX && dir_bound {
         if let Some(socket) = binds
@@ -711,7 +571,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
     } else {
         UnixSockets::Any
     };
-    // 6. Seccomp, rlimits, cgroups.
+    // 7. Seccomp, rlimits, cgroups, the user namespace's own limits.
     let seccomp = seccomp_table();
     let memory_bytes = spec.limits.memory_mb.saturating_mul(1024 * 1024);
     let cgroup = facts.cgroup.clone().map(|facts| CgroupPlan {
@@ -729,6 +589,10 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         Rlimit {
             resource: Resource::Nofile,
             value: spec.limits.nofile,
+        },
+        Rlimit {
+            resource: Resource::FileSize,
+            value: spec.limits.file_size_mb.saturating_mul(1024 * 1024),
         },
     ];
     let memory_in_cgroup = matches!(
@@ -757,7 +621,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             value: spec.limits.pids,
         });
     }
-    // 7. A kept network namespace only where nothing can change it or reach through it: no
+    // 8. A kept network namespace only where nothing can change it or reach through it: no
     // interface comes up (network none), the slot lock keeps runs apart (cgroups), and only
     // root can enter a namespace the initial user namespace owns.
     let net_namespace = match &spec.net_namespace {
@@ -786,6 +650,9 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         rlimits,
         cgroup,
         timeout: Duration::from_secs(spec.limits.timeout_s),
+        exec,
+        user_ns_limits: userns::limits(&facts.user_ns_max),
+        memfd_noexec: facts.uid == 0 && facts.memfd_noexec,
     })
 }
 
@@ -799,17 +666,21 @@ fn cpu_quota_us(cpus: f64) -> u64 {
     }
 }
 
+/// The `PATH` a program is looked up in: the spec's last, else [`DEFAULT_PATH`].
+pub(crate) fn run_path(env: &[(String, String)]) -> &str {
+    env.iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map_or(DEFAULT_PATH, |(_, value)| value.as_str())
+}
+
 /// `argv[0]` as-is when it has a `/`, else each `PATH` entry joined with it.
 fn program_candidates(program: &str, env: &[(String, String)]) -> Vec<PathBuf> {
     if program.contains('/') {
         return vec![PathBuf::from(program)];
     }
-    let path = env
-        .iter()
-        .rev()
-        .find(|(name, _)| name == "PATH")
-        .map_or(DEFAULT_PATH, |(_, value)| value.as_str());
-    path.split(':')
+    run_path(env)
+        .split(':')
         .filter(|dir| dir.starts_with('/'))
         .map(|dir| Path::new(dir).join(program))
         .collect()

@@ -84,6 +84,13 @@ pub struct Enforcement {
     /// The rlimits set before exec (`address_space` and `processes` stand in for a missing
     /// cgroup memory or pids controller).
     pub rlimits: std::collections::BTreeMap<&'static str, u64>,
+    /// What the run could execute: `{"kind": "any"}` (a bare `shell.exec`), or `{"kind":
+    /// "only", "programs": [{name, source, files: [{path, role}]}]}`.
+    pub exec: crate::plan::ExecPlan,
+    /// The limits set in the run's own user namespace (`/proc/sys/user/max_*`).
+    pub user_namespace_limits: std::collections::BTreeMap<&'static str, u64>,
+    /// `vm.memfd_noexec = 2` in the run's pid namespace: no executable memfd.
+    pub memfd_noexec: bool,
     /// `PR_SET_NO_NEW_PRIVS` was set.
     pub no_new_privs: bool,
     /// Every capability dropped (effective, permitted, inheritable, ambient, bounding).
@@ -111,16 +118,15 @@ impl Enforcement {
             rlimits: plan
                 .rlimits
                 .iter()
-                .map(|limit| {
-                    let name = match limit.resource {
-                        crate::plan::Resource::Core => "core",
-                        crate::plan::Resource::Nofile => "nofile",
-                        crate::plan::Resource::AddressSpace => "address_space",
-                        crate::plan::Resource::Processes => "processes",
-                    };
-                    (name, limit.value)
-                })
+                .map(|limit| (limit.resource.as_str(), limit.value))
                 .collect(),
+            exec: plan.exec.clone(),
+            user_namespace_limits: plan
+                .user_ns_limits
+                .iter()
+                .map(|limit| (limit.counter.file_name(), limit.value))
+                .collect(),
+            memfd_noexec: plan.memfd_noexec,
             no_new_privs: true,
             capabilities_dropped: true,
         }
@@ -217,6 +223,14 @@ pub fn host_facts(spec: &RunSpec) -> HostFacts {
             gid: 0,
             system_dirs: Vec::new(),
             workdir: spec.workdir.clone(),
+            programs: Vec::new(),
+            usr_dirs: Vec::new(),
+            user_name: None,
+            localtime: None,
+            ca_bundle: None,
+            distribution_ca_bundle: None,
+            user_ns_max: Vec::new(),
+            memfd_noexec: false,
         }
     }
 }

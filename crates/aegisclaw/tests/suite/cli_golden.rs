@@ -436,6 +436,7 @@ fn init_writes_every_config_key_with_its_default() {
         pids: 128
         cpus: 1.0
         timeout_s: 300
+        file_size_mb: 1024
       network_namespace: reuse
     policy:
       template: standard
@@ -474,13 +475,13 @@ fn a_config_with_an_unknown_key_names_the_key_and_line() {
     exit: 2
     --- stdout
     --- stderr
-    error: invalid config `[TEMP]/home/config.yaml`: line 5 column 3: unknown field `runtim`, expected one of runtime, limits, network_namespace
+    error: invalid config `[TEMP]/home/config.yaml`: line 5 column 3: unknown field `runtim`, expected one of runtime, limits, network_namespace, ca_bundle
      --> [TEMP]/home/config.yaml:5:3
       |
     3 | sandbox:
     4 |   runtime: native
     5 |   runtim: docker
-      |   ^ unknown field `runtim`, expected one of runtime, limits, network_namespace
+      |   ^ unknown field `runtim`, expected one of runtime, limits, network_namespace, ca_bundle
     6 |   limits:
     7 |     memory_mb: 512
       |

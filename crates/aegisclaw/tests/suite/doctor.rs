@@ -5,7 +5,7 @@ use super::common::{TestEnv, filters};
 use serde_json::Value;
 
 /// Checks whose detail depends on the machine, not on the home.
-const MACHINE_CHECKS: &str = "User namespaces|Mount namespace|PID namespace|Network namespace|IPC namespace|UTS namespace|Cgroup namespace|Landlock|Seccomp filter|No new privileges|Cgroup limits|Docker engine|gVisor runtime|Kata Containers|Firecracker \\+ KVM|Disk space";
+const MACHINE_CHECKS: &str = "User namespaces|Mount namespace|PID namespace|Network namespace|IPC namespace|UTS namespace|Cgroup namespace|Landlock|Seccomp filter|No new privileges|Cgroup limits|CA bundle|Docker engine|gVisor runtime|Kata Containers|Firecracker \\+ KVM|Disk space";
 
 /// The standard filters plus: machine check lines (and their fix lines) become
 /// `[....] <name> [MACHINE]`, and the summary counts become placeholders.
@@ -104,6 +104,7 @@ fn doctor_on_a_fresh_home() {
     [....] Seccomp filter [MACHINE]
     [....] No new privileges [MACHINE]
     [....] Cgroup limits [MACHINE]
+    [....] CA bundle [MACHINE]
     [....] Docker engine [MACHINE]
     [....] gVisor runtime [MACHINE]
     [....] Kata Containers [MACHINE]
@@ -112,7 +113,7 @@ fn doctor_on_a_fresh_home() {
            → configure adapters/openclaw.yaml in the home, or set OPENCLAW_ENDPOINT
     [....] Disk space [MACHINE]
 
-    [N]/27 checks passed ([W] warnings, 0 failures)
+    [N]/28 checks passed ([W] warnings, 0 failures)
     --- stderr
     ");
 }
@@ -127,7 +128,7 @@ fn doctor_json_is_the_report() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 27);
+    assert_eq!(names.len(), 28);
     assert_eq!(
         &names[..4],
         [
@@ -195,6 +196,7 @@ fn doctor_without_a_home_names_the_fix_and_still_probes() {
     [....] Seccomp filter [MACHINE]
     [....] No new privileges [MACHINE]
     [....] Cgroup limits [MACHINE]
+    [....] CA bundle [MACHINE]
     [....] Docker engine [MACHINE]
     [....] gVisor runtime [MACHINE]
     [....] Kata Containers [MACHINE]
@@ -203,7 +205,7 @@ fn doctor_without_a_home_names_the_fix_and_still_probes() {
            → configure adapters/openclaw.yaml in the home, or set OPENCLAW_ENDPOINT
     [....] Disk space [MACHINE]
 
-    [N]/27 checks passed ([W] warnings, 1 failure)
+    [N]/28 checks passed ([W] warnings, 1 failure)
     --- stderr
     ");
     let (code, report) = json(&env, &["doctor", "--json"]);
@@ -306,4 +308,44 @@ fn posture_without_a_home_is_an_error_naming_init() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("aegisclaw init --defaults"), "{stderr}");
+}
+
+#[test]
+fn doctor_reports_the_configured_ca_bundle_and_a_config_naming_a_missing_one_fails() {
+    let env = TestEnv::initialised();
+    let bundle = env.dir.path().join("ca.pem");
+    std::fs::write(
+        &bundle,
+        "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let config = env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let with_bundle = text.replacen(
+        "sandbox:\n",
+        &format!("sandbox:\n  ca_bundle: {}\n", bundle.display()),
+        1,
+    );
+    std::fs::write(&config, &with_bundle).unwrap();
+    let (_, report) = json(&env, &["doctor", "--json"]);
+    let check = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["name"] == "CA bundle")
+        .unwrap();
+    assert_eq!(check["status"], "pass");
+    assert_eq!(
+        check["detail"],
+        format!(
+            "{} (`sandbox.ca_bundle`, 1 certificate), seen by runs at /etc/ssl/certs/ca-certificates.crt",
+            bundle.display()
+        )
+    );
+    // Gone: the config no longer loads (every run would be refused), and doctor says so.
+    std::fs::remove_file(&bundle).unwrap();
+    let (code, report) = json(&env, &["doctor", "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(status_of(&report, "Configuration"), "fail");
+    assert_eq!(status_of(&report, "CA bundle"), "warn");
 }

@@ -7,6 +7,9 @@ mod basics;
 mod egress;
 mod egress_bypass;
 mod envelope;
+mod etc;
+mod exec;
+mod limits;
 mod lockdown;
 mod output;
 mod paths;
@@ -102,8 +105,15 @@ impl Escape {
             .collect()
     }
 
-    /// `aegisclaw sandbox run --scope ... -- sh -c SCRIPT` in the work directory.
+    /// `aegisclaw sandbox run --scope ... -- sh -c SCRIPT` in the work directory, for a test
+    /// that is not about what a run may execute: a bare `shell.exec` is added unless the
+    /// scopes name one (see [`with_exec`]).
     fn run(&self, scopes: &[&str], script: &str) -> Outcome {
+        self.run_exact(&with_exec(scopes), script)
+    }
+
+    /// `aegisclaw sandbox run --scope ... -- sh -c SCRIPT` with exactly these scopes.
+    fn run_exact(&self, scopes: &[&str], script: &str) -> Outcome {
         let mut args = vec!["sandbox", "run"];
         for scope in scopes {
             args.extend(["--scope", scope]);
@@ -135,6 +145,17 @@ impl Escape {
         }
         std::fs::write(&path, out).unwrap();
     }
+}
+
+/// `scopes` and, unless they name one, a bare `shell.exec`: the scripts of tests that are not
+/// about the exec wall run programs (`cat`, `python3`, `curl`...) from `sh`, which a run
+/// without `shell.exec` may not (`exec.rs` tests that wall).
+fn with_exec<'a>(scopes: &[&'a str]) -> Vec<&'a str> {
+    let mut scopes = scopes.to_vec();
+    if !scopes.iter().any(|scope| scope.starts_with("shell.exec")) {
+        scopes.push("shell.exec");
+    }
+    scopes
 }
 
 fn python(code: &str) -> String {
@@ -385,7 +406,7 @@ fn run_with_resolver(
         " && exec {} sandbox run",
         env!("CARGO_BIN_EXE_aegisclaw")
     ));
-    for scope in scopes {
+    for scope in with_exec(scopes) {
         command.push_str(&format!(" --scope '{scope}'"));
     }
     command.push_str(&format!(" -- sh -c '{}'", script.replace('\'', "'\\''")));

@@ -48,7 +48,7 @@ fn sign_then_verify_then_install_then_list() {
     aegisclaw_snapshot!(env, &["skill", "show", "word-count", "--json"], @r#"
     exit: 0
     --- stdout
-    {"name":"word-count","version":"1.0.0","description":"Counts lines, words and bytes of the text files in the working directory","publisher":"[KEYID]","platform":"native","scopes":["files.read"],"path":"[TEMP]/home/skills/word-count","status":"verified"}
+    {"name":"word-count","version":"1.0.0","description":"Counts lines, words and bytes of the text files in the working directory","publisher":"[KEYID]","platform":"native","scopes":["files.read","shell.exec:wc"],"path":"[TEMP]/home/skills/word-count","status":"verified"}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["skill", "verify", "word-count"], @"

@@ -124,6 +124,10 @@ pub struct Resources {
     /// Wall-clock limit in seconds (1 to 86400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
+    /// The largest file the skill may write, in MiB (1 to 1048576). Absent from the signed
+    /// bytes when absent here, so manifests signed before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size_mb: Option<u64>,
 }
 
 /// One service of a `docker-compose` skill.
@@ -409,6 +413,7 @@ fn check_resources(resources: &Resources) -> Result<(), (&'static str, String)> 
     range("memory_mb", resources.memory_mb, 16, 1 << 20)?;
     range("pids", resources.pids, 1, 1 << 16)?;
     range("timeout_s", resources.timeout_s, 1, 86_400)?;
+    range("file_size_mb", resources.file_size_mb, 1, 1 << 20)?;
     if let Some(cpus) = resources.cpus
         && !(cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0)
     {

@@ -3,6 +3,7 @@
 //! the OpenClaw check touches the network (one TCP connect, 2 s timeout, no request sent).
 
 use super::{DoctorInput, Outcome};
+use aegisclaw_sandbox::plan::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES};
 use aegisclaw_sandbox::probe::{self, KvmKind, Layer, RuntimeInfo};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::path::Path;
@@ -42,6 +43,57 @@ pub(super) fn check_cgroups(input: &DoctorInput) -> Outcome {
             "no writable memory/pids limits, runs fall back to rlimits; {}",
             cgroups.detail
         ))
+    }
+}
+
+/// The CA store runs see at `/etc/ssl/certs/ca-certificates.crt`: the configured one (which
+/// must still be there: runs refuse otherwise) or the distribution's (HTTPS from a run fails
+/// verification without one).
+pub(super) fn check_ca_bundle(input: &DoctorInput) -> Outcome {
+    if !input.home.exists() {
+        return Outcome::no_home();
+    }
+    let Ok(config) = &input.config else {
+        return Outcome::warn("not checked: the configuration does not load");
+    };
+    let (path, whose) = match &config.ca_bundle {
+        Some(path) => (Some(path.clone()), "`sandbox.ca_bundle`"),
+        None => (
+            DISTRIBUTION_CA_BUNDLES
+                .iter()
+                .map(std::path::PathBuf::from)
+                .find(|path| path.is_file()),
+            "the distribution's",
+        ),
+    };
+    let Some(path) = path else {
+        return Outcome::warn(format!(
+            "no CA store found (looked for {}): HTTPS from a run fails verification",
+            DISTRIBUTION_CA_BUNDLES.join(", ")
+        ));
+    };
+    match fs_err::read_to_string(&path) {
+        Ok(text) => {
+            let certificates = text.matches("-----BEGIN CERTIFICATE-----").count();
+            let plural = if certificates == 1 { "" } else { "s" };
+            let detail = format!(
+                "{} ({whose}, {certificates} certificate{plural}), seen by runs at {CA_BUNDLE_TARGET}",
+                path.display()
+            );
+            if certificates == 0 {
+                Outcome::warn(format!("{detail}: HTTPS from a run fails verification"))
+            } else {
+                Outcome::pass(detail)
+            }
+        }
+        Err(error) if config.ca_bundle.is_some() => Outcome::fail(format!(
+            "{} ({whose}) cannot be read, so every run is refused: {error}",
+            path.display()
+        )),
+        Err(error) => Outcome::warn(format!(
+            "{} ({whose}) cannot be read: {error}",
+            path.display()
+        )),
     }
 }
 

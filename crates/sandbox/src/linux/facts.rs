@@ -3,8 +3,12 @@
 //! arrive opened and resolved (`crate::path`): nothing here resolves them again by name.
 //! Creates the `aegisclaw` parent cgroups; never enters `process_api`.
 
-use crate::plan::{CgroupFacts, HostFacts, RunSpec, SystemDir};
+use crate::plan::{
+    CgroupFacts, DISTRIBUTION_CA_BUNDLES, ExecGrant, HostFacts, RunSpec, SystemDir, UserNsCounter,
+};
 use std::path::{Path, PathBuf};
+
+mod exec;
 
 /// `landlock_create_ruleset` flag asking for the ABI version.
 const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1 << 0;
@@ -14,19 +18,127 @@ const CGROUP_PARENT: &str = "aegisclaw";
 const SYSTEM_DIRS: [&str; 6] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
 pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
+    // SAFETY: getuid and getgid cannot fail and touch no memory.
+    let uid = unsafe { libc::getuid() };
+    let workdir = spec
+        .workdir
+        .as_deref()
+        .and_then(|path| fs_err::canonicalize(path).ok());
+    let distribution_ca_bundle = DISTRIBUTION_CA_BUNDLES
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file());
     HostFacts {
         landlock_abi: landlock_abi(),
         cgroup: cgroup(),
-        // SAFETY: getuid and getgid cannot fail and touch no memory.
-        uid: unsafe { libc::getuid() },
+        uid,
         // SAFETY: as above.
         gid: unsafe { libc::getgid() },
         system_dirs: system_dirs(),
-        workdir: spec
-            .workdir
-            .as_deref()
-            .and_then(|path| fs_err::canonicalize(path).ok()),
+        programs: exec::resolve_programs(spec, workdir.as_deref()),
+        workdir,
+        usr_dirs: if spec.exec == ExecGrant::Any {
+            Vec::new()
+        } else {
+            usr_dirs()
+        },
+        user_name: user_name(uid),
+        localtime: localtime(),
+        ca_bundle: match &spec.ca_bundle {
+            Some(asked) => asked.is_file().then(|| asked.clone()),
+            None => distribution_ca_bundle.clone(),
+        },
+        distribution_ca_bundle,
+        user_ns_max: user_ns_max(),
+        memfd_noexec: uid == 0 && may_write(MEMFD_NOEXEC),
     }
+}
+
+/// Whether this process may write `path`: for a sysctl, only the host's own root may (root in a
+/// container's user namespace may not), which the kernel's answer to `access` tells.
+fn may_write(path: &str) -> bool {
+    let Ok(c_path) = std::ffi::CString::new(path) else {
+        return false;
+    };
+    // SAFETY: `c_path` is NUL-terminated and alive for the call; access only reads it.
+    unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// The per-pid-namespace sysctl refusing executable memfds (Linux 6.3).
+const MEMFD_NOEXEC: &str = "/proc/sys/vm/memfd_noexec";
+/// Where the user namespace limits are.
+pub(crate) const USER_NS_SYSCTLS: &str = "/proc/sys/user";
+/// The zone files the run sees (under `/usr`).
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// The real directories right under `/usr` and `/usr/local`.
+fn usr_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for parent in ["/usr", "/usr/local"] {
+        let Ok(entries) = fs_err::read_dir(parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+/// The name `/etc/passwd` gives `uid`, if any.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = fs_err::read_to_string("/etc/passwd").ok()?;
+    let uid = uid.to_string();
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_string())
+    })
+}
+
+/// The host's zone file when `/etc/localtime` links into the zoneinfo the run sees, else the
+/// zoneinfo UTC file, if any (glibc reads a missing `/etc/localtime` as UTC too).
+fn localtime() -> Option<PathBuf> {
+    let utc = || {
+        let utc = Path::new(ZONEINFO).join("UTC");
+        utc.is_file().then_some(utc)
+    };
+    let Ok(link) = fs_err::read_link("/etc/localtime") else {
+        return utc();
+    };
+    let mut zone = PathBuf::from("/");
+    for component in Path::new("/etc").join(link).components() {
+        match component {
+            std::path::Component::ParentDir => {
+                zone.pop();
+            }
+            std::path::Component::Normal(part) => zone.push(part),
+            _ => {}
+        }
+    }
+    if zone.starts_with(ZONEINFO) && zone.is_file() {
+        Some(zone)
+    } else {
+        utc()
+    }
+}
+
+/// The host's user namespace limits: the value of each shared object's (none for a file
+/// that cannot be read), and the user namespaces counter, whose value the run does not use.
+fn user_ns_max() -> Vec<(UserNsCounter, u64)> {
+    UserNsCounter::ALL
+        .iter()
+        .filter_map(|&counter| {
+            if counter.is_namespace() {
+                return Some((counter, 0));
+            }
+            let path = Path::new(USER_NS_SYSCTLS).join(counter.file_name());
+            Some((counter, read_number(&path)?))
+        })
+        .collect()
 }
 
 /// The kernel's Landlock ABI; the version query changes nothing.
@@ -200,6 +312,20 @@ fn make_dir(path: &Path) -> bool {
         Err(error) => error.kind() == std::io::ErrorKind::AlreadyExists,
     };
     exists && writable()
+}
+
+/// The decimal number a sysctl file holds: one open and one read (`read_to_string` would
+/// also ask the file its size, which a sysctl does not know).
+fn read_number(path: &Path) -> Option<u64> {
+    use std::io::Read as _;
+    let mut file = fs_err::File::open(path).ok()?;
+    let mut bytes = [0u8; 32];
+    let read = file.read(&mut bytes).ok()?;
+    std::str::from_utf8(&bytes[..read])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

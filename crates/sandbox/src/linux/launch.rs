@@ -13,9 +13,10 @@
 //!    read-only too and locked flags are kept; scope binds re-open the decided path under
 //!    `/old` with `openat2(RESOLVE_NO_SYMLINKS)`, check `(dev, ino)`, `open_tree(CLONE |
 //!    RECURSIVE)`, `mount_setattr` on the clone and `move_mount` it onto a mount point opened
-//!    the same way), `pivot_root(".", ".")` + lazy unmount, root read-only, hostname,
-//!    loopback up;
-//! 5. child: rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
+//!    the same way; the synthetic `/etc` files are written with `O_CREAT|O_EXCL`),
+//!    `pivot_root(".", ".")` + lazy unmount, root read-only, hostname, loopback up;
+//! 5. child: its own user namespace's limits (`/proc/sys/user/max_*`) and, for a root run,
+//!    `vm.memfd_noexec = 2`, while it still has capabilities; rlimits, chdir, Landlock ruleset (raw syscalls: the crate allocates), securebits
 //!    locked, bounding/ambient/effective caps emptied, `no_new_privs`, `landlock_restrict_self`,
 //!    every fd but stdio close-on-exec, seccomp, then (held spawns only) report "ready" and
 //!    block on a close-on-exec hold pipe until the parent writes a byte (EOF: `_exit`, never
@@ -24,13 +25,11 @@
 //!    [`SandboxError`] naming the layer. Wait with a pidfd until the wall-clock limit, then
 //!    SIGKILL; reap; remove the cgroups.
 use crate::linux::cgroups::RunCgroup;
-// For an unreaped child of ours, so its pid cannot have been reused.
-use crate::linux::process::pidfd_open;
 use crate::plan::{FsAccess, LandlockScope, NetNamespace, Network, Resource, SandboxPlan};
-use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError, Stdin, StdioSetup};
+use crate::runtime::{Enforcement, SandboxError, Stdin, StdioSetup};
 use std::ffi::{CString, c_char};
 use std::fs::File;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::mem::size_of;
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt as _;
@@ -131,9 +130,13 @@ enum Stage {
     ScopeBind,
     /// A scope bind: the path names another object than the decided one.
     ScopeChanged,
+    /// A limit of the run's own user namespace (index: the limit).
+    UserNamespaceLimits,
+    /// `vm.memfd_noexec` in the run's pid namespace.
+    MemfdNoexec,
 }
 
-const STAGE_NAMES: [&str; 22] = [
+const STAGE_NAMES: [&str; 24] = [
     "user namespace",
     "cgroup",
     "mount propagation",
@@ -156,6 +159,8 @@ const STAGE_NAMES: [&str; 22] = [
     "proxy listener",
     "scope bind",
     "scope bind",
+    "user namespace limits",
+    "memfd_noexec",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
@@ -183,6 +188,11 @@ enum Action {
         fstype: CString,
         flags: libc::c_ulong,
         data: CString,
+    },
+    /// `open(O_CREAT|O_EXCL)` a new regular file, 0644, and write `contents` into it.
+    WriteFile {
+        path: CString,
+        contents: Vec<u8>,
     },
     /// `mount(source, target, MS_BIND|MS_REC)`.
     Bind {
@@ -229,6 +239,10 @@ pub(crate) struct Prepared {
     /// Where the child opens the listener it hands to the parent (`Network::Proxied`).
     listener: Option<libc::sockaddr_in>,
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
+    /// `/proc/sys/user/max_*` files and the decimal limit each gets.
+    user_ns_limits: Vec<(CString, Vec<u8>)>,
+    /// Write `2` to `/proc/sys/vm/memfd_noexec`.
+    memfd_noexec: bool,
     workdir: CString,
     ruleset: RulesetAttr,
     rules: Vec<(CString, u64)>,
@@ -320,10 +334,26 @@ impl Prepared {
                         Resource::Nofile => libc::RLIMIT_NOFILE,
                         Resource::AddressSpace => libc::RLIMIT_AS,
                         Resource::Processes => libc::RLIMIT_NPROC,
+                        Resource::FileSize => libc::RLIMIT_FSIZE,
                     };
                     (resource, limit.value)
                 })
                 .collect(),
+            user_ns_limits: plan
+                .user_ns_limits
+                .iter()
+                .map(|limit| {
+                    Ok((
+                        cstring(format!(
+                            "{}/{}",
+                            crate::linux::facts::USER_NS_SYSCTLS,
+                            limit.counter.file_name()
+                        ))?,
+                        limit.value.to_string().into_bytes(),
+                    ))
+                })
+                .collect::<Result<_, SandboxError>>()?,
+            memfd_noexec: plan.memfd_noexec,
             workdir: cstring(plan.workdir.as_os_str().as_bytes())?,
             ruleset,
             rules,
@@ -569,6 +599,12 @@ impl Prepared {
                     .unwrap_or_default()
             } else if stage == Stage::Exec as usize {
                 self.plan.argv.first().cloned().unwrap_or_default()
+            } else if stage == Stage::UserNamespaceLimits as usize {
+                self.plan
+                    .user_ns_limits
+                    .get(index)
+                    .map(|limit| limit.counter.file_name().to_string())
+                    .unwrap_or_default()
             } else {
                 String::new()
             };
@@ -755,188 +791,9 @@ struct ChildFds {
     hold: Option<(RawFd, RawFd)>,
 }
 
-/// A spawned child: reaped (and its cgroups removed) by `wait`, or killed on drop.
-pub(crate) struct Running {
-    pid: libc::pid_t,
-    reaped: bool,
-    cgroup: Option<RunCgroup>,
-    started: Instant,
-    plan_timeout: std::time::Duration,
-    enforcement: Enforcement,
-}
-
-impl Running {
-    pub(crate) fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// Kills and reaps the child after a failed setup; returns `error`.
-    fn abort(mut self, error: SandboxError) -> SandboxError {
-        self.kill();
-        let _ = self.reap();
-        error
-    }
-
-    fn kill(&self) {
-        if !self.reaped {
-            // SAFETY: kill takes integers; `pid` is our unreaped child, so the pid cannot have
-            // been reused. SIGKILL to the pid namespace's init kills every process inside.
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        }
-    }
-
-    fn reap(&mut self) -> io::Result<libc::c_int> {
-        let mut status = 0;
-        loop {
-            // SAFETY: `status` is a writable c_int; `pid` is our child.
-            let result = unsafe { libc::waitpid(self.pid, &raw mut status, 0) };
-            if result == self.pid {
-                break;
-            }
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(error);
-            }
-        }
-        self.reaped = true;
-        if let Some(cgroup) = self.cgroup.take() {
-            cgroup.release();
-        }
-        Ok(status)
-    }
-
-    /// Waits up to the plan's wall-clock limit (measured from spawn), then kills the whole
-    /// pid namespace.
-    pub(crate) fn wait(self) -> Result<RunOutcome, SandboxError> {
-        self.wait_streaming(None, None, &mut |_, _| true)
-    }
-}
-
-/// Which of the child's output streams a chunk came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    /// stdout.
-    Stdout,
-    /// stderr.
-    Stderr,
-}
-
-impl Running {
-    /// Waits like [`wait`](Self::wait) while reading `stdout` and `stderr` on this thread: each
-    /// chunk goes to `sink`; a `false` from it closes that stream (the child then gets EPIPE).
-    /// Returns once the child has exited and both streams have ended (every process of the
-    /// run dies with the child, so they end at once); at the wall-clock limit the whole pid
-    /// namespace is killed and the streams are drained the same way.
-    pub(crate) fn wait_streaming(
-        mut self,
-        stdout: Option<File>,
-        stderr: Option<File>,
-        sink: &mut dyn FnMut(Stream, &[u8]) -> bool,
-    ) -> Result<RunOutcome, SandboxError> {
-        let wait_error = |source: io::Error| SandboxError::Layer {
-            layer: "wait",
-            detail: String::new(),
-            source,
-        };
-        let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
-        let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
-        // `wait` passes no streams and needs no buffer. 16 KiB per read: small enough that
-        // a run with little output does not pay for zeroing and faulting in a pipe's worth.
-        let mut buffer = if streams.iter().any(|(_, file)| file.is_some()) {
-            vec![0u8; 16 * 1024]
-        } else {
-            Vec::new()
-        };
-        let mut exited = false;
-        let mut timed_out = false;
-        loop {
-            let open: Vec<usize> = (0..2).filter(|at| streams[*at].1.is_some()).collect();
-            if exited && open.is_empty() {
-                break;
-            }
-            let left = self.plan_timeout.saturating_sub(self.started.elapsed());
-            if left.is_zero() && !timed_out && !exited {
-                timed_out = true;
-                self.kill();
-            }
-            let mut polls: Vec<libc::pollfd> = open
-                .iter()
-                .filter_map(|at| streams[*at].1.as_ref())
-                .map(|file| libc::pollfd {
-                    fd: file.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
-            if !exited {
-                polls.push(libc::pollfd {
-                    fd: pidfd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
-            }
-            // After the limit (child killed), poll without a limit: its streams end at once.
-            let millis = if timed_out {
-                -1
-            } else {
-                libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX)
-            };
-            let count = libc::nfds_t::try_from(polls.len()).unwrap_or(0);
-            // SAFETY: `polls` is a live array of `count` pollfds.
-            let ready = unsafe { libc::poll(polls.as_mut_ptr(), count, millis) };
-            if ready < 0 {
-                let error = io::Error::last_os_error();
-                if error.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(wait_error(error));
-            }
-            for (slot, poll) in open.iter().zip(&polls) {
-                if poll.revents == 0 {
-                    continue;
-                }
-                let (which, file) = &mut streams[*slot];
-                let Some(reader) = file.as_mut() else {
-                    continue;
-                };
-                match reader.read(&mut buffer) {
-                    Ok(0) => *file = None,
-                    Ok(read) => {
-                        if !sink(*which, &buffer[..read]) {
-                            *file = None;
-                        }
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => *file = None,
-                }
-            }
-            if !exited && polls.last().is_some_and(|poll| poll.revents != 0) {
-                exited = true;
-            }
-        }
-        let status = self.reap().map_err(wait_error)?;
-        let exit = if libc::WIFSIGNALED(status) {
-            ExitStatus::Signal(libc::WTERMSIG(status))
-        } else {
-            ExitStatus::Code(libc::WEXITSTATUS(status))
-        };
-        Ok(RunOutcome {
-            exit,
-            timed_out,
-            enforcement: self.enforcement.clone(),
-        })
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.reaped {
-            self.kill();
-            let _ = self.reap();
-        }
-    }
-}
-
 mod child;
 mod mounts;
+mod running;
 use child::child;
+pub(crate) use running::Running;
+pub use running::Stream;

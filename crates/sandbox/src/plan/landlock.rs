@@ -1,7 +1,10 @@
 //! The Landlock part of the plan: the filesystem rights, scopes and rules matching the mounts
 //! (`plan`). Pure data; `crate::linux::launch` turns it into a ruleset.
 
-use super::{Bind, DEVICES, LANDLOCK_ABI_RESOLVE_UNIX, MountAccess, Network, PathKind};
+use super::{
+    Bind, DEVICES, ExecPlan, LANDLOCK_ABI_RESOLVE_UNIX, MountAccess, Network, PROGRAM_DIRS,
+    PathKind,
+};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -115,8 +118,19 @@ pub struct LandlockPlan {
 }
 
 /// The ruleset for a plan's mounts: every right the ABI knows is handled, and rules grant
-/// what the system paths, the private `/tmp`, the devices and each bind need.
-pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
+/// what the system paths, the private `/tmp`, the devices and each bind need. Execute is
+/// granted on directories only for [`ExecPlan::Any`]; otherwise only on the plan's
+/// executable files, and the program directories under `/usr` (`PROGRAM_DIRS`) are not
+/// readable but for those files, so the dynamic loader run as a program cannot load any other
+/// program found there.
+pub(super) fn plan(
+    abi: u32,
+    network: Network,
+    binds: &[Bind],
+    exec: &ExecPlan,
+    usr_dirs: &[PathBuf],
+    real_system_dirs: &[PathBuf],
+) -> LandlockPlan {
     use FsAccess::*;
     let handled: BTreeSet<FsAccess> = FsAccess::ALL
         .into_iter()
@@ -130,7 +144,12 @@ pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
             .filter(|access| kind == PathKind::Dir || access.applies_to_files())
             .collect()
     };
-    let read_exec = [ReadFile, ReadDir, Execute];
+    let any_exec = *exec == ExecPlan::Any;
+    let read_exec: &[FsAccess] = if any_exec {
+        &[ReadFile, ReadDir, Execute]
+    } else {
+        &[ReadFile, ReadDir]
+    };
     // Host binds never get MakeSock: a socket the run planted there is one a host program
     // could connect to. Its private /tmp keeps the right.
     let read_write = [
@@ -149,7 +168,38 @@ pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
         },
         LandlockRule {
             path: PathBuf::from("/usr"),
-            access: set(&read_exec, PathKind::Dir),
+            access: if any_exec {
+                set(read_exec, PathKind::Dir)
+            } else {
+                set(&[ReadDir], PathKind::Dir)
+            },
+        },
+    ];
+    if !any_exec {
+        // Files under `/usr` are readable except in program directories, and except what
+        // sits right in `/usr` or `/usr/local` (nothing a program needs).
+        for dir in usr_dirs {
+            let program_dir = PROGRAM_DIRS.iter().any(|program| dir == Path::new(program));
+            if program_dir || dir == Path::new("/usr/local") || !dir.starts_with("/usr") {
+                continue;
+            }
+            rules.push(LandlockRule {
+                path: dir.clone(),
+                access: set(&[ReadFile, ReadDir], PathKind::Dir),
+            });
+        }
+    }
+    for dir in real_system_dirs {
+        rules.push(LandlockRule {
+            path: dir.clone(),
+            access: set(read_exec, PathKind::Dir),
+        });
+    }
+    rules.extend([
+        // The synthetic /etc and the CA store bound inside it.
+        LandlockRule {
+            path: PathBuf::from("/etc"),
+            access: set(&[ReadFile, ReadDir], PathKind::Dir),
         },
         LandlockRule {
             path: PathBuf::from("/proc"),
@@ -159,7 +209,7 @@ pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
             path: PathBuf::from("/tmp"),
             access: set(&tmp, PathKind::Dir),
         },
-    ];
+    ]);
     for device in DEVICES {
         let writable = matches!(device, "null" | "zero" | "full");
         let rights: &[FsAccess] = if writable {
@@ -177,10 +227,12 @@ pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
             // Only `connect()` (ABI 9); before that Landlock does not govern it, and the
             // socket is the only one the run can name (see `plan` step 5).
             MountAccess::Connect => set(&[ResolveUnix], bind.kind),
-            MountAccess::Read => set(&read_exec, bind.kind),
+            MountAccess::Read => set(read_exec, bind.kind),
             MountAccess::Write => {
                 let mut rights = read_write.to_vec();
-                rights.push(Execute);
+                if any_exec {
+                    rights.push(Execute);
+                }
                 set(&rights, bind.kind)
             }
         };
@@ -191,6 +243,14 @@ pub(super) fn plan(abi: u32, network: Network, binds: &[Bind]) -> LandlockPlan {
         rules.push(LandlockRule {
             path: bind.path().to_path_buf(),
             access,
+        });
+    }
+    // Each file the run may execute, the only place Execute is granted without a bare
+    // `shell.exec` (exec also needs ReadFile; in a program directory nothing else gives it).
+    for file in exec.files() {
+        rules.push(LandlockRule {
+            path: file.to_path_buf(),
+            access: set(&[ReadFile, Execute], PathKind::File),
         });
     }
     LandlockPlan {

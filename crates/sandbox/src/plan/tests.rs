@@ -37,8 +37,34 @@ fn spec() -> RunSpec {
             cpus: 0.5,
             timeout_s: 10,
             nofile: 256,
+            file_size_mb: 8,
         },
         hostname: "aegisclaw".into(),
+        exec: ExecGrant::program_only(),
+        ca_bundle: None,
+    }
+}
+
+fn exec_file(path: &str, role: ExecRole) -> ExecFile {
+    ExecFile {
+        path: PathBuf::from(path),
+        role,
+    }
+}
+
+/// `python3` as the host resolves it: a symlink to the real program, which names its loader.
+fn python3() -> ResolvedProgram {
+    ResolvedProgram {
+        name: "python3".into(),
+        source: ExecSource::Entrypoint,
+        found_as: Some(PathBuf::from("/usr/bin/python3")),
+        files: Ok(vec![
+            exec_file("/usr/bin/python3.11", ExecRole::Program),
+            exec_file(
+                "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                ExecRole::Loader,
+            ),
+        ]),
     }
 }
 
@@ -63,7 +89,58 @@ fn facts(abi: u32) -> HostFacts {
             },
         ],
         workdir: Some(PathBuf::from("/home/alice/project")),
+        programs: vec![python3()],
+        usr_dirs: [
+            "/usr/bin",
+            "/usr/lib",
+            "/usr/local",
+            "/usr/local/bin",
+            "/usr/local/lib",
+            "/usr/share",
+        ]
+        .map(PathBuf::from)
+        .to_vec(),
+        user_name: Some("alice".into()),
+        localtime: Some(PathBuf::from("/usr/share/zoneinfo/Europe/Paris")),
+        ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
+        distribution_ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
+        user_ns_max: vec![
+            (UserNsCounter::UserNamespaces, 0),
+            (UserNsCounter::InotifyInstances, 128),
+            (UserNsCounter::InotifyWatches, 8192),
+        ],
+        memfd_noexec: true,
     }
+}
+
+/// The synthetic /etc of [`spec`] and [`facts`]: alice is uid 0 inside.
+fn etc_mounts() -> Vec<MountOp> {
+    let file = |path: &str, contents: &str| MountOp::File {
+        target: PathBuf::from(path),
+        contents: contents.into(),
+    };
+    vec![
+        file("/etc/passwd", "alice:x:0:0:alice:/tmp:/bin/sh\n"),
+        file("/etc/group", "alice:x:0:\n"),
+        file(
+            "/etc/hosts",
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\taegisclaw\n",
+        ),
+        file(
+            "/etc/nsswitch.conf",
+            "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n",
+        ),
+        MountOp::Symlink {
+            points_to: PathBuf::from("/usr/share/zoneinfo/Europe/Paris"),
+            link: PathBuf::from("/etc/localtime"),
+        },
+        MountOp::Bind {
+            source: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+            target: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+            kind: PathKind::File,
+            flags: MountFlags::READ_ONLY,
+        },
+    ]
 }
 
 fn access(rights: &[FsAccess]) -> BTreeSet<FsAccess> {
@@ -79,10 +156,14 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
         ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeSock, MakeFifo,
         MakeSym, Refer, Truncate,
     ];
-    let read_write_exec = [
+    let read_write = [
         ReadFile, ReadDir, WriteFile, RemoveDir, RemoveFile, MakeDir, MakeReg, MakeFifo, MakeSym,
-        Refer, Truncate, Execute,
+        Refer, Truncate,
     ];
+    let rule = |path: &str, rights: &[FsAccess]| LandlockRule {
+        path: PathBuf::from(path),
+        access: access(rights),
+    };
     let device = |name: &str, kind| MountOp::Bind {
         source: PathBuf::from(format!("/dev/{name}")),
         target: PathBuf::from(format!("/dev/{name}")),
@@ -99,10 +180,8 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
     };
     let expected = SandboxPlan {
         argv: vec!["python3".into(), "main.py".into()],
-        program: vec![
-            PathBuf::from("/usr/bin/python3"),
-            PathBuf::from("/bin/python3"),
-        ],
+        // Exactly the file resolved, never a later PATH candidate.
+        program: vec![PathBuf::from("/usr/bin/python3")],
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
         workdir: PathBuf::from("/home/alice/project"),
         hostname: "aegisclaw".into(),
@@ -154,17 +233,23 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 target: PathBuf::from("/proc"),
                 flags: MountFlags::SCRATCH,
             },
+        ]
+        .into_iter()
+        .chain(etc_mounts())
+        .chain([
             MountOp::BindOpened {
                 opened: opened("/data/alice.csv", ObjectKind::File, 15),
                 kind: PathKind::File,
                 flags: MountFlags::READ_ONLY,
             },
+            // Nothing the run may execute is in it: what it writes there cannot run.
             MountOp::BindOpened {
                 opened: opened("/home/alice/project", ObjectKind::Directory, 19),
                 kind: PathKind::Dir,
-                flags: MountFlags::READ_WRITE,
+                flags: MountFlags::READ_WRITE_NOEXEC,
             },
-        ],
+        ])
+        .collect(),
         network: Network::None,
         // uid 1000: only root may join a namespace the initial user namespace owns.
         net_namespace: NetNamespace::Fresh,
@@ -172,18 +257,16 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             abi: 7,
             handled: FsAccess::ALL[..16].iter().copied().collect(),
             rules: vec![
-                LandlockRule {
-                    path: PathBuf::from("/"),
-                    access: access(&[ReadDir]),
-                },
-                LandlockRule {
-                    path: PathBuf::from("/usr"),
-                    access: access(&[ReadFile, ReadDir, Execute]),
-                },
-                LandlockRule {
-                    path: PathBuf::from("/proc"),
-                    access: access(&[ReadFile, ReadDir]),
-                },
+                rule("/", &[ReadDir]),
+                // /usr may be listed; files read outside the program directories.
+                rule("/usr", &[ReadDir]),
+                rule("/usr/lib", &[ReadFile, ReadDir]),
+                rule("/usr/local/lib", &[ReadFile, ReadDir]),
+                rule("/usr/share", &[ReadFile, ReadDir]),
+                // A real system directory is bound, and readable like /usr's libraries.
+                rule("/lib64", &[ReadFile, ReadDir]),
+                rule("/etc", &[ReadFile, ReadDir]),
+                rule("/proc", &[ReadFile, ReadDir]),
                 LandlockRule {
                     path: PathBuf::from("/tmp"),
                     access: access(&tmp),
@@ -193,14 +276,14 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 dev_rule("full", &[ReadFile, WriteFile, Truncate, IoctlDev]),
                 dev_rule("random", &[ReadFile, IoctlDev]),
                 dev_rule("urandom", &[ReadFile, IoctlDev]),
-                LandlockRule {
-                    path: PathBuf::from("/data/alice.csv"),
-                    access: access(&[ReadFile, Execute]),
-                },
-                LandlockRule {
-                    path: PathBuf::from("/home/alice/project"),
-                    access: access(&read_write_exec),
-                },
+                rule("/data/alice.csv", &[ReadFile]),
+                rule("/home/alice/project", &read_write),
+                // Execute only on the program and its loader.
+                rule("/usr/bin/python3.11", &[ReadFile, Execute]),
+                rule(
+                    "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                    &[ReadFile, Execute],
+                ),
             ],
             deny_tcp: true,
             scopes: vec![LandlockScope::AbstractUnixSocket, LandlockScope::Signal],
@@ -216,6 +299,10 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 resource: Resource::Nofile,
                 value: 256,
             },
+            Rlimit {
+                resource: Resource::FileSize,
+                value: 8 * 1024 * 1024,
+            },
         ],
         cgroup: Some(CgroupPlan {
             facts: facts(7).cgroup.unwrap(),
@@ -225,6 +312,29 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             cpu_period_us: 100_000,
         }),
         timeout: Duration::from_secs(10),
+        exec: ExecPlan::Only {
+            programs: vec![PlannedProgram {
+                name: "python3".into(),
+                source: ExecSource::Entrypoint,
+                files: python3().files.unwrap(),
+            }],
+        },
+        user_ns_limits: vec![
+            UserNsLimit {
+                counter: UserNsCounter::UserNamespaces,
+                value: 0,
+            },
+            UserNsLimit {
+                counter: UserNsCounter::InotifyInstances,
+                value: 32,
+            },
+            UserNsLimit {
+                counter: UserNsCounter::InotifyWatches,
+                value: 2048,
+            },
+        ],
+        // uid 1000: the host's sysctl file is root's.
+        memfd_noexec: false,
     };
     assert_eq!(plan, expected);
 }
@@ -250,7 +360,7 @@ fn old_abi_handles_fewer_rights_and_no_network_or_scopes() {
     // processes are capped instead.
     assert_eq!(plan.cgroup, None);
     assert_eq!(
-        plan.rlimits[2..],
+        plan.rlimits[3..],
         [
             Rlimit {
                 resource: Resource::AddressSpace,
@@ -515,7 +625,12 @@ fn a_run_given_no_host_workdir_works_in_its_private_tmp() {
     assert_eq!(planned.workdir, PathBuf::from("/tmp"));
     // Nothing of the host is bound beyond the system directories and devices: /tmp is the
     // sandbox's own tmpfs.
-    let system = [Path::new("/usr"), Path::new("/lib64"), Path::new("/dev")];
+    let system = [
+        Path::new("/usr"),
+        Path::new("/lib64"),
+        Path::new("/dev"),
+        Path::new("/etc/ssl/certs/ca-certificates.crt"),
+    ];
     assert!(
         planned.mounts.iter().all(|op| match op {
             MountOp::Bind { source, .. } => system.iter().any(|dir| source.starts_with(dir)),
@@ -573,3 +688,5 @@ fn slot_network_namespace_only_for_root_runs_without_network_under_cgroups() {
         NetNamespace::Fresh
     );
 }
+
+mod exec;

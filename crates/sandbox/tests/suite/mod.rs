@@ -1,2 +1,3 @@
+mod exec;
 mod native;
 mod slot_netns;

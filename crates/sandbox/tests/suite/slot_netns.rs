@@ -4,7 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
 
 use aegisclaw_sandbox::netns::{loopback_up, remove_slot_namespaces};
-use aegisclaw_sandbox::plan::{Limits, NetNamespace, Network, RunSpec, plan};
+use aegisclaw_sandbox::plan::{ExecGrant, Limits, NetNamespace, Network, RunSpec, plan};
 use aegisclaw_sandbox::runtime::{
     ExitStatus, Launcher, RunOutput, Stdin, StdioSetup, host_facts, run,
 };
@@ -56,6 +56,9 @@ fn spec(dir: &Path, script: &str) -> RunSpec {
             ..Limits::default()
         },
         hostname: "aegisclaw".to_string(),
+        // Not about what may execute (`exec.rs` is): any program.
+        exec: ExecGrant::Any,
+        ca_bundle: None,
     }
 }
 

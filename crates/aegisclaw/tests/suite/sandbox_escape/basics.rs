@@ -634,6 +634,8 @@ fn killing_aegisclaw_kills_the_run() {
         .args([
             "sandbox",
             "run",
+            "--scope",
+            "shell.exec:sleep",
             "--",
             "sh",
             "-c",

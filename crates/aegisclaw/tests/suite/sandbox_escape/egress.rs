@@ -48,6 +48,8 @@ fn egress_works_for_an_unprivileged_user() {
         "files.write",
         "--scope",
         &scope,
+        "--scope",
+        "shell.exec",
         "--",
         "sh",
         "-c",
@@ -95,6 +97,8 @@ fn fork_bomb_is_held_without_cgroups_for_an_unprivileged_user() {
     let run = user.run(&[
         "sandbox",
         "run",
+        "--scope",
+        "shell.exec:sleep",
         "--",
         "sh",
         "-c",

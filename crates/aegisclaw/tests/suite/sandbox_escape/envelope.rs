@@ -203,7 +203,7 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
 
     // Another ad-hoc command asking for the same scope is asked about again; with nobody
     // to ask, it is refused.
-    let other = escape.run(&["files.write"], "echo pwned > other.txt; echo RAN-B");
+    let other = escape.run_exact(&["files.write"], "echo pwned > other.txt; echo RAN-B");
     assert_eq!(other.code(), Some(1), "{}", other.stdout());
     assert!(!other.stdout().contains("RAN-B"));
     assert!(!escape.work.join("other.txt").exists());
@@ -218,7 +218,7 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
     assert!(!other.has("approval.granted"), "{:#?}", other.records);
 
     // The same command is remembered, from the same directory only.
-    let again = escape.run(&["files.write"], "echo first > first.txt; echo RAN-A");
+    let again = escape.run_exact(&["files.write"], "echo first > first.txt; echo RAN-A");
     assert_eq!(again.code(), Some(0), "{}", again.stderr());
     assert_eq!(
         again.record("approval.granted")["reason"],

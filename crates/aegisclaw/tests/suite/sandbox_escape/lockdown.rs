@@ -177,6 +177,8 @@ fn lockdown_on_kills_a_run_in_flight_without_root() {
         .args([
             "sandbox",
             "run",
+            "--scope",
+            "shell.exec:sleep",
             "--",
             "sh",
             "-c",
@@ -216,6 +218,8 @@ fn lockdown_on_kills_a_run_in_flight() {
     command.args([
         "sandbox",
         "run",
+        "--scope",
+        "shell.exec:sleep",
         "--",
         "sh",
         "-c",

@@ -16,7 +16,8 @@ fn run_capped_json(escape: &Escape, script: &str) -> Outcome {
         .arg(format!("--as={AEGISCLAW_ADDRESS_SPACE}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_aegisclaw"))
-        .args(["sandbox", "run", "--json", "--", "sh", "-c", script]);
+        .args(["sandbox", "run", "--json", "--scope", "shell.exec", "--"])
+        .args(["sh", "-c", script]);
     let output = escape
         .env
         .with_env(prlimit)

@@ -522,7 +522,7 @@ fn run_launch_records_the_resolved_paths_that_were_bound() {
     assert_eq!(decision["data"]["requested"], asked);
     assert_eq!(
         outcome.record("run.authorised")["data"]["scopes"],
-        serde_json::json!([decided])
+        serde_json::json!([decided, "shell.exec"])
     );
     assert_eq!(
         outcome.record("run.launch")["data"]["mounts"],

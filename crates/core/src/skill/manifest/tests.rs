@@ -30,7 +30,8 @@ fn full_manifest_parses_and_round_trips_through_yaml() {
             memory_mb: Some(256),
             cpus: Some(1.5),
             pids: Some(64),
-            timeout_s: Some(60)
+            timeout_s: Some(60),
+            file_size_mb: None,
         })
     );
     let again = parse(&manifest.to_yaml().unwrap()).unwrap();
@@ -52,6 +53,34 @@ fn signing_payload_is_canonical_and_excludes_the_signature() {
     );
     manifest.signature = Some("ed25519:AAAA".into());
     assert_eq!(manifest.signing_payload().unwrap(), unsigned);
+}
+
+#[test]
+fn file_size_mb_is_signed_when_given_and_absent_from_older_manifests_bytes() {
+    // A manifest written before `file_size_mb` existed signs the same bytes as it did then.
+    let older = parse(
+        "name: a\nversion: 0.1.0\nentrypoint: [run]\nresources: {memory_mb: 64, timeout_s: 30}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(older.signing_payload().unwrap()).unwrap(),
+        r#"{"entrypoint":["run"],"name":"a","platform":"native","resources":{"memory_mb":64,"timeout_s":30},"version":"0.1.0"}"#
+    );
+    let newer = parse("name: a\nversion: 0.1.0\nentrypoint: [run]\nresources: {file_size_mb: 8}\n")
+        .unwrap();
+    assert_eq!(
+        newer.resources.as_ref().and_then(|r| r.file_size_mb),
+        Some(8)
+    );
+    assert!(
+        String::from_utf8(newer.signing_payload().unwrap())
+            .unwrap()
+            .contains(r#""resources":{"file_size_mb":8}"#)
+    );
+    let error = parse("name: a\nversion: 0.1.0\nentrypoint: [run]\nresources: {file_size_mb: 0}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("file_size_mb"), "{error}");
 }
 
 #[test]

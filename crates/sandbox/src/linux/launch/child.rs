@@ -54,6 +54,27 @@ fn write_file(path: &std::ffi::CStr, bytes: &[u8]) -> bool {
     usize::try_from(written).ok() == Some(bytes.len())
 }
 
+/// Creates a new regular file (mode 0644, never an existing one) holding `bytes`.
+/// Async-signal-safe.
+fn write_new_file(path: &std::ffi::CStr, bytes: &[u8]) -> bool {
+    // SAFETY: `path` is NUL-terminated and alive for the call.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: `bytes` is a live buffer of the given length; `fd` was just opened.
+    let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+    usize::try_from(written).ok() == Some(bytes.len())
+}
+
 /// Ignores `EEXIST` from a creating call.
 fn created_or_exists(result: libc::c_int) -> bool {
     result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST)
@@ -272,6 +293,7 @@ pub(super) fn child(
                 Action::Symlink { points_to, link } => {
                     created_or_exists(libc::symlink(points_to.as_ptr(), link.as_ptr()))
                 }
+                Action::WriteFile { path, contents } => write_new_file(path, contents),
                 Action::Mount {
                     source,
                     target,
@@ -370,6 +392,19 @@ pub(super) fn child(
                 fail(fds, Stage::Loopback, 1);
             }
             libc::close(socket);
+        }
+        // 7a. Limits of our own user namespace, below the host's, while we still have
+        //     CAP_SYS_RESOURCE in it (inotify and fanotify are charged up to the host's
+        //     namespace, where the caller's uid has one quota); no nested namespaces. Then,
+        //     for a root run, no executable memfd in our pid namespace (Landlock cannot see
+        //     memfds; the sysctl file is the host root's).
+        for (index, (path, value)) in prepared.user_ns_limits.iter().enumerate() {
+            if !write_file(path, value) {
+                fail(fds, Stage::UserNamespaceLimits, index);
+            }
+        }
+        if prepared.memfd_noexec && !write_file(c"/proc/sys/vm/memfd_noexec", b"2") {
+            fail(fds, Stage::MemfdNoexec, 0);
         }
         // 7b. The proxy listener (`Network::Proxied`), opened here so the parent need not
         //     enter this namespace: close-on-exec, passed to the parent with READY.

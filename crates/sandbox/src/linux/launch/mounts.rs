@@ -1,7 +1,7 @@
 //! The mount ops of a plan as the child's syscall-level [`Action`]s, built before the clone:
 //! the mount points each needs (never made inside a bound host directory), binds by name for
-//! system paths, binds from the decision for scope paths, tmpfs, proc, symlinks, and the
-//! attributes. Also the words of a failed scope bind. Makes no syscalls.
+//! system paths, binds from the decision for scope paths, tmpfs, proc, symlinks, the synthetic
+//! `/etc` files, and the attributes. Also the words of a failed scope bind. Makes no syscalls.
 
 use super::{
     Action, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, NEW, OLD,
@@ -136,6 +136,19 @@ pub(super) fn actions(mounts: &[MountOp]) -> Result<(Actions, Vec<String>), Sand
                     },
                 ));
             }
+            MountOp::File { target, contents } => {
+                mount_names.push(target.display().to_string());
+                if let Some(parent) = target.parent() {
+                    made.mkdirs(&mut actions, index, parent)?;
+                }
+                actions.push((
+                    index,
+                    Action::WriteFile {
+                        path: cstring(path_under(NEW, target))?,
+                        contents: contents.as_bytes().to_vec(),
+                    },
+                ));
+            }
             MountOp::Symlink { points_to, link } => {
                 mount_names.push(link.display().to_string());
                 if let Some(parent) = link.parent() {
@@ -257,7 +270,7 @@ fn shared_attr_tmpfs(mounts: &[MountOp]) -> Vec<usize> {
                 MountOp::BindOpened { opened, flags, .. } => {
                     opened.path().starts_with(target).then_some(*flags)
                 }
-                MountOp::Symlink { .. } => None,
+                MountOp::Symlink { .. } | MountOp::File { .. } => None,
             });
             let first = nested.next()?;
             (attr_bits(first) == attr_bits(*flags)
