@@ -16,7 +16,7 @@ mod mount;
 mod seccomp;
 mod userns;
 pub use error::PlanError;
-pub use etc::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES};
+pub use etc::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES, LD_CACHE};
 pub use exec::{
     ExecFile, ExecGrant, ExecPlan, ExecRole, ExecSource, MAX_EXEC_CHAIN, PROGRAM_DIRS,
     PlannedProgram, ResolveFailure, ResolvedProgram,

@@ -229,6 +229,7 @@ pub fn host_facts(spec: &RunSpec) -> HostFacts {
             localtime: None,
             ca_bundle: None,
             distribution_ca_bundle: None,
+            ld_cache: None,
             user_ns_max: Vec::new(),
             memfd_noexec: false,
         }

@@ -4,7 +4,8 @@
 //! Creates the `aegisclaw` parent cgroups; never enters `process_api`.
 
 use crate::plan::{
-    CgroupFacts, DISTRIBUTION_CA_BUNDLES, ExecGrant, HostFacts, RunSpec, SystemDir, UserNsCounter,
+    CgroupFacts, DISTRIBUTION_CA_BUNDLES, ExecGrant, HostFacts, LD_CACHE, RunSpec, SystemDir,
+    UserNsCounter,
 };
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,7 @@ pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
             None => distribution_ca_bundle.clone(),
         },
         distribution_ca_bundle,
+        ld_cache: Some(PathBuf::from(LD_CACHE)).filter(|path| path.is_file()),
         user_ns_max: user_ns_max(),
         memfd_noexec: uid == 0 && may_write(MEMFD_NOEXEC),
     }

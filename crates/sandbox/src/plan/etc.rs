@@ -1,6 +1,7 @@
 //! The run's synthetic `/etc`, as mount ops: `passwd` and `group` naming the run's user (uid
 //! and gid 0 inside), `hosts` with localhost and the run's hostname, `nsswitch.conf`,
-//! `localtime` and the CA store, bound read-only. Nothing else of the host's `/etc` is shown.
+//! `localtime`, and the CA store and the dynamic loader's cache, bound read-only. Nothing else
+//! of the host's `/etc` is shown.
 //! Pure: the host's user name, zone and CA store arrive as facts.
 
 use super::{HostFacts, MountFlags, MountOp, PathKind, PlanError, RunSpec};
@@ -25,6 +26,9 @@ pub const DISTRIBUTION_CA_BUNDLES: [&str; 5] = [
     // Alpine and the BSD layout
     "/etc/ssl/cert.pem",
 ];
+
+/// The dynamic loader's cache, shown read-only at the same path when the host has one.
+pub const LD_CACHE: &str = "/etc/ld.so.cache";
 
 /// The run's user name when the caller's is unknown or cannot be written into `passwd`.
 const DEFAULT_USER: &str = "aegisclaw";
@@ -100,6 +104,17 @@ pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Result<Vec<MountOp>, 
                 link: own.clone(),
             });
         }
+    }
+    // The loader's cache: a list of the library paths under `/usr` that the run sees anyway
+    // (no secret), without which every dynamically linked program probes each hwcaps and
+    // tls directory for each library it loads.
+    if let Some(cache) = &facts.ld_cache {
+        mounts.push(MountOp::Bind {
+            source: cache.clone(),
+            target: PathBuf::from(LD_CACHE),
+            kind: PathKind::File,
+            flags: MountFlags::READ_ONLY,
+        });
     }
     Ok(mounts)
 }

@@ -73,6 +73,10 @@ pub struct HostFacts {
     /// The first of [`DISTRIBUTION_CA_BUNDLES`](super::DISTRIBUTION_CA_BUNDLES) on the host:
     /// where its TLS libraries look for the CA store.
     pub distribution_ca_bundle: Option<PathBuf>,
+    /// The dynamic loader's cache of library paths (`/etc/ld.so.cache`), when the host has
+    /// one: bound read-only so programs find their libraries without searching every
+    /// hardware-capability directory.
+    pub ld_cache: Option<PathBuf>,
     /// The host's `/proc/sys/user/max_*` limits the kernel has (values of the shared ones).
     pub user_ns_max: Vec<(UserNsCounter, u64)>,
     /// The kernel has the per-pid-namespace `vm.memfd_noexec` (Linux 6.3) and this process

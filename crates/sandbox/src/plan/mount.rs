@@ -52,9 +52,11 @@ impl MountFlags {
         nodev: true,
         noexec: true,
     };
-    /// Device nodes: no setuid, no exec (`/dev/null`…).
+    /// Device nodes (`/dev/null`…): read-only, no setuid, no exec. Read-only binds the node's
+    /// inode, not its data: writing to `/dev/null` still works, while `chmod`, `chown`,
+    /// `utimensat` and `setxattr` on the host's node fail with `EROFS`.
     pub const DEVICE: MountFlags = MountFlags {
-        read_only: false,
+        read_only: true,
         nosuid: true,
         nodev: false,
         noexec: true,

@@ -104,6 +104,7 @@ fn facts(abi: u32) -> HostFacts {
         localtime: Some(PathBuf::from("/usr/share/zoneinfo/Europe/Paris")),
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         distribution_ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
+        ld_cache: Some(PathBuf::from(LD_CACHE)),
         user_ns_max: vec![
             (UserNsCounter::UserNamespaces, 0),
             (UserNsCounter::InotifyInstances, 128),
@@ -137,6 +138,12 @@ fn etc_mounts() -> Vec<MountOp> {
         MountOp::Bind {
             source: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
             target: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+            kind: PathKind::File,
+            flags: MountFlags::READ_ONLY,
+        },
+        MountOp::Bind {
+            source: PathBuf::from(LD_CACHE),
+            target: PathBuf::from(LD_CACHE),
             kind: PathKind::File,
             flags: MountFlags::READ_ONLY,
         },
@@ -630,6 +637,7 @@ fn a_run_given_no_host_workdir_works_in_its_private_tmp() {
         Path::new("/lib64"),
         Path::new("/dev"),
         Path::new("/etc/ssl/certs/ca-certificates.crt"),
+        Path::new(LD_CACHE),
     ];
     assert!(
         planned.mounts.iter().all(|op| match op {
