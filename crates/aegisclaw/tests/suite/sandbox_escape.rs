@@ -4,6 +4,7 @@
 //! per attack surface.
 
 mod basics;
+mod devices;
 mod egress;
 mod egress_bypass;
 mod envelope;
