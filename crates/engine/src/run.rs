@@ -15,7 +15,7 @@ use crate::egress::{
 use crate::runs::{Registration, RunsError};
 use aegisclaw_core::config::{Limits as ConfigLimits, NetworkNamespace, RuntimeKind};
 use aegisclaw_core::lockdown;
-use aegisclaw_core::redact::{RedactError, Redactor, StreamRedactor};
+use aegisclaw_core::redact::{RedactError, Redactor};
 use aegisclaw_core::scope::{ScopeKind, Target};
 use aegisclaw_core::secrets::age::AgeStore;
 use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
@@ -31,6 +31,10 @@ use aegisclaw_sandbox::runtime::{
 use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
+
+mod delivery;
+pub use delivery::SharedSink;
+use delivery::{Delivery, Which};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -104,27 +108,37 @@ pub struct RunReport {
     pub stderr_bytes: u64,
     /// Wall-clock milliseconds from launch to exit.
     pub duration_ms: u64,
+    /// Every byte of the run's (redacted) output reached its sink: `false` when a sink failed
+    /// (a reader that went away) or still had not taken it a grace after the run's deadline.
+    pub output_delivered: bool,
     /// What the sandbox enforced.
     pub enforcement: serde_json::Value,
-    /// `lockdown` when `lockdown on` killed the run; absent otherwise.
+    /// `lockdown` when `lockdown on` killed the run, `timeout` when its wall-clock limit did;
+    /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<&'static str>,
 }
 
-/// Where the run's (redacted) output goes.
-pub struct OutputSinks<'a> {
+/// Where the run's (redacted) output goes. The sinks are written on a thread of their own
+/// and handed over for good: one that still blocks a grace after the run's deadline is left
+/// to it (keep a [`SharedSink`] to get a writer back afterwards).
+pub struct OutputSinks {
     /// Receives stdout.
-    pub stdout: &'a mut (dyn Write + Send),
+    pub stdout: Box<dyn Write + Send>,
     /// Receives stderr.
-    pub stderr: &'a mut (dyn Write + Send),
+    pub stderr: Box<dyn Write + Send>,
 }
+
+/// How long after a run's deadline its output may still be delivered before AegisClaw gives
+/// up on a sink that does not take it.
+const DELIVERY_GRACE: Duration = Duration::from_secs(1);
 
 /// Runs an authorised skill in the native sandbox (steps 7–11 of DESIGN §1).
 pub fn execute(
     context: &mut Context,
     authorised: &mut Authorised,
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
-    sinks: OutputSinks<'_>,
+    sinks: OutputSinks,
 ) -> Result<RunReport, RunError> {
     let result = execute_inner(context, authorised, passphrase, sinks);
     if let Err(error) = &result {
@@ -160,7 +174,7 @@ fn execute_inner(
     context: &mut Context,
     authorised: &mut Authorised,
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
-    sinks: OutputSinks<'_>,
+    sinks: OutputSinks,
 ) -> Result<RunReport, RunError> {
     // 0. Only the native launcher exists: anything else chosen is refused, never run natively.
     if authorised.runtime.selected != RuntimeKind::Native {
@@ -306,31 +320,35 @@ fn execute_inner(
     };
     let started = Instant::now();
     let child = held.release()?;
-    // One thread streams both outputs through the redactor while it waits.
-    let OutputSinks { stdout, stderr } = sinks;
+    // The copier (this thread) redacts and hands each chunk to the delivery thread, waiting
+    // for room no later than the run's deadline: a sink that never reads holds up neither
+    // the sandbox's watchdog nor AegisClaw, which gives up on it a grace after the deadline.
+    let deadline = started + plan.timeout;
+    let delivery = Delivery::start(sinks).map_err(|source| SandboxError::Layer {
+        layer: "output",
+        detail: String::new(),
+        source,
+    })?;
     let mut streams = [
-        (redactor.stream(), stdout, 0u64),
-        (redactor.stream(), stderr, 0u64),
+        (redactor.stream(), Which::Stdout),
+        (redactor.stream(), Which::Stderr),
     ];
     // Grows with the largest chunk read; most runs print little.
     let mut redacted = Vec::new();
-    let outcome = child.wait_streaming(&mut |which, bytes| {
-        let (stream, sink, written) = &mut streams[usize::from(which == Stream::Stderr)];
+    let outcome = child.wait_streaming(&mut |stream, bytes| {
+        let (redacting, which) = &mut streams[usize::from(stream == Stream::Stderr)];
         redacted.clear();
-        stream.push_into(bytes, &mut redacted);
-        let ok = sink.write_all(&redacted).is_ok();
-        let _ = sink.flush();
-        if ok {
-            *written += redacted.len() as u64;
-        }
-        ok
+        redacting.push_into(bytes, &mut redacted);
+        delivery.send(*which, &redacted, deadline)
     });
-    let [
-        (out_stream, stdout, stdout_bytes),
-        (err_stream, stderr, stderr_bytes),
-    ] = streams;
-    let stdout_bytes = stdout_bytes + finish(out_stream, stdout);
-    let stderr_bytes = stderr_bytes + finish(err_stream, stderr);
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    // What each stream's redactor still holds (the tail it kept back to catch a secret split
+    // across chunks).
+    for (redacting, which) in streams {
+        delivery.send(which, &redacting.finish(), deadline);
+    }
+    let delivered = delivery.finish(deadline.max(Instant::now()) + DELIVERY_GRACE);
+    let [stdout_bytes, stderr_bytes] = delivered.written;
     let mut egress_events = egress.map_or_else(Vec::new, |egress| {
         egress
             .finish()
@@ -344,10 +362,14 @@ fn execute_inner(
             return Err(error.into());
         }
     };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let stopped_by = (outcome.exit == ExitStatus::Signal(SIGKILL)
-        && registration.stopped_by_lockdown())
-    .then_some("lockdown");
+    let stopped_by =
+        if outcome.exit == ExitStatus::Signal(SIGKILL) && registration.stopped_by_lockdown() {
+            Some("lockdown")
+        } else if outcome.timed_out {
+            Some("timeout")
+        } else {
+            None
+        };
     drop(registration);
 
     // 4. Record how it ended and what was enforced.
@@ -365,6 +387,7 @@ fn execute_inner(
         stdout_bytes,
         stderr_bytes,
         duration_ms,
+        output_delivered: delivered.complete,
         enforcement,
         stopped_by,
     };
@@ -447,19 +470,6 @@ impl Egress {
         runtime.shutdown_timeout(Duration::from_secs(2));
         std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner))
     }
-}
-
-/// Writes what a stream's redactor still holds (the tail it kept back to catch a secret split
-/// across chunks); returns the bytes written.
-fn finish(stream: StreamRedactor, sink: &mut (dyn Write + Send)) -> u64 {
-    let rest = stream.finish();
-    let written = if sink.write_all(&rest).is_ok() {
-        rest.len() as u64
-    } else {
-        0
-    };
-    let _ = sink.flush();
-    written
 }
 
 /// Whether the run works in the sandbox's private `/tmp` because no `files.*` scope covers

@@ -17,7 +17,7 @@ use aegisclaw_engine::authorise::{
     self, Authorised, RunRequest, ScopeVerdict, SkillSource, Verdict,
 };
 use aegisclaw_engine::capture::{Capture, Captured};
-use aegisclaw_engine::run::{self, OutputSinks, RunError, RunReport};
+use aegisclaw_engine::run::{self, OutputSinks, RunError, RunReport, SharedSink};
 use anyhow::Context as _;
 use serde_json::json;
 
@@ -162,23 +162,29 @@ pub(crate) fn execute(context: &mut Context, authorised: &mut Authorised, sink: 
     let passphrase = move || existing_passphrase(&identity);
     match sink {
         Sink::Capture => {
-            let (mut stdout, mut stderr) = (Capture::new(), Capture::new());
+            let (stdout, stderr) = (
+                SharedSink::new(Capture::new()),
+                SharedSink::new(Capture::new()),
+            );
             let sinks = OutputSinks {
-                stdout: &mut stdout,
-                stderr: &mut stderr,
+                stdout: stdout.sink(),
+                stderr: stderr.sink(),
             };
             let report = run::execute(context, authorised, &passphrase, sinks);
+            // A capture never blocks, so its writer is always done with it.
+            let captured =
+                |sink: SharedSink<Capture>| sink.into_inner().unwrap_or_default().finish();
             Executed {
                 report,
-                captured: Some((stdout.finish(), stderr.finish())),
+                captured: Some((captured(stdout), captured(stderr))),
                 line_open: false,
             }
         }
         Sink::Terminal { allow_control } => {
-            let mut output = RunOutput::new(allow_control);
+            let output = RunOutput::new(allow_control);
             let sinks = OutputSinks {
-                stdout: &mut output.stdout,
-                stderr: &mut output.stderr,
+                stdout: output.stdout.sink(),
+                stderr: output.stderr.sink(),
             };
             let report = run::execute(context, authorised, &passphrase, sinks);
             Executed {

@@ -6,7 +6,9 @@
 //! joined first. Does not redact and does not decide whether to neutralise (the caller asks
 //! whether the stream is a terminal and whether the user turned it off).
 
+use aegisclaw_engine::run::SharedSink;
 use std::io::{self, IsTerminal as _, Write};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -130,13 +132,26 @@ impl<W: Write> Write for RunStream<W> {
     }
 }
 
+/// Where a run's stream is written: a descriptor of AegisClaw's own stdout or stderr (a
+/// duplicate, so a write blocked on a reader that never reads holds none of std's locks on
+/// them), or the std handle when none can be made.
+type Destination = Box<dyn Write + Send>;
+
 /// A run's stdout and stderr on their way to AegisClaw's own.
 pub(crate) struct RunOutput {
     /// The run's stdout.
-    pub(crate) stdout: RunStream<io::Stdout>,
+    pub(crate) stdout: SharedSink<RunStream<Destination>>,
     /// The run's stderr.
-    pub(crate) stderr: RunStream<io::Stderr>,
+    pub(crate) stderr: SharedSink<RunStream<Destination>>,
     line: LineState,
+}
+
+/// A duplicate of `handle`'s descriptor as a file, else `fallback`.
+fn duplicate(handle: impl AsFd, fallback: impl Write + Send + 'static) -> Destination {
+    match handle.as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(fallback),
+    }
 }
 
 impl RunOutput {
@@ -149,23 +164,37 @@ impl RunOutput {
         // both show on a terminal.
         let line = LineState(Arc::new(AtomicBool::new(true)));
         let shared = (stdout_terminal && stderr_terminal).then(|| line.clone());
+        // Whatever AegisClaw printed so far is out before the run's bytes.
+        let _ = io::stdout().flush();
         Self {
-            stdout: RunStream::new(io::stdout(), stdout_terminal && !allow_control, shared),
-            stderr: RunStream::new(
-                io::stderr(),
+            stdout: SharedSink::new(RunStream::new(
+                duplicate(io::stdout(), io::stdout()),
+                stdout_terminal && !allow_control,
+                shared,
+            )),
+            stderr: SharedSink::new(RunStream::new(
+                duplicate(io::stderr(), io::stderr()),
                 stderr_terminal && !allow_control,
                 Some(line.clone()),
-            ),
+            )),
             line,
         }
     }
 
     /// Ends both streams; returns whether the run left stderr's line unfinished (so
-    /// AegisClaw's next line must start with a newline to stand on a line of its own).
-    pub(crate) fn finish(mut self) -> bool {
-        let _ = self.stdout.finish();
-        let _ = self.stderr.finish();
-        !self.line.0.load(Ordering::Relaxed)
+    /// AegisClaw's next line must start with a newline to stand on a line of its own). A
+    /// stream still held by a writer blocked on it counts as unfinished.
+    pub(crate) fn finish(self) -> bool {
+        let mut finished = true;
+        for stream in [self.stdout, self.stderr] {
+            match stream.into_inner() {
+                Some(mut stream) => {
+                    let _ = stream.finish();
+                }
+                None => finished = false,
+            }
+        }
+        !finished || !self.line.0.load(Ordering::Relaxed)
     }
 }
 

@@ -566,6 +566,58 @@ fn streaming_wait_kills_at_the_limit_even_with_streams_held_open() {
     );
 }
 
+/// Whether a `sleep` process with `marker` among its arguments is alive on the host.
+fn sleep_alive(marker: &str) -> bool {
+    fs_err::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let cmdline = fs_err::read(entry.path().join("cmdline")).unwrap_or_default();
+        let mut args = cmdline.split(|byte| *byte == 0);
+        args.next() == Some(b"sleep".as_slice()) && args.any(|arg| arg == marker.as_bytes())
+    })
+}
+
+#[test]
+fn streaming_wait_kills_at_the_limit_while_its_sink_blocks() {
+    // The sink blocks on the first chunk (a reader that never reads) until the run's sleep is
+    // gone: only a kill that does not wait for the sink ends it.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = "61.5";
+    let mut spec = spec(
+        dir.path(),
+        &["sh", "-c", &format!("echo started; sleep {marker}")],
+    );
+    spec.limits.timeout_s = 1;
+    let plan = plan(&spec, &host_facts(&spec)).unwrap();
+    let child = Launcher::new(&plan)
+        .unwrap()
+        .spawn(StdioSetup { stdin: Stdin::Null })
+        .unwrap();
+    let started = Instant::now();
+    let mut blocked_for = None;
+    let outcome = child
+        .wait_streaming(&mut |_, _| {
+            if blocked_for.is_none() {
+                let blocked = Instant::now();
+                while blocked.elapsed() < Duration::from_secs(5) && !sleep_alive(marker) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                assert!(sleep_alive(marker), "the run's sleep never started");
+                while blocked.elapsed() < Duration::from_secs(15) && sleep_alive(marker) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                blocked_for = Some(started.elapsed());
+            }
+            true
+        })
+        .unwrap();
+    let blocked_for = blocked_for.unwrap();
+    assert!(
+        blocked_for < Duration::from_secs(4),
+        "killed after {blocked_for:?}"
+    );
+    assert!(outcome.timed_out, "{outcome:?}");
+    assert_eq!(outcome.exit, ExitStatus::Signal(9));
+}
+
 #[test]
 fn streaming_wait_closes_a_stream_its_sink_refuses() {
     // The sink takes one chunk; the writer then gets EPIPE and the run still ends.

@@ -13,7 +13,10 @@ const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
 fn node_state(path: &str) -> (u32, u32, u32, i64, i64, i64, i64, String) {
     let meta = std::fs::metadata(path).unwrap();
     let xattrs = std::process::Command::new("python3")
-        .args(["-c", "import os,sys; print(sorted(os.listxattr(sys.argv[1])))"])
+        .args([
+            "-c",
+            "import os,sys; print(sorted(os.listxattr(sys.argv[1])))",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -72,10 +75,16 @@ fn a_root_run_cannot_change_the_hosts_device_nodes() {
         .collect();
     assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
     let lines: Vec<String> = outcome.stdout().lines().map(str::to_string).collect();
-    let changed: Vec<&String> = lines.iter().filter(|line| line.ends_with("changed")).collect();
+    let changed: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.ends_with("changed"))
+        .collect();
     assert!(changed.is_empty(), "changed the host's nodes: {changed:?}");
     assert_eq!(
-        lines.iter().filter(|line| line.ends_with("refused")).count(),
+        lines
+            .iter()
+            .filter(|line| line.ends_with("refused"))
+            .count(),
         DEVICES.len() * 4,
         "{}",
         outcome.stdout()

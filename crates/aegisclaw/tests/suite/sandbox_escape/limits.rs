@@ -1,5 +1,6 @@
 //! Escapes through kernel resources a run shares with its caller: inotify instances charged
-//! up the user-namespace chain to the caller's uid, and files as large as the disk.
+//! up the user-namespace chain to the caller's uid, files as large as the disk, and wall-clock
+//! time held up by an output sink that never reads.
 
 use super::*;
 
@@ -96,4 +97,75 @@ fn writing_past_the_file_size_limit_stops_at_the_limit() {
         outcome.finished()["data"]["enforcement"]["rlimits"]["file_size"],
         4 * 1024 * 1024
     );
+}
+
+#[test]
+fn a_sink_that_never_reads_cannot_hold_a_run_past_its_timeout() {
+    let escape = Escape::new();
+    escape.set_limit("timeout_s", 2);
+    // AegisClaw's stdout is a pipe nobody reads (`| sleep 60`): the run fills it, then
+    // AegisClaw's own write to it blocks for good.
+    let (unread, stdout) = std::io::pipe().unwrap();
+    let marker = "never-read-4711";
+    let mut command = escape
+        .env
+        .with_env(std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw")));
+    command
+        .args(["sandbox", "run", "--scope", "shell.exec", "--", "sh", "-c"])
+        .arg(format!("yes {marker}"))
+        .current_dir(&escape.work)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped());
+    let before = escape.audit_lines();
+    let started = std::time::Instant::now();
+    let mut child = command.spawn().unwrap();
+    // Drop the parent's copy of the write end: only AegisClaw holds it.
+    drop(command);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("aegisclaw was still running 20 s into a 2 s run");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Ended on time (2 s and the launch), as a timeout.
+    assert!(
+        elapsed < std::time::Duration::from_secs(6),
+        "took {elapsed:?}: {stderr}"
+    );
+    assert_eq!(status.code(), Some(124), "{stderr}");
+    // Nothing of the run is left.
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        assert!(
+            !(cmdline.starts_with(b"yes\0") && String::from_utf8_lossy(&cmdline).contains(marker)),
+            "a sandboxed process survived: {}",
+            entry.path().display()
+        );
+    }
+    drop(unread);
+    // The record says what happened: stopped by its timeout, after about 2 s, with output
+    // it could not deliver.
+    let outcome = Outcome {
+        output: std::process::Output {
+            status,
+            stdout: Vec::new(),
+            stderr: stderr.into_bytes(),
+        },
+        records: escape.records_since(before),
+    };
+    let data = &outcome.finished()["data"];
+    assert_eq!(data["timed_out"], true, "{data}");
+    assert_eq!(data["stopped_by"], "timeout", "{data}");
+    assert_eq!(data["signal"], 9, "{data}");
+    assert_eq!(data["output_delivered"], false, "{data}");
+    let duration = data["duration_ms"].as_u64().unwrap();
+    assert!((1900..4000).contains(&duration), "{data}");
 }

@@ -1,6 +1,7 @@
-//! A spawned child of `launch`: waiting for it with a pidfd until the plan's wall-clock limit
-//! (reading its stdout and stderr on the same thread), killing its whole pid namespace,
-//! reaping it and releasing its cgroups. Builds nothing of the sandbox.
+//! A spawned child of `launch`: waiting for it with a pidfd (reading its stdout and stderr on
+//! the same thread) while a watchdog thread kills its whole pid namespace at the plan's
+//! wall-clock limit, whatever the output's reader does; reaping it and releasing its cgroups.
+//! Builds nothing of the sandbox.
 
 use crate::linux::cgroups::RunCgroup;
 // For an unreaped child of ours, so its pid cannot have been reused.
@@ -8,7 +9,9 @@ use crate::linux::process::pidfd_open;
 use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError};
 use std::fs::File;
 use std::io::{self, Read as _};
-use std::os::fd::AsRawFd as _;
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A spawned child: reaped (and its cgroups removed) by `wait`, or killed on drop.
@@ -81,8 +84,9 @@ impl Running {
     /// Waits like [`wait`](Self::wait) while reading `stdout` and `stderr` on this thread: each
     /// chunk goes to `sink`; a `false` from it closes that stream (the child then gets EPIPE).
     /// Returns once the child has exited and both streams have ended (every process of the
-    /// run dies with the child, so they end at once); at the wall-clock limit the whole pid
-    /// namespace is killed and the streams are drained the same way.
+    /// run dies with the child, so they end at once); at the wall-clock limit a watchdog
+    /// thread kills the whole pid namespace, whether or not `sink` returns, and the streams
+    /// are drained the same way.
     pub(crate) fn wait_streaming(
         mut self,
         stdout: Option<File>,
@@ -95,6 +99,13 @@ impl Running {
             source,
         };
         let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
+        // The wall-clock limit is the watchdog's, on a descriptor of its own: a `sink` that
+        // blocks (a reader that never reads) holds up this thread, never the kill.
+        let watchdog = Watchdog::start(
+            pidfd.try_clone().map_err(wait_error)?,
+            self.started + self.plan_timeout,
+        )
+        .map_err(wait_error)?;
         let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
         // `wait` passes no streams and needs no buffer. 16 KiB per read: small enough that
         // a run with little output does not pay for zeroing and faulting in a pipe's worth.
@@ -104,16 +115,12 @@ impl Running {
             Vec::new()
         };
         let mut exited = false;
-        let mut timed_out = false;
+        let backstop = self.started + self.plan_timeout + std::time::Duration::from_secs(1);
+        let mut backstop_fired = false;
         loop {
             let open: Vec<usize> = (0..2).filter(|at| streams[*at].1.is_some()).collect();
             if exited && open.is_empty() {
                 break;
-            }
-            let left = self.plan_timeout.saturating_sub(self.started.elapsed());
-            if left.is_zero() && !timed_out && !exited {
-                timed_out = true;
-                self.kill();
             }
             let mut polls: Vec<libc::pollfd> = open
                 .iter()
@@ -131,8 +138,15 @@ impl Running {
                     revents: 0,
                 });
             }
-            // After the limit (child killed), poll without a limit: its streams end at once.
-            let millis = if timed_out {
+            // The child ends by itself or by the watchdog, and its streams end with it (every
+            // process of the run dies with its pid namespace). Should the watchdog have failed
+            // to kill it, this thread kills it a second after the deadline.
+            let left = backstop.saturating_duration_since(Instant::now());
+            if left.is_zero() && !exited && !backstop_fired {
+                backstop_fired = true;
+                self.kill();
+            }
+            let millis = if backstop_fired {
                 -1
             } else {
                 libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX)
@@ -170,6 +184,7 @@ impl Running {
                 exited = true;
             }
         }
+        let timed_out = watchdog.finish().map_err(wait_error)? || backstop_fired;
         let status = self.reap().map_err(wait_error)?;
         let exit = if libc::WIFSIGNALED(status) {
             ExitStatus::Signal(libc::WTERMSIG(status))
@@ -181,6 +196,90 @@ impl Running {
             timed_out,
             enforcement: self.enforcement.clone(),
         })
+    }
+}
+
+/// Kills a child's pid namespace at its deadline, on a thread of its own: it waits on a pidfd
+/// of its own (readable once the child has ended) until the deadline, and signals through it,
+/// so it can never signal a reused pid.
+struct Watchdog {
+    thread: std::thread::JoinHandle<io::Result<()>>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(pidfd: OwnedFd, deadline: Instant) -> io::Result<Self> {
+        let fired = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&fired);
+        let thread = std::thread::Builder::new()
+            .name("aegisclaw-timeout".to_string())
+            .spawn(move || {
+                // 1. Wait for the child's end or the deadline, whichever comes first.
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let millis =
+                        libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+                    if poll_readable(&pidfd, millis)? {
+                        return Ok(());
+                    }
+                    if left.is_zero() {
+                        break;
+                    }
+                }
+                // 2. The deadline passed with the child alive: SIGKILL to its pid namespace's
+                // init kills every process inside.
+                // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a
+                // null siginfo (the kernel fills in what a kill() would) and no flags.
+                let sent = unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        pidfd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+                if sent < 0 {
+                    let error = io::Error::last_os_error();
+                    // Ended (and reaped) just now: it was not stopped by the limit.
+                    if error.raw_os_error() == Some(libc::ESRCH) {
+                        return Ok(());
+                    }
+                    return Err(error);
+                }
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            })?;
+        Ok(Self { thread, fired })
+    }
+
+    /// Once the child has ended: whether the watchdog killed it.
+    fn finish(self) -> io::Result<bool> {
+        match self.thread.join() {
+            Ok(result) => result?,
+            Err(_) => return Err(io::Error::other("the timeout watchdog panicked")),
+        }
+        Ok(self.fired.load(Ordering::SeqCst))
+    }
+}
+
+/// Polls one descriptor for `POLLIN` for up to `millis`; `true` when it is readable.
+fn poll_readable(fd: &OwnedFd, millis: libc::c_int) -> io::Result<bool> {
+    let mut poll = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `poll` is one live pollfd.
+        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+        if ready >= 0 {
+            return Ok(ready > 0);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
     }
 }
 
