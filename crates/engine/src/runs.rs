@@ -83,19 +83,29 @@ fn paths(dir: &Path, run: &str) -> (PathBuf, PathBuf) {
 /// Where `home`'s run registry may live, preferred first: a directory on a tmpfs that only this
 /// user can write (root: `/run/aegisclaw/runs/<key>`; another user:
 /// `/run/user/<uid>/aegisclaw/runs/<key>`, where that runtime directory exists, is theirs and
-/// is private), then the home's `state/runs`. `<key>` names the home (16 hex of the sha256 of
-/// its resolved path), so every process using the home finds the same place however it names
-/// the home. Nothing here depends on the environment, so `lockdown on` from another shell looks
-/// where the run registered. Registration takes the first usable; [`stop_all`] reads them all.
+/// is private), then the home's `state/runs`. `<key>` names the home directory itself, not a
+/// path to it ([`registry_key`]: its device and inode), so every process using the home finds
+/// the same place however it names the home (a symlink, a bind mount, another mount of its
+/// file system). Nothing here depends on the environment, so `lockdown on` from another shell
+/// looks where the run registered. Registration takes the first usable; [`stop_all`] reads
+/// them all. A home that cannot be examined has only its own `state/runs`, where registering
+/// then fails too.
 pub fn registry_dirs(home: &Home) -> Vec<PathBuf> {
     let mut dirs = Vec::with_capacity(2);
-    if let Some(runtime) = private_runtime_dir() {
-        let root = fs_err::canonicalize(home.root()).unwrap_or_else(|_| home.root().to_path_buf());
-        let key = aegisclaw_core::policy::sha256_hex(root.as_os_str().as_encoded_bytes());
-        dirs.push(runtime.join("aegisclaw/runs").join(&key[..16]));
+    if let (Some(runtime), Some(key)) = (private_runtime_dir(), registry_key(home.root())) {
+        dirs.push(runtime.join("aegisclaw/runs").join(key));
     }
     dirs.push(home.runs_dir());
     dirs
+}
+
+/// `<dev>-<ino>` (hex) of the directory `root` names, symlinks followed: the same for every
+/// path to it.
+pub fn registry_key(root: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = fs_err::metadata(root).ok()?;
+    meta.is_dir()
+        .then(|| format!("{:x}-{:x}", meta.dev(), meta.ino()))
 }
 
 /// This user's runtime directory on a tmpfs, if it is theirs alone: `/run` for root, else
@@ -315,6 +325,20 @@ mod tests {
         let home = Home::at(temp.path().join("home"));
         home.ensure_layout().unwrap();
         (temp, home)
+    }
+
+    #[test]
+    fn every_path_to_a_home_names_one_registry_key() {
+        let (temp, home) = home();
+        let linked = temp.path().join("linked");
+        std::os::unix::fs::symlink(home.root(), &linked).unwrap();
+        let key = registry_key(home.root()).unwrap();
+        assert_eq!(registry_key(&linked), Some(key.clone()));
+        // Another directory, even at the path the home had, is another key.
+        let other = temp.path().join("other");
+        fs_err::create_dir(&other).unwrap();
+        assert_ne!(registry_key(&other), Some(key));
+        assert_eq!(registry_key(&temp.path().join("missing")), None);
     }
 
     #[test]

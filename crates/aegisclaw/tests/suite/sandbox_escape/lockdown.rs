@@ -293,3 +293,90 @@ fn lockdown_on_kills_a_run_in_flight() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A bind mount of `source` at `target`, lazily unmounted on drop.
+struct BindMount(PathBuf);
+
+impl BindMount {
+    fn new(source: &std::path::Path, target: &std::path::Path) -> Self {
+        std::fs::create_dir_all(target).unwrap();
+        let status = std::process::Command::new("mount")
+            .arg("--bind")
+            .args([source, target])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount --bind {}", source.display());
+        Self(target.to_path_buf())
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn lockdown_on_through_one_path_to_the_home_kills_runs_started_through_others() {
+    if !running_as_root() {
+        eprintln!("skipped: a bind mount of the home takes root");
+        return;
+    }
+    let escape = Escape::new();
+    let home = escape.env.home();
+    // Two other names for the same home: a symlink, and a bind mount (which no path
+    // resolution relates to the real path).
+    let linked = home.with_file_name("linked-home");
+    std::os::unix::fs::symlink(&home, &linked).unwrap();
+    let bound_at = home.with_file_name("bound-home");
+    let _bound = BindMount::new(&home, &bound_at);
+    let markers = ["281.25", "283.75"];
+    let mut runs = Vec::new();
+    for (alias, marker) in [&linked, &bound_at].into_iter().zip(markers) {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
+        command.args(["sandbox", "run", "--scope", "shell.exec:sleep", "--"]);
+        command.args(["sh", "-c", &format!("sleep {marker}")]);
+        let run = escape
+            .env
+            .with_env(command)
+            .env("AEGISCLAW_HOME", alias)
+            .current_dir(&escape.work)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_sleep(marker);
+        runs.push(run);
+    }
+    let before = escape.audit_lines();
+    // Through the real path.
+    let (code, stdout, stderr) = aegisclaw(&escape, &["lockdown", "on", "--reason", "stop"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for (run, marker) in runs.iter_mut().zip(markers) {
+        assert_eq!(exit_within_seconds(run), Some(128 + 9), "run of {marker}");
+        assert_eq!(processes_with(marker), 0, "the run outlived lockdown");
+    }
+    let records = escape.records_since(before);
+    let killed: Vec<&Value> = records
+        .iter()
+        .filter(|record| record["kind"] == "lockdown.killed")
+        .flat_map(|record| record["data"]["runs"].as_array().unwrap())
+        .collect();
+    let finished: Vec<&Value> = records
+        .iter()
+        .filter(|record| record["kind"] == "run.finished")
+        .collect();
+    assert_eq!(finished.len(), 2, "{records:#?}");
+    for record in finished {
+        assert_eq!(record["data"]["stopped_by"], "lockdown", "{record}");
+        assert!(
+            killed
+                .iter()
+                .any(|run| run["run"] == record["run"] && run["outcome"] == "killed"),
+            "{killed:?}"
+        );
+    }
+}
