@@ -43,6 +43,8 @@ pub struct OpenedPath {
     kind: ObjectKind,
     dev: u64,
     ino: u64,
+    /// A regular file with the set-user-ID or set-group-ID bit, when it was opened.
+    set_id: bool,
     /// `None` only for values made by the plan's pure tests.
     #[cfg(target_os = "linux")]
     _fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
@@ -69,6 +71,12 @@ impl OpenedPath {
         self.ino
     }
 
+    /// Whether it is a regular file with the set-user-ID or set-group-ID bit (`S_ISUID`,
+    /// `S_ISGID`) as it was opened: a program that runs with its owner's or group's rights.
+    pub fn is_set_id(&self) -> bool {
+        self.set_id
+    }
+
     /// Whether `other` is the same object (same device and inode), whatever path named it.
     pub fn same_object(&self, other: &OpenedPath) -> bool {
         self.dev == other.dev && self.ino == other.ino
@@ -80,6 +88,7 @@ impl OpenedPath {
         kind: ObjectKind,
         dev: u64,
         ino: u64,
+        set_id: bool,
         fd: std::os::fd::OwnedFd,
     ) -> Self {
         Self {
@@ -87,6 +96,7 @@ impl OpenedPath {
             kind,
             dev,
             ino,
+            set_id,
             _fd: Some(std::sync::Arc::new(fd)),
         }
     }
@@ -100,6 +110,7 @@ impl OpenedPath {
             kind,
             dev: 1,
             ino,
+            set_id: false,
             #[cfg(target_os = "linux")]
             _fd: None,
         }
@@ -125,6 +136,7 @@ impl std::fmt::Debug for OpenedPath {
             .field("kind", &self.kind)
             .field("dev", &self.dev)
             .field("ino", &self.ino)
+            .field("set_id", &self.set_id)
             .finish_non_exhaustive()
     }
 }

@@ -15,6 +15,7 @@ mod lockdown;
 mod output;
 mod paths;
 mod redaction;
+mod setid;
 mod syscalls;
 
 use super::common::TestEnv;

@@ -47,6 +47,19 @@ pub(super) enum ScopePathError {
         /// The socket's resolved path.
         path: PathBuf,
     },
+    /// A `files.*` scope naming a set-user-ID or set-group-ID file: `write(2)` clears the
+    /// bit, a store through a shared mapping does not, so a writer could change what the
+    /// program does while it keeps its owner's rights (a reader gains nothing, but the rule is
+    /// kept simple: no scope names a set-id file).
+    #[error(
+        "scope `{text}`: `{path}` is a set-user-ID or set-group-ID program, which no `files.*` scope may name (a store through a shared mapping would keep its bit)"
+    )]
+    SetIdFile {
+        /// The scope text.
+        text: String,
+        /// The file's resolved path.
+        path: PathBuf,
+    },
     /// A `unix.connect` scope on something else.
     #[error("scope `{text}`: `{path}` is a {kind}, not a unix socket")]
     NotASocket {
@@ -129,6 +142,12 @@ pub(super) fn resolve_scope(
         }
         (_, ObjectKind::Socket) => {
             return Err(ScopePathError::SocketNeedsConnect {
+                text: text.to_string(),
+                path: opened.path().to_path_buf(),
+            });
+        }
+        (_, ObjectKind::File) if opened.is_set_id() => {
+            return Err(ScopePathError::SetIdFile {
                 text: text.to_string(),
                 path: opened.path().to_path_buf(),
             });
@@ -270,6 +289,49 @@ mod tests {
         assert_eq!(
             resolved.opened.map(|opened| opened.kind()),
             Some(ObjectKind::Socket)
+        );
+    }
+
+    #[test]
+    fn scopes_naming_set_id_files_are_refused_and_a_directory_holding_one_is_not() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs_err::canonicalize(dir.path()).unwrap();
+        for (name, mode, refused) in [
+            ("suid", 0o4755, true),
+            ("sgid", 0o2711, true),
+            ("plain", 0o0755, false),
+        ] {
+            let file = real.join(name);
+            fs_err::write(&file, "#!/bin/sh\n").unwrap();
+            fs_err::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            // Through a symlink too: the object decides, not the name.
+            let link = real.join(format!("{name}-link"));
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            for kind in ["files.read", "files.write"] {
+                let text = format!("{kind}:{}", link.display());
+                let result = resolve_scope(&text, &real, &context());
+                if refused {
+                    assert_eq!(
+                        crate::doctor::error_chain(&result.unwrap_err()),
+                        format!(
+                            "scope `{text}`: `{f}` is a set-user-ID or set-group-ID program, which no `files.*` scope may name (a store through a shared mapping would keep its bit)",
+                            f = file.display()
+                        )
+                    );
+                } else {
+                    assert!(result.is_ok(), "{text}");
+                }
+            }
+        }
+        // The directory holding them is not examined (docs/security.md: the residual).
+        assert!(
+            resolve_scope(
+                &format!("files.write:{}", real.display()),
+                &real,
+                &context()
+            )
+            .is_ok()
         );
     }
 }

@@ -73,6 +73,7 @@ fn describe(path: &Path, fd: OwnedFd) -> Result<OpenedPath, PathError> {
         kind,
         stat.st_dev,
         stat.st_ino,
+        kind == ObjectKind::File && stat.st_mode & (libc::S_ISUID | libc::S_ISGID) != 0,
         fd,
     ))
 }
