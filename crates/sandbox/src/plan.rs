@@ -283,13 +283,16 @@ pub struct CgroupPlan {
 /// Which unix sockets a run may make. Landlock from ABI 9 keeps `connect()` and `sendmsg()`
 /// to pathname sockets to those created inside the run's own domain (plus the ones a rule
 /// names); before ABI 9 nothing the kernel offers can tell a run's own socket from a host
-/// socket reached through a bound host directory, so such a run may not make unix sockets at
-/// all (DESIGN §3: `files.*` never grants `connect()`).
+/// socket reached through a bound host directory, and every run has some (`/usr`), so a run
+/// may not make unix sockets at all (DESIGN §3: `files.*` never grants `connect()`), unless a
+/// `unix.connect` scope needs them and no scope directory is bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnixSockets {
-    /// `socket(AF_UNIX)` is allowed: Landlock (ABI ≥ 9) confines where it connects, or no
-    /// host directory is bound, so no host socket can be reached.
+    /// `socket(AF_UNIX)` is allowed: Landlock (ABI ≥ 9) confines where it connects, or the
+    /// run holds a `unix.connect` scope and no scope directory (below ABI 9 it then reaches
+    /// the scoped sockets and any under `/usr` and the system directories, which only root
+    /// can make).
     Any,
     /// Only connected pairs (`socketpair` of stream or seqpacket sockets, which can never be
     /// pointed at a path); seccomp refuses `socket(AF_UNIX)`.
@@ -545,8 +548,12 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         });
     }
     // 6. Landlock rules matching the mounts; unix sockets only where they cannot reach the
-    // host's. Before ABI 9, a bound directory means no `socket(AF_UNIX)` at all, so a scoped
-    // socket could not be reached either: refused rather than granted in name only.
+    // host's. Before ABI 9 every run sees host directories (`/usr` and the system ones at
+    // least, where root may keep a socket), so no `socket(AF_UNIX)`, only connected pairs;
+    // but for a `unix.connect` scope with no scope directory, which needs it (and then
+    // reaches sockets under `/usr` too: docs/security.md). Beside a scope directory, a scoped
+    // socket could not be reached without reaching the directory's: refused rather than
+    // granted in name only.
     let landlock = landlock::plan(
         abi,
         spec.network,
@@ -556,20 +563,20 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         &real_system_dirs,
     );
     let dir_bound = binds.iter().any(|bind| bind.kind == PathKind::Dir);
-    let unix_sockets = if abi < LANDLOCK_ABI_RESOLVE_UNIX && dir_bound {
-        if let Some(socket) = binds
-            .iter()
-            .find(|bind| bind.access == MountAccess::Connect)
-        {
+    let connect = binds
+        .iter()
+        .find(|bind| bind.access == MountAccess::Connect);
+    let unix_sockets = match connect {
+        _ if abi >= LANDLOCK_ABI_RESOLVE_UNIX => UnixSockets::Any,
+        None => UnixSockets::PairsOnly,
+        Some(_) if !dir_bound => UnixSockets::Any,
+        Some(socket) => {
             return Err(PlanError::UnixConnectUnenforceable {
                 path: socket.path().to_path_buf(),
                 abi,
                 needed: LANDLOCK_ABI_RESOLVE_UNIX,
             });
         }
-        UnixSockets::PairsOnly
-    } else {
-        UnixSockets::Any
     };
     // 7. Seccomp, rlimits, cgroups, the user namespace's own limits.
     let seccomp = seccomp_table();

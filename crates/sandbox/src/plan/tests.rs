@@ -565,6 +565,18 @@ fn unix_connect_below_landlock_9_works_alone_and_is_refused_beside_a_directory()
         plan(&dir_only, &facts(9)).unwrap().unix_sockets,
         UnixSockets::Any
     );
+    // No scope at all: `/usr` and the system directories are host directories too (a socket
+    // root keeps there would be reachable), so below ABI 9 pairs only still.
+    let mut nothing = unix_connect_spec(false);
+    nothing.mounts.clear();
+    assert_eq!(
+        plan(&nothing, &facts(8)).unwrap().unix_sockets,
+        UnixSockets::PairsOnly
+    );
+    assert_eq!(
+        plan(&nothing, &facts(9)).unwrap().unix_sockets,
+        UnixSockets::Any
+    );
 }
 
 #[test]

@@ -398,6 +398,53 @@ fn files_read_on_a_host_unix_socket_is_refused_before_anything_runs() {
     }
 }
 
+/// A file of the host's `/usr` (which every run sees), removed on drop.
+struct UnderUsr(PathBuf);
+
+impl Drop for UnderUsr {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_host_socket_under_usr_is_unreachable_from_a_run_without_unix_connect() {
+    if !running_as_root() {
+        eprintln!("skipped: only root can make a socket under /usr");
+        return;
+    }
+    let escape = Escape::new();
+    // Where a root service might keep one; every run sees /usr, scopes or not.
+    let path = PathBuf::from(format!(
+        "/usr/local/lib/aegisclaw-escape-{}.sock",
+        std::process::id()
+    ));
+    let _cleanup = UnderUsr(path.clone());
+    let service = HostSocket::bind(path);
+    for scopes in [&[][..], &["files.read"][..]] {
+        // Like `connect_to`, with the socket made inside the `try` too.
+        let attempt = python(&format!(
+            "import socket\ntry:\n    s = socket.socket(socket.AF_UNIX)\n    s.settimeout(5)\n    s.connect(\"{}\"); print(\"ANSWER\")\nexcept OSError as e:\n    print(\"REFUSED\", e.errno)",
+            service.path.display()
+        ));
+        let outcome = escape.run(scopes, &attempt);
+        assert!(
+            !service.was_reached(),
+            "{scopes:?}: the run reached the host socket"
+        );
+        // EACCES: from Landlock's connect check (ABI 9, the run keeping its own sockets), or
+        // below it from socket(AF_UNIX) itself.
+        assert_eq!(outcome.stdout(), "REFUSED 13\n", "{scopes:?}");
+        let enforcement = &outcome.finished()["data"]["enforcement"];
+        let expected = if enforcement["landlock_abi"].as_u64().unwrap() >= 9 {
+            "any"
+        } else {
+            "pairs_only"
+        };
+        assert_eq!(enforcement["unix_sockets"], expected, "{scopes:?}");
+    }
+}
+
 #[test]
 fn unix_connect_scope_reaches_its_socket_and_no_other() {
     let escape = Escape::new();
