@@ -8,13 +8,15 @@
 //!   a path with a space cannot be scoped; scope its parent directory instead.
 //! - `shell.exec:<command>` is a bare name (`[A-Za-z0-9._+-]`, not starting with `.` or `-`)
 //!   looked up on the sandbox's `PATH`, or an absolute, normalised path to one file.
-//! - `net.outbound:*` is refused, as is `*.tld` (one label); `*.domain` matches subdomains of
+//! - `net.outbound:*` is refused, as is `*.tld` (one label) and `*.<public suffix>` (`*.co.uk`,
+//!   `*.github.io`: the Public Suffix List, compiled in); `*.domain` matches subdomains of
 //!   `domain`, not `domain` itself. Names whose last label is numeric (`127.1`) are refused.
 //!   Private, loopback and metadata addresses and names parse, and rate critical.
 
 mod net;
 mod parse;
 mod risk;
+mod suffix;
 
 pub use net::non_public_reason;
 
@@ -92,6 +94,16 @@ pub enum ScopeError {
     BroadWildcard {
         /// The scope text.
         text: String,
+    },
+    /// `*.co.uk`, `*.github.io`: a wildcard whose domain is a public suffix.
+    #[error(
+        "wildcard in scope `{text}` covers the public suffix `{suffix}`, under which anyone can register names: use `*.<your domain>.{suffix}` or list hosts"
+    )]
+    PublicSuffixWildcard {
+        /// The scope text.
+        text: String,
+        /// The suffix the wildcard would cover.
+        suffix: String,
     },
     /// A host that is not a valid name or IP literal.
     #[error("invalid host in scope `{text}`: {problem}")]

@@ -199,6 +199,30 @@ const TABLE: &[(&str, Expected)] = &[
     ),
     ("net.outbound:*", Err("bare `*` in scope `net.outbound:*`")),
     ("net.outbound:*.com", Err("too broad")),
+    (
+        "net.outbound:*.co.uk",
+        Err("wildcard in scope `net.outbound:*.co.uk` covers the public suffix `co.uk`"),
+    ),
+    ("net.outbound:*.github.io", Err("public suffix `github.io`")),
+    (
+        "net.outbound:*.GitHub.IO.",
+        Err("public suffix `github.io`"),
+    ),
+    ("net.outbound:*.s3.amazonaws.com", Err("public suffix")),
+    ("net.outbound:*.foo.ck", Err("public suffix `foo.ck`")),
+    ("net.outbound:*.xn--55qx5d.cn", Err("public suffix")),
+    (
+        "net.outbound:*.www.ck",
+        Ok(("net.outbound:*.www.ck", Risk::High)),
+    ),
+    (
+        "net.outbound:*.example.co.uk",
+        Ok(("net.outbound:*.example.co.uk", Risk::High)),
+    ),
+    (
+        "net.outbound:*.alice.github.io:443",
+        Ok(("net.outbound:*.alice.github.io:443", Risk::High)),
+    ),
     ("net.outbound:", Err("empty host in scope `net.outbound:`")),
     ("net.outbound", Err("empty host")),
     ("net.outbound::443", Err("empty host")),
@@ -390,6 +414,34 @@ fn errors_give_hints_where_one_helps() {
 }
 
 #[test]
+fn ipv6_forms_that_reach_ipv4_hosts_or_nowhere_rate_critical() {
+    let rate = |text: &str| parse(text).unwrap().rating(&alice());
+    for text in [
+        // SIIT (IPv4-translated), public or not: name the IPv4 address instead.
+        "net.outbound:[::ffff:0:7f00:1]",
+        "net.outbound:[::ffff:0:808:808]:443",
+        // Discard-only, local-use NAT64, ISATAP embedding a private address, not global unicast.
+        "net.outbound:[100::1]",
+        "net.outbound:[64:ff9b:1::a00:1]",
+        "net.outbound:[2a00:1:2:3:0:5efe:a00:1]",
+        "net.outbound:[1234::1]",
+        "net.outbound:[3fff::1]",
+    ] {
+        assert_eq!(rate(text).risk, Risk::Critical, "{text}");
+    }
+    let siit = rate("net.outbound:[::ffff:0:7f00:1]");
+    assert!(
+        siit.reasons[0].contains("embeds `127.0.0.1`, loopback"),
+        "{siit:?}"
+    );
+    // ISATAP embedding a public address is that public address's business.
+    assert_eq!(
+        rate("net.outbound:[2a00:1:2:3:200:5efe:808:808]").risk,
+        Risk::Medium
+    );
+}
+
+#[test]
 fn the_egress_proxy_can_check_resolved_addresses() {
     assert!(
         non_public_reason("10.1.2.3".parse().unwrap())
@@ -439,7 +491,8 @@ fn host() -> impl Strategy<Value = String> {
     ];
     let host = prop_oneof![
         3 => name.clone(),
-        1 => name.prop_map(|name| format!("*.{name}")),
+        // Under `.test`, which is no public suffix's parent, so the wildcard is always valid.
+        1 => name.prop_map(|name| format!("*.{name}.test")),
         2 => ip,
     ];
     (host, prop::option::of(1..=u16::MAX)).prop_map(|(host, port)| match port {
