@@ -428,6 +428,8 @@ pub struct Explanation {
     pub target: String,
     /// What the scope grants inside the sandbox.
     pub meaning: String,
+    /// What the scope does not grant, or grants only with conditions.
+    pub limits: Vec<String>,
     /// The risk.
     pub risk: Risk,
     /// Why, most important first.
@@ -485,6 +487,59 @@ impl Scope {
     /// if the embedded tables were broken, the rating is critical with that error as its reason.
     pub fn rating(&self, context: &ScopeContext) -> Rating {
         risk::rate(self.kind, &self.target, context)
+    }
+
+    /// What this scope does not grant, or grants only with conditions (`docs/security.md`).
+    fn limits(&self) -> Vec<String> {
+        let texts: &[&str] = match (self.kind, &self.target) {
+            (ScopeKind::FilesRead, _) => &[
+                "read-only: no write, and no `connect()` to a unix socket under it",
+                "bound as the object decided on: a path swapped for another before the run starts fails the run",
+            ],
+            (ScopeKind::FilesWrite, _) => &[
+                "no `connect()` to a unix socket under it",
+                "nothing the run writes keeps a set-user-ID or set-group-ID bit",
+                "mounted `noexec` unless something the run may execute lies in it",
+                "bound as the object decided on: a path swapped for another before the run starts fails the run",
+            ],
+            (ScopeKind::UnixConnect, _) => &[
+                "that socket file only, bound read-only at its path; no other host socket",
+                "refused beside a bound directory where Landlock is older than ABI 9",
+            ],
+            (ScopeKind::ShellExec, Target::AnyCommand) => {
+                &["only programs the sandbox shows (`/usr` and the scope binds)"]
+            }
+            (ScopeKind::ShellExec, _) => &[
+                "only that file and the interpreters it names (`#!`, ELF loader); a command that cannot be resolved refuses the run",
+            ],
+            (ScopeKind::NetOutbound, Target::Host(pattern)) => {
+                let mut limits = vec![
+                    "only through the egress proxy, which decides on the name before resolving it".to_string(),
+                    "every address the name resolves to must be public: no loopback, private, link-local, metadata or reserved address, no IPv6 form of one, and no address of this host".to_string(),
+                ];
+                match pattern.port {
+                    None => limits.push(
+                        "port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel); port 443 tunnelled, its content opaque".to_string(),
+                    ),
+                    Some(80) => limits.push(
+                        "port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel)".to_string(),
+                    ),
+                    Some(_) => limits.push(
+                        "tunnelled (CONNECT) or plain requests; a tunnel's content is opaque".to_string(),
+                    ),
+                }
+                if let Host::Wildcard(domain) = &pattern.host {
+                    limits.push(format!("not `{domain}` itself"));
+                }
+                return limits;
+            }
+            (ScopeKind::NetInternal, _) => &["refused by every run until compose skills exist"],
+            (ScopeKind::SecretsRead, _) => &[
+                "in this run's environment only, never on argv; its value and encodings are scrubbed from the run's output",
+            ],
+            _ => &[],
+        };
+        texts.iter().map(|text| (*text).to_string()).collect()
     }
 
     /// The explanation `aegisclaw scope explain` prints.
@@ -553,6 +608,7 @@ impl Scope {
             kind: self.kind,
             target,
             meaning,
+            limits: self.limits(),
             risk: rating.risk,
             reasons: rating.reasons,
         }
