@@ -382,6 +382,7 @@ fn explain_serialises_for_json_output() {
             "target": "any command",
             "meaning": "may execute any program (without `shell.exec` a run executes only its \
                         entrypoint and the interpreter the entrypoint names)",
+            "limits": ["only programs the sandbox shows (`/usr` and the scope binds)"],
             "risk": "high",
             "reasons": [
                 "shell.exec without a command is high risk; the skill may execute any program it \
