@@ -8,13 +8,15 @@
 //!   a path with a space cannot be scoped; scope its parent directory instead.
 //! - `shell.exec:<command>` is a bare name (`[A-Za-z0-9._+-]`, not starting with `.` or `-`)
 //!   looked up on the sandbox's `PATH`, or an absolute, normalised path to one file.
-//! - `net.outbound:*` is refused, as is `*.tld` (one label); `*.domain` matches subdomains of
+//! - `net.outbound:*` is refused, as is `*.tld` (one label) and `*.<public suffix>` (`*.co.uk`,
+//!   `*.github.io`: the Public Suffix List, compiled in); `*.domain` matches subdomains of
 //!   `domain`, not `domain` itself. Names whose last label is numeric (`127.1`) are refused.
 //!   Private, loopback and metadata addresses and names parse, and rate critical.
 
 mod net;
 mod parse;
 mod risk;
+mod suffix;
 
 pub use net::non_public_reason;
 
@@ -92,6 +94,16 @@ pub enum ScopeError {
     BroadWildcard {
         /// The scope text.
         text: String,
+    },
+    /// `*.co.uk`, `*.github.io`: a wildcard whose domain is a public suffix.
+    #[error(
+        "wildcard in scope `{text}` covers the public suffix `{suffix}`, under which anyone can register names: use `*.<your domain>.{suffix}` or list hosts"
+    )]
+    PublicSuffixWildcard {
+        /// The scope text.
+        text: String,
+        /// The suffix the wildcard would cover.
+        suffix: String,
     },
     /// A host that is not a valid name or IP literal.
     #[error("invalid host in scope `{text}`: {problem}")]
@@ -416,6 +428,8 @@ pub struct Explanation {
     pub target: String,
     /// What the scope grants inside the sandbox.
     pub meaning: String,
+    /// What the scope does not grant, or grants only with conditions.
+    pub limits: Vec<String>,
     /// The risk.
     pub risk: Risk,
     /// Why, most important first.
@@ -473,6 +487,59 @@ impl Scope {
     /// if the embedded tables were broken, the rating is critical with that error as its reason.
     pub fn rating(&self, context: &ScopeContext) -> Rating {
         risk::rate(self.kind, &self.target, context)
+    }
+
+    /// What this scope does not grant, or grants only with conditions (`docs/security.md`).
+    fn limits(&self) -> Vec<String> {
+        let texts: &[&str] = match (self.kind, &self.target) {
+            (ScopeKind::FilesRead, _) => &[
+                "read-only: no write, and no `connect()` to a unix socket under it",
+                "bound as the object decided on: a path swapped for another before the run starts fails the run",
+            ],
+            (ScopeKind::FilesWrite, _) => &[
+                "no `connect()` to a unix socket under it",
+                "nothing the run writes keeps a set-user-ID or set-group-ID bit",
+                "mounted `noexec` unless something the run may execute lies in it",
+                "bound as the object decided on: a path swapped for another before the run starts fails the run",
+            ],
+            (ScopeKind::UnixConnect, _) => &[
+                "that socket file only, bound read-only at its path; no other host socket",
+                "refused beside a bound directory where Landlock is older than ABI 9",
+            ],
+            (ScopeKind::ShellExec, Target::AnyCommand) => {
+                &["only programs the sandbox shows (`/usr` and the scope binds)"]
+            }
+            (ScopeKind::ShellExec, _) => &[
+                "only that file and the interpreters it names (`#!`, ELF loader); a command that cannot be resolved refuses the run",
+            ],
+            (ScopeKind::NetOutbound, Target::Host(pattern)) => {
+                let mut limits = vec![
+                    "only through the egress proxy, which decides on the name before resolving it".to_string(),
+                    "every address the name resolves to must be public: no loopback, private, link-local, metadata or reserved address, no IPv6 form of one, and no address of this host".to_string(),
+                ];
+                match pattern.port {
+                    None => limits.push(
+                        "port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel); port 443 tunnelled, its content opaque".to_string(),
+                    ),
+                    Some(80) => limits.push(
+                        "port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel)".to_string(),
+                    ),
+                    Some(_) => limits.push(
+                        "tunnelled (CONNECT) or plain requests; a tunnel's content is opaque".to_string(),
+                    ),
+                }
+                if let Host::Wildcard(domain) = &pattern.host {
+                    limits.push(format!("not `{domain}` itself"));
+                }
+                return limits;
+            }
+            (ScopeKind::NetInternal, _) => &["refused by every run until compose skills exist"],
+            (ScopeKind::SecretsRead, _) => &[
+                "in this run's environment only, never on argv; its value and encodings are scrubbed from the run's output",
+            ],
+            _ => &[],
+        };
+        texts.iter().map(|text| (*text).to_string()).collect()
     }
 
     /// The explanation `aegisclaw scope explain` prints.
@@ -541,6 +608,7 @@ impl Scope {
             kind: self.kind,
             target,
             meaning,
+            limits: self.limits(),
             risk: rating.risk,
             reasons: rating.reasons,
         }

@@ -5,6 +5,8 @@
 
 mod paths;
 
+pub use paths::ScopePathError;
+
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::context::{Context, ContextError};
 use crate::runtime::{self, RuntimeChoice};
@@ -20,7 +22,7 @@ use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::path::{OpenedPath, open_scope_path};
 use serde::Serialize;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// What to run.
@@ -601,4 +603,34 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::NeedsApproval => "needs_approval",
         Outcome::Deny => "deny",
     }
+}
+
+/// What `scope explain` shows for one scope: the explanation of the scope a run would decide
+/// on, and the text as asked when it differs (a symlink, `~`, a path-less `files.*` scope).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeExplanation {
+    /// The text as asked, when the scope decided on differs from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// Kind, target, grants, limits, risk and reasons of the scope as decided on.
+    #[serde(flatten)]
+    pub explanation: aegisclaw_core::scope::Explanation,
+}
+
+/// Explains `text` exactly as a run's authorisation sees it (steps 4 and 5): parsed in the same
+/// context (both homes resolved), its path opened and re-parsed as what it resolves to (a
+/// path-less `files.*` scope as `workdir`), refused where a run would refuse it, and rated.
+/// Decides no policy and records nothing.
+pub fn explain_scope(
+    text: &str,
+    workdir: &Path,
+    aegisclaw_home: &Path,
+) -> Result<ScopeExplanation, ScopePathError> {
+    let context = paths::scope_context(env::get(env::HOME).map(PathBuf::from), aegisclaw_home);
+    let workdir = paths::resolve_leniently(workdir).unwrap_or_else(|| workdir.to_path_buf());
+    let resolved = paths::resolve_scope(text, &workdir, &context)?;
+    Ok(ScopeExplanation {
+        requested: resolved.requested,
+        explanation: resolved.scope.explain(&context),
+    })
 }

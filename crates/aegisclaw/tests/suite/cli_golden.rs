@@ -286,13 +286,17 @@ fn init_without_defaults_points_at_the_flag() {
 #[test]
 fn scope_explain_rates_sensitive_paths_critical() {
     let env = TestEnv::new();
+    std::fs::create_dir(env.dir.path().join("user/.ssh")).unwrap();
     aegisclaw_snapshot!(env, &["scope", "explain", "files.read:~/.ssh", "net.outbound:api.github.com:443", "shell.exec"], @"
     exit: 0
     --- stdout
     files.read:[TEMP]/user/.ssh
+      asked   files.read:~/.ssh
       kind    files.read
       target  [TEMP]/user/.ssh
       grants  read-only bind mount of `[TEMP]/user/.ssh` (no `connect()` to a socket in it)
+      limit   read-only: no write, and no `connect()` to a unix socket under it
+      limit   bound as the object decided on: a path swapped for another before the run starts fails the run
       risk    critical
       why     sensitive path `~/.ssh` (`[TEMP]/user/.ssh`): ssh private keys; a write adds `authorized_keys` and runs `rc` at every login
       why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
@@ -301,6 +305,9 @@ fn scope_explain_rates_sensitive_paths_critical() {
       kind    net.outbound
       target  api.github.com:443
       grants  may connect to `api.github.com` on port 443, only through the egress proxy
+      limit   only through the egress proxy, which decides on the name before resolving it
+      limit   every address the name resolves to must be public: no loopback, private, link-local, metadata or reserved address, no IPv6 form of one, and no address of this host
+      limit   tunnelled (CONNECT) or plain requests; a tunnel's content is opaque
       risk    medium
       why     net.outbound is medium risk by default; data can leave through the egress proxy
 
@@ -308,6 +315,7 @@ fn scope_explain_rates_sensitive_paths_critical() {
       kind    shell.exec
       target  any command
       grants  may execute any program (without `shell.exec` a run executes only its entrypoint and the interpreter the entrypoint names)
+      limit   only programs the sandbox shows (`/usr` and the scope binds)
       risk    high
       why     shell.exec without a command is high risk; the skill may execute any program it can reach in the sandbox
     --- stderr
@@ -317,10 +325,12 @@ fn scope_explain_rates_sensitive_paths_critical() {
 #[test]
 fn scope_explain_json() {
     let env = TestEnv::new();
-    aegisclaw_snapshot!(env, &["scope", "explain", "--json", "files.write:/tmp/out", "net.outbound:169.254.169.254"], @r#"
+    std::fs::create_dir(env.dir.path().join("out")).unwrap();
+    let out = format!("files.write:{}/out", env.dir.path().display());
+    aegisclaw_snapshot!(env, &["scope", "explain", "--json", &out, "net.outbound:169.254.169.254"], @r#"
     exit: 0
     --- stdout
-    [{"scope":"files.write:/tmp/out","input":"files.write:/tmp/out","kind":"files.write","target":"/tmp/out","meaning":"read-write bind mount of `/tmp/out` (no `connect()` to a socket in it)","risk":"medium","reasons":["files.write is medium risk by default; the skill can read, change or delete what is mounted, but cannot connect to a unix socket under it"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on ports 80 and 443, only through the egress proxy","risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
+    [{"scope":"files.write:[TEMP]/out","input":"files.write:[TEMP]/out","kind":"files.write","target":"[TEMP]/out","meaning":"read-write bind mount of `[TEMP]/out` (no `connect()` to a socket in it)","limits":["no `connect()` to a unix socket under it","nothing the run writes keeps a set-user-ID or set-group-ID bit","mounted `noexec` unless something the run may execute lies in it","bound as the object decided on: a path swapped for another before the run starts fails the run"],"risk":"medium","reasons":["files.write is medium risk by default; the skill can read, change or delete what is mounted, but cannot connect to a unix socket under it"]},{"scope":"net.outbound:169.254.169.254","input":"net.outbound:169.254.169.254","kind":"net.outbound","target":"169.254.169.254","meaning":"may connect to `169.254.169.254` on ports 80 and 443, only through the egress proxy","limits":["only through the egress proxy, which decides on the name before resolving it","every address the name resolves to must be public: no loopback, private, link-local, metadata or reserved address, no IPv6 form of one, and no address of this host","port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel); port 443 tunnelled, its content opaque"],"risk":"critical","reasons":["`169.254.169.254` is not a public address: cloud metadata service (AWS, GCP, Azure, OpenStack) hands out credentials","net.outbound is medium risk by default; data can leave through the egress proxy"]}]
     --- stderr
     "#);
 }
@@ -328,13 +338,20 @@ fn scope_explain_json() {
 #[test]
 fn scope_explain_says_what_exec_sockets_and_internal_networks_grant() {
     let env = TestEnv::new();
-    aegisclaw_snapshot!(env, &["scope", "explain", "shell.exec:git", "net.internal:redis", "files.read:/var/run/docker.sock", "files.read:/root/.ssh"], @"
+    // A Docker socket wherever it lives, and a `.ssh` in a directory that is no home.
+    let socket = env.dir.path().join("docker.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::create_dir_all(env.dir.path().join("backup/.ssh")).unwrap();
+    let connect = format!("unix.connect:{}", socket.display());
+    let ssh = format!("files.read:{}/backup/.ssh", env.dir.path().display());
+    aegisclaw_snapshot!(env, &["scope", "explain", "shell.exec:git", "net.internal:redis", &connect, &ssh, "net.outbound:*.example.com"], @"
     exit: 0
     --- stdout
     shell.exec:git
       kind    shell.exec
       target  git
       grants  may execute `git`, resolved to its host path when the run is planned, besides the skill's entrypoint and the interpreter the entrypoint names
+      limit   only that file and the interpreters it names (`#!`, ELF loader); a command that cannot be resolved refuses the run
       risk    medium
       why     shell.exec with a command is medium risk; besides its entrypoint, the skill may execute that one program, with any arguments
 
@@ -342,26 +359,55 @@ fn scope_explain_says_what_exec_sockets_and_internal_networks_grant() {
       kind    net.internal
       target  redis
       grants  may reach service `redis` on the skill's private network (refused until compose skills exist)
+      limit   refused by every run until compose skills exist
       risk    low
       why     net.internal is low risk; it would reach only the skill's own compose services, and runs refuse it until compose skills exist
 
-    files.read:/var/run/docker.sock
-      kind    files.read
-      target  /var/run/docker.sock
-      grants  read-only bind mount of `/var/run/docker.sock` (no `connect()` to a socket in it)
+    unix.connect:[TEMP]/docker.sock
+      kind    unix.connect
+      target  [TEMP]/docker.sock
+      grants  may connect to the unix socket `[TEMP]/docker.sock`, and to no other host socket
+      limit   that socket file only, bound read-only at its path; no other host socket
+      limit   refused beside a bound directory where Landlock is older than ABI 9
       risk    critical
-      why     sensitive path `/run/docker.sock` (as `/var/run/docker.sock`): the Docker socket gives root on the host
+      why     sensitive socket `docker.sock` (`docker.sock` anywhere): a Docker engine socket gives root on its host
+      why     unix.connect is high risk; the service behind the socket acts on the skill's requests with its own privileges
+
+    files.read:[TEMP]/backup/.ssh
+      kind    files.read
+      target  [TEMP]/backup/.ssh
+      grants  read-only bind mount of `[TEMP]/backup/.ssh` (no `connect()` to a socket in it)
+      limit   read-only: no write, and no `connect()` to a unix socket under it
+      limit   bound as the object decided on: a path swapped for another before the run starts fails the run
+      risk    critical
+      why     sensitive path `[TEMP]/backup/.ssh` (`.ssh` anywhere): ssh private keys; a write adds `authorized_keys` and runs `rc` at every login
       why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
 
-    files.read:/root/.ssh
-      kind    files.read
-      target  /root/.ssh
-      grants  read-only bind mount of `/root/.ssh` (no `connect()` to a socket in it)
-      risk    critical
-      why     sensitive path `/root/.ssh` (`.ssh` anywhere): ssh private keys; a write adds `authorized_keys` and runs `rc` at every login
-      why     files.read is low risk by default; the skill can read everything mounted there (and send it wherever its other scopes reach), but cannot change it or connect to a unix socket under it
+    net.outbound:*.example.com
+      kind    net.outbound
+      target  *.example.com
+      grants  may connect to any subdomain of `example.com` on ports 80 and 443, only through the egress proxy
+      limit   only through the egress proxy, which decides on the name before resolving it
+      limit   every address the name resolves to must be public: no loopback, private, link-local, metadata or reserved address, no IPv6 form of one, and no address of this host
+      limit   port 80 only as plain `http://` requests, one per connection with the `Host` header replaced (no CONNECT tunnel); port 443 tunnelled, its content opaque
+      limit   not `example.com` itself
+      risk    high
+      why     `*.domain` reaches any subdomain, including ones created after review
+      why     net.outbound is medium risk by default; data can leave through the egress proxy
     --- stderr
     ");
+}
+
+#[test]
+fn scope_explain_of_a_symlink_to_the_home_rates_it_as_a_run_does() {
+    let env = TestEnv::new();
+    std::os::unix::fs::symlink(env.dir.path().join("user"), env.dir.path().join("link")).unwrap();
+    let scope = format!("files.read:{}/link", env.dir.path().display());
+    let output = env.cmd(&["scope", "explain", &scope]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("  risk    critical\n"), "{stdout}");
+    assert!(stdout.contains(&format!("  asked   {scope}\n")), "{stdout}");
 }
 
 #[test]

@@ -68,8 +68,11 @@ impl FromStr for Cidr {
 }
 
 /// The IPv4 address an IPv6 address carries, if it is one of the forms that reach IPv4 hosts:
-/// IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (and the
-/// local-use `64:ff9b:1::/48`), and 6to4 `2002:aabb:ccdd::`.
+/// IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, SIIT's IPv4-translated
+/// `::ffff:0:a.b.c.d` (RFC 6145, 7915), NAT64 `64:ff9b::a.b.c.d`, 6to4 `2002:aabb:ccdd::` and
+/// ISATAP interface identifiers (`…:0:5efe:a.b.c.d`, `…:200:5efe:a.b.c.d`, RFC 5214) under any
+/// prefix. The local-use NAT64 prefix `64:ff9b:1::/48` places the address by the operator's
+/// prefix length, so that whole range is critical instead (`scope-risk.yaml`).
 fn embedded_v4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     let segments = address.segments();
     let octets = address.octets();
@@ -87,7 +90,10 @@ fn embedded_v4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     if mapped_or_compatible && !(segments[5] == 0 && segments[6] == 0 && segments[7] <= 1) {
         return Some(at(12));
     }
-    if segments[0] == 0x0064 && segments[1] == 0xff9b {
+    let translated = segments[..4] == [0, 0, 0, 0] && segments[4] == 0xffff && segments[5] == 0;
+    let nat64 = segments[..6] == [0x0064, 0xff9b, 0, 0, 0, 0];
+    let isatap = segments[4] & 0xfdff == 0 && segments[5] == 0x5efe;
+    if translated || nat64 || isatap {
         return Some(at(12));
     }
     if segments[0] == 0x2002 {
@@ -143,6 +149,8 @@ mod tests {
             "8.8.8.8",
             "140.82.112.3",
             "2606:4700:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "2a00:1:2:3:200:5efe:808:808",
             "100.63.255.255",
             "100.128.0.1",
             "172.32.0.1",
@@ -190,6 +198,20 @@ mod tests {
             ("fe80::1", "link-local"),
             ("ff02::1", "multicast"),
             ("2001:db8::1", "documentation"),
+            ("::ffff:0:7f00:1", "embeds `127.0.0.1`, loopback"),
+            ("::ffff:0:a9fe:a9fe", "metadata"),
+            ("::ffff:0:808:808", "SIIT"),
+            ("100::1", "discard-only"),
+            ("100::ffff:7f00:1", "discard-only"),
+            ("64:ff9b:1::7f00:1", "local-use NAT64"),
+            ("64:ff9b:1:7f00:0:100::", "local-use NAT64"),
+            ("2a00:1:2:3:0:5efe:a00:1", "embeds `10.0.0.1`, private"),
+            ("2a00:1:2:3:200:5efe:7f00:1", "embeds `127.0.0.1`, loopback"),
+            ("fe80::5efe:a9fe:a9fe", "metadata"),
+            ("3fff::1", "documentation"),
+            ("1234::1", "global unicast"),
+            ("4000::1", "global unicast"),
+            ("a000::1", "global unicast"),
         ];
         for (text, expected) in cases {
             let found = reason(text).unwrap_or_else(|| panic!("{text} passed"));

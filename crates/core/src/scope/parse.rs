@@ -2,6 +2,7 @@
 //! normalises each kind's target. Does not rate risk and does no I/O.
 
 use super::risk;
+use super::suffix;
 use super::{Host, HostPattern, ScopeContext, ScopeError, ScopeKind, Target};
 use std::net::IpAddr;
 
@@ -284,8 +285,17 @@ fn parse_host(text: &str, target: &str) -> Result<HostPattern, ScopeError> {
             port,
         });
     }
-    if !name.contains('.') && !risk::tables()?.is_critical_suffix(name) {
-        return Err(ScopeError::BroadWildcard { text: owned() });
+    // Reserved local names (`*.localhost`) parse, and rate critical.
+    if !risk::tables()?.is_critical_suffix(name) {
+        if !name.contains('.') {
+            return Err(ScopeError::BroadWildcard { text: owned() });
+        }
+        if suffix::is_public_suffix(name) {
+            return Err(ScopeError::PublicSuffixWildcard {
+                text: owned(),
+                suffix: name.to_string(),
+            });
+        }
     }
     Ok(HostPattern {
         host: Host::Wildcard(name.to_string()),

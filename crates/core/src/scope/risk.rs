@@ -285,10 +285,10 @@ mod tests {
     fn embedded_tables_load_and_every_entry_has_a_reason() {
         // Loading validates every entry: a missing or empty reason fails it.
         let tables = tables().unwrap();
-        let (paths, names, aliases) = tables.sensitive.counts();
+        let (paths, names, aliases, sockets) = tables.sensitive.counts();
         assert!(
-            paths >= 80 && names >= 100 && aliases >= 1,
-            "{paths} {names}"
+            paths >= 80 && names >= 150 && aliases >= 1 && sockets >= 30,
+            "{paths} {names} {sockets}"
         );
         assert!(
             tables
@@ -352,6 +352,9 @@ mod tests {
             table("  []\n", "  - {name: /.ssh, reason: x}\n"),
             table("  []\n", "  - {name: .ssh/, reason: x}\n"),
             table("  []\n", "  - {name: .s*, reason: x}\n"),
+            format!("{}sockets:\n  - {{name: a/b.sock, reason: x}}\n", table("  []\n", "  []\n")),
+            format!("{}sockets:\n  - {{name: '*', reason: x}}\n", table("  []\n", "  []\n")),
+            format!("{}sockets:\n  - {{name: bus, reason: ' '}}\n", table("  []\n", "  []\n")),
             table("  - {path: /etc, covers: some, reason: x}\n", "  []\n"),
             "aliases:\n  - {path: /var/run, same_as: run, reason: x}\npaths: []\nnames: []\n"
                 .to_string(),

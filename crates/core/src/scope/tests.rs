@@ -231,6 +231,12 @@ fn explanations_say_what_is_granted_and_why() {
             meaning:
                 "read-only bind mount of `/home/alice/.ssh` (no `connect()` to a socket in it)"
                     .into(),
+            limits: vec![
+                "read-only: no write, and no `connect()` to a unix socket under it".into(),
+                "bound as the object decided on: a path swapped for another before the run \
+                 starts fails the run"
+                    .into(),
+            ],
             risk: Risk::Critical,
             reasons: vec![
                 "sensitive path `~/.ssh` (`/home/alice/.ssh`): ssh private keys; a write adds \

@@ -199,6 +199,30 @@ const TABLE: &[(&str, Expected)] = &[
     ),
     ("net.outbound:*", Err("bare `*` in scope `net.outbound:*`")),
     ("net.outbound:*.com", Err("too broad")),
+    (
+        "net.outbound:*.co.uk",
+        Err("wildcard in scope `net.outbound:*.co.uk` covers the public suffix `co.uk`"),
+    ),
+    ("net.outbound:*.github.io", Err("public suffix `github.io`")),
+    (
+        "net.outbound:*.GitHub.IO.",
+        Err("public suffix `github.io`"),
+    ),
+    ("net.outbound:*.s3.amazonaws.com", Err("public suffix")),
+    ("net.outbound:*.foo.ck", Err("public suffix `foo.ck`")),
+    ("net.outbound:*.xn--55qx5d.cn", Err("public suffix")),
+    (
+        "net.outbound:*.www.ck",
+        Ok(("net.outbound:*.www.ck", Risk::High)),
+    ),
+    (
+        "net.outbound:*.example.co.uk",
+        Ok(("net.outbound:*.example.co.uk", Risk::High)),
+    ),
+    (
+        "net.outbound:*.alice.github.io:443",
+        Ok(("net.outbound:*.alice.github.io:443", Risk::High)),
+    ),
     ("net.outbound:", Err("empty host in scope `net.outbound:`")),
     ("net.outbound", Err("empty host")),
     ("net.outbound::443", Err("empty host")),
@@ -358,6 +382,7 @@ fn explain_serialises_for_json_output() {
             "target": "any command",
             "meaning": "may execute any program (without `shell.exec` a run executes only its \
                         entrypoint and the interpreter the entrypoint names)",
+            "limits": ["only programs the sandbox shows (`/usr` and the scope binds)"],
             "risk": "high",
             "reasons": [
                 "shell.exec without a command is high risk; the skill may execute any program it \
@@ -387,6 +412,34 @@ fn errors_give_hints_where_one_helps() {
     );
     assert!(hint("net.outbound:*").is_some());
     assert_eq!(hint("files.read:x"), None);
+}
+
+#[test]
+fn ipv6_forms_that_reach_ipv4_hosts_or_nowhere_rate_critical() {
+    let rate = |text: &str| parse(text).unwrap().rating(&alice());
+    for text in [
+        // SIIT (IPv4-translated), public or not: name the IPv4 address instead.
+        "net.outbound:[::ffff:0:7f00:1]",
+        "net.outbound:[::ffff:0:808:808]:443",
+        // Discard-only, local-use NAT64, ISATAP embedding a private address, not global unicast.
+        "net.outbound:[100::1]",
+        "net.outbound:[64:ff9b:1::a00:1]",
+        "net.outbound:[2a00:1:2:3:0:5efe:a00:1]",
+        "net.outbound:[1234::1]",
+        "net.outbound:[3fff::1]",
+    ] {
+        assert_eq!(rate(text).risk, Risk::Critical, "{text}");
+    }
+    let siit = rate("net.outbound:[::ffff:0:7f00:1]");
+    assert!(
+        siit.reasons[0].contains("embeds `127.0.0.1`, loopback"),
+        "{siit:?}"
+    );
+    // ISATAP embedding a public address is that public address's business.
+    assert_eq!(
+        rate("net.outbound:[2a00:1:2:3:200:5efe:808:808]").risk,
+        Risk::Medium
+    );
 }
 
 #[test]
@@ -439,7 +492,8 @@ fn host() -> impl Strategy<Value = String> {
     ];
     let host = prop_oneof![
         3 => name.clone(),
-        1 => name.prop_map(|name| format!("*.{name}")),
+        // Under `.test`, which is no public suffix's parent, so the wildcard is always valid.
+        1 => name.prop_map(|name| format!("*.{name}.test")),
         2 => ip,
     ];
     (host, prop::option::of(1..=u16::MAX)).prop_map(|(host, port)| match port {

@@ -21,7 +21,7 @@ pub(super) struct ResolvedScope {
 
 /// Why a scope is refused before any decision. Every message names the scope.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum ScopePathError {
+pub enum ScopePathError {
     /// The text does not parse (or its resolved form does not).
     #[error(transparent)]
     Parse(#[from] ScopeError),

@@ -6,7 +6,10 @@
 //! matches any subdomain of `domain` but not `domain` itself; an IP-literal target matches
 //! only a scope naming that same IP. A scope with a port allows only that port; **a scope
 //! without a port allows only 80 and 443** (web traffic): other ports must be named, so
-//! `net.outbound:db.example.com` does not open port 5432.
+//! `net.outbound:db.example.com` does not open port 5432. **A CONNECT tunnel to a plain-HTTP
+//! port (80) is refused**: requests there go as absolute-form requests, which the proxy checks
+//! one by one (the `Host` header replaced, one request per connection); a tunnel would carry
+//! any number of requests, for any `Host`, past those checks.
 
 use aegisclaw_core::scope::{Host, HostPattern, Scope, ScopeKind, Target};
 use std::fmt;
@@ -14,6 +17,9 @@ use std::net::IpAddr;
 
 /// The ports a scope without an explicit port allows.
 pub const DEFAULT_PORTS: [u16; 2] = [80, 443];
+
+/// Plain-HTTP ports: reachable only by absolute-form requests, never through CONNECT.
+pub const PLAIN_HTTP_PORTS: [u16; 1] = [80];
 
 /// A normalised egress target: a lower-case DNS name or an IP literal.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -116,6 +122,16 @@ pub enum Denial {
         /// The error.
         detail: String,
     },
+    /// A CONNECT tunnel to a plain-HTTP port, which must be reached request by request.
+    #[error(
+        "CONNECT to `{target}` refused: port {port} is plain HTTP, which the proxy relays one request at a time (send `http://` requests to the proxy, not through a tunnel)"
+    )]
+    TunnelToPlainHttp {
+        /// `host:port` as requested.
+        target: String,
+        /// The port.
+        port: u16,
+    },
     /// The name did not resolve (fails closed, unlike the original).
     #[error("egress to `{target}` refused: cannot resolve the name ({detail})")]
     Unresolved {
@@ -144,6 +160,7 @@ impl Denial {
             Self::NotInScope { .. }
             | Self::NonPublic { .. }
             | Self::HostLocal { .. }
+            | Self::TunnelToPlainHttp { .. }
             | Self::LocalCheck { .. }
             | Self::Classifier { .. } => 403,
         }
@@ -193,6 +210,17 @@ impl EgressPolicy {
                 target: format!("{host}:{port}"),
             })
     }
+}
+
+/// Refuses a CONNECT tunnel to a plain-HTTP port, whatever the scopes allow there.
+pub fn check_tunnel(host: &TargetHost, port: u16) -> Result<(), Denial> {
+    if PLAIN_HTTP_PORTS.contains(&port) {
+        return Err(Denial::TunnelToPlainHttp {
+            target: format!("{host}:{port}"),
+            port,
+        });
+    }
+    Ok(())
 }
 
 fn host_matches(pattern: &Host, host: &TargetHost) -> bool {
@@ -265,6 +293,22 @@ mod tests {
             "egress to `b.test:22` is not in this run's net.outbound scopes"
         );
         assert_eq!(denial.status(), 403);
+    }
+
+    #[test]
+    fn connect_tunnels_to_plain_http_ports_are_refused() {
+        let host = TargetHost::parse("b.test").unwrap();
+        let denial = check_tunnel(&host, 80).unwrap_err();
+        assert_eq!(
+            denial,
+            Denial::TunnelToPlainHttp {
+                target: "b.test:80".into(),
+                port: 80
+            }
+        );
+        assert_eq!(denial.status(), 403);
+        assert_eq!(check_tunnel(&host, 443), Ok(()));
+        assert_eq!(check_tunnel(&host, 8443), Ok(()));
     }
 
     #[test]

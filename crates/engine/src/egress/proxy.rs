@@ -7,7 +7,7 @@
 //! and must not look inside tunnels.
 
 use super::http::{self, Body, ChunkedBody, HttpError, RequestHead};
-use super::policy::{Denial, EgressPolicy, TargetHost};
+use super::policy::{self, Denial, EgressPolicy, TargetHost};
 use super::resolve::{Resolver, resolve_checked};
 use super::{AuditSink, EgressError, EgressEvent, EgressMethod};
 use std::net::SocketAddr;
@@ -283,6 +283,9 @@ async fn admit(
         Ok(pattern) => format!("net.outbound:{pattern}"),
         Err(denial) => return Err(refuse(report, denial)),
     };
+    if request.path.is_none() {
+        policy::check_tunnel(&host, request.port).map_err(|denial| refuse(report, denial))?;
+    }
     let addresses = resolve_checked(shared.resolver.as_ref(), &host, request.port)
         .await
         .map_err(|denial| refuse(report, denial))?;

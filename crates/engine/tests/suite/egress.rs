@@ -139,6 +139,8 @@ fn resolver(address: &str) -> Arc<StaticResolver> {
             .with("other.test", &[address])
             .with("private.bad.test", &["10.0.0.1".parse().unwrap()])
             .with("mapped.bad.test", &["::ffff:127.0.0.1".parse().unwrap()])
+            .with("siit.bad.test", &["::ffff:0:7f00:1".parse().unwrap()])
+            .with("discard.bad.test", &["100::1".parse().unwrap()])
             .with("metadata.bad.test", &["169.254.169.254".parse().unwrap()])
             .with("rebind.bad.test", &[address, "127.0.0.1".parse().unwrap()])
             .with("vps.test", &[WORLD_IP.parse().unwrap()])
@@ -476,6 +478,14 @@ fn egress_refusals_are_403_with_a_reason_and_an_event() {
             (
                 format!("CONNECT mapped.bad.test:{port} HTTP/1.1\r\n\r\n"),
                 "resolves to ::ffff:127.0.0.1: embeds `127.0.0.1`, loopback",
+            ),
+            (
+                format!("CONNECT siit.bad.test:{port} HTTP/1.1\r\n\r\n"),
+                "resolves to ::ffff:0:7f00:1: embeds `127.0.0.1`, loopback",
+            ),
+            (
+                format!("CONNECT discard.bad.test:{port} HTTP/1.1\r\n\r\n"),
+                "resolves to 100::1: discard-only prefix `100::/64`",
             ),
             (
                 format!("CONNECT metadata.bad.test:{port} HTTP/1.1\r\n\r\n"),

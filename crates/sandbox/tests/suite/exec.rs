@@ -91,7 +91,14 @@ fn the_synthetic_etc_holds_the_runs_user_and_nothing_of_the_hosts() {
     let listing: Vec<&str> = lines.by_ref().take_while(|line| *line != "ssl").collect();
     assert_eq!(
         listing,
-        ["group", "hosts", "localtime", "nsswitch.conf", "passwd"]
+        [
+            "group",
+            "hosts",
+            "ld.so.cache",
+            "localtime",
+            "nsswitch.conf",
+            "passwd"
+        ]
     );
     let user = lines.next().unwrap();
     assert!(user.ends_with(":0:/tmp:/bin/sh"), "{stdout}");

@@ -685,9 +685,12 @@ fn every_mount_carries_the_attributes_its_plan_gives_it() {
             .unwrap_or_else(|| panic!("no mount at {point} in:\n{listing}"))
             .to_string()
     };
-    // Devices: writable, no set-user-ID, no exec (one recursive call sets them on all five).
+    // The /dev tmpfs: writable (the run's own links live there). Devices: read-only (the
+    // host's node cannot be chmod-ed, chown-ed or touched; writing to it still works), no
+    // set-user-ID, no exec.
+    let dev = options("/dev");
+    assert!(dev.starts_with("rw,"), "/dev: {dev}");
     for device in [
-        "/dev",
         "/dev/null",
         "/dev/zero",
         "/dev/full",
@@ -695,7 +698,7 @@ fn every_mount_carries_the_attributes_its_plan_gives_it() {
         "/dev/urandom",
     ] {
         let flags = options(device);
-        assert!(flags.starts_with("rw,"), "{device}: {flags}");
+        assert!(flags.starts_with("ro,"), "{device}: {flags}");
         assert!(
             flags.contains("nosuid") && flags.contains("noexec"),
             "{device}: {flags}"

@@ -60,7 +60,7 @@ while True:
     threading.Thread(target=serve, args=(client,), daemon=True).start()
 "#;
 
-/// A [`RECORDER`] on port 8081 of a world's address, inside its namespace.
+/// A [`RECORDER`] on a port (8081 unless named) of a world's address, inside its namespace.
 struct Recorder {
     child: Child,
     log: PathBuf,
@@ -68,6 +68,11 @@ struct Recorder {
 
 impl Recorder {
     fn start(world: &World) -> Self {
+        Self::start_on(world, 8081)
+    }
+
+    fn start_on(world: &World, port: u16) -> Self {
+        let port = port.to_string();
         let script = world._root.path().join("recorder.py");
         let log = world._root.path().join("received.log");
         std::fs::write(&script, RECORDER).unwrap();
@@ -75,13 +80,13 @@ impl Recorder {
         let child = Command::new("ip")
             .args(["netns", "exec", &world.netns, "python3"])
             .arg(&script)
-            .args([&world.address, "8081"])
+            .args([&world.address, &port])
             .arg(&log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for(&format!("{}:8081", world.address));
+        wait_for(&format!("{}:{port}", world.address));
         // The readiness probe itself is a (quiet, empty) connection: wait for its entry.
         let deadline = Instant::now() + Duration::from_secs(5);
         while !std::fs::read_to_string(&log).unwrap().contains("=====") {
@@ -210,6 +215,45 @@ fn connect_relayed_through_an_in_sandbox_relay_is_refused_like_a_direct_one() {
     assert_eq!(egress[2]["decision"], "allow");
     assert!(recorder.received().contains("GET /through-the-relay "));
     assert!(!recorder.received().contains("evil"));
+    outcome.finished();
+}
+
+#[test]
+fn connect_tunnel_to_plain_http_port_80_is_refused_and_recorded() {
+    let world = World::create(50);
+    let recorder = Recorder::start_on(&world, 80);
+    let escape = Escape::new();
+    let a = &world.address;
+    // No port: 80 (plain HTTP, checked request by request) and 443. A tunnel to port 80 would
+    // carry any number of requests for any Host past those checks.
+    let scope = format!("net.outbound:{a}");
+    let script = format!(
+        "curl -s -o /dev/null -w \"%{{http_connect}} \" --proxytunnel http://{a}/tunnelled; \
+         curl -s http://{a}/direct"
+    );
+    let outcome = escape.run(&[&scope], &script);
+    assert_eq!(
+        outcome.stdout(),
+        format!("403 recorded {a}"),
+        "{}",
+        outcome.stderr()
+    );
+    let received = recorder.received();
+    assert!(!received.contains("tunnelled"), "{received}");
+    assert!(received.contains("GET /direct "), "{received}");
+    let egress = outcome.egress();
+    assert_eq!(egress.len(), 2, "{egress:#?}");
+    assert_eq!(egress[0]["decision"], "deny");
+    assert_eq!(egress[0]["data"]["method"], "CONNECT");
+    assert_eq!(egress[0]["data"]["port"], 80);
+    assert_eq!(
+        egress[0]["reason"],
+        format!(
+            "CONNECT to `{a}:80` refused: port 80 is plain HTTP, which the proxy relays one request at a time (send `http://` requests to the proxy, not through a tunnel)"
+        )
+    );
+    assert_eq!(egress[1]["decision"], "allow");
+    assert_eq!(egress[1]["data"]["method"], "HTTP");
     outcome.finished();
 }
 
@@ -371,6 +415,43 @@ fn ipv6_and_ipv4_mapped_literals_are_refused() {
     assert!(
         reason.contains("127.0.0.1") && reason.contains("loopback"),
         "{reason}"
+    );
+    outcome.finished();
+}
+
+#[test]
+fn names_resolving_to_siit_or_discard_only_ipv6_are_refused_like_loopback() {
+    let escape = Escape::new();
+    let names = ["siit.example.org", "discard.example.org"];
+    let script = names
+        .iter()
+        .map(|name| format!("curl -s -o /dev/null -w \"%{{http_code}} \" http://{name}:8080/"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let outcome = run_with_hosts(
+        &escape,
+        "::ffff:0:7f00:1 siit.example.org\n100::1 discard.example.org\n",
+        &[
+            "net.outbound:siit.example.org:8080",
+            "net.outbound:discard.example.org:8080",
+        ],
+        &script,
+    );
+    assert_eq!(outcome.stdout(), "403 403 ", "{}", outcome.stderr());
+    let reasons: Vec<&str> = outcome
+        .egress()
+        .iter()
+        .map(|record| {
+            assert_eq!(record["decision"], "deny", "{record:#}");
+            record["reason"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "egress to `siit.example.org:8080` resolves to ::ffff:0:7f00:1: embeds `127.0.0.1`, loopback `127.0.0.0/8` reaches this machine",
+            "egress to `discard.example.org:8080` resolves to 100::1: discard-only prefix `100::/64` (RFC 6666): routed nowhere, or wherever the local network sends it",
+        ]
     );
     outcome.finished();
 }

@@ -293,7 +293,7 @@ fn the_hosts_etc_is_not_visible_inside() {
     assert_eq!(
         outcome.stdout(),
         format!(
-            "/etc:\ngroup\nhosts\nlocaltime\nnsswitch.conf\npasswd\nssl\n\n/etc/ssl/certs:\nca-certificates.crt\n127.0.0.1 127.0.1.1 {}",
+            "/etc:\ngroup\nhosts\nld.so.cache\nlocaltime\nnsswitch.conf\npasswd\nssl\n\n/etc/ssl/certs:\nca-certificates.crt\n127.0.0.1 127.0.1.1 {}",
             String::from_utf8_lossy(&zone)
         ),
         "{}",

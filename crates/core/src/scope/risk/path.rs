@@ -21,6 +21,8 @@ struct SensitiveFile {
     aliases: Vec<Alias>,
     paths: Vec<SensitivePath>,
     names: Vec<SensitiveName>,
+    #[serde(default)]
+    sockets: Vec<SensitiveSocket>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +74,34 @@ struct SensitiveName {
     name: String,
     #[serde(default)]
     access: Access,
+    /// Counts only directly in a home (`/root/<name>`, `/home/<user>/<name>`, `~/<name>`).
+    #[serde(default)]
+    home_only: bool,
     reason: String,
+}
+
+/// A socket (or socket directory) name that makes a `unix.connect` scope critical wherever it
+/// is a component of the path; it may end in `*`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveSocket {
+    name: String,
+    reason: String,
+}
+
+impl SensitiveSocket {
+    fn matches(&self, component: &str) -> bool {
+        match self.name.strip_suffix('*') {
+            Some(prefix) => component.starts_with(prefix),
+            None => component == self.name,
+        }
+    }
+}
+
+/// Whether `components` (of a normalised path) are a home the table knows by its place:
+/// `/root` or `/home/<user>` (the running user's `~` is an entry of its own).
+fn is_home(components: &[&str]) -> bool {
+    matches!(components, ["root"] | ["home", _])
 }
 
 /// The sensitive-path table, validated, with the per-context forms it has prepared.
@@ -220,11 +249,12 @@ impl SensitiveTable {
 
     /// How many entries, names and aliases the table has (for tests of the embedded table).
     #[cfg(test)]
-    pub(super) fn counts(&self) -> (usize, usize, usize) {
+    pub(super) fn counts(&self) -> (usize, usize, usize, usize) {
         (
             self.file.paths.len(),
             self.file.names.len(),
             self.file.aliases.len(),
+            self.file.sockets.len(),
         )
     }
 
@@ -390,10 +420,16 @@ impl SensitiveTable {
                 if !name.access.applies_to(kind) {
                     continue;
                 }
-                let anywhere = format!("(`{}` anywhere): {}", name.name, name.reason);
+                let anywhere = if name.home_only {
+                    format!("(`{}` in a home): {}", name.name, name.reason)
+                } else {
+                    format!("(`{}` anywhere): {}", name.name, name.reason)
+                };
+                let placed = |start: usize| !name.home_only || is_home(&components[..start]);
                 if let Some(end) = components
                     .windows(parts.len())
-                    .position(|window| window == parts.as_slice())
+                    .enumerate()
+                    .position(|(start, window)| window == parts.as_slice() && placed(start))
                     .map(|start| start + parts.len())
                 {
                     let relation = if end == components.len() {
@@ -405,13 +441,30 @@ impl SensitiveTable {
                     direct.push((&name.reason, format!("{relation} `/{at}` {anywhere}")));
                 } else if let Some(rest) = (1..parts.len()).rev().find_map(|start| {
                     // The path's last components begin the name: it holds the rest.
-                    let tail = components.get(components.len().checked_sub(start)?..)?;
-                    (tail == &parts[..start]).then(|| parts[start..].join("/"))
+                    let at = components.len().checked_sub(start)?;
+                    let tail = components.get(at..)?;
+                    (tail == &parts[..start] && placed(at)).then(|| parts[start..].join("/"))
                 }) {
                     let inner = format!("{}/{rest}", path.trim_end_matches('/'));
                     contained.push((
                         &name.reason,
                         format!("contains sensitive path `{inner}` {anywhere}"),
+                    ));
+                }
+            }
+        }
+        // A socket that hands out code execution is critical to connect to wherever it lives
+        // (named only where no entry already says why).
+        if kind == ScopeKind::UnixConnect && direct.is_empty() {
+            for socket in &self.file.sockets {
+                if let Some(component) = path.split('/').find(|component| socket.matches(component))
+                {
+                    direct.push((
+                        &socket.reason,
+                        format!(
+                            "sensitive socket `{component}` (`{}` anywhere): {}",
+                            socket.name, socket.reason
+                        ),
                     ));
                 }
             }
@@ -501,6 +554,20 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
         }
         unique(&mut keys, text)?;
         has_reason(text, &name.reason)?;
+    }
+    for socket in &file.sockets {
+        let text = socket.name.as_str();
+        if text.is_empty()
+            || text.starts_with('*')
+            || text.contains('/')
+            || !glob_is_well_formed(text)
+        {
+            return Err(format!(
+                "socket `{text}` is not one path component (a `*` may only end it)"
+            ));
+        }
+        unique(&mut keys, text)?;
+        has_reason(text, &socket.reason)?;
     }
     Ok(())
 }

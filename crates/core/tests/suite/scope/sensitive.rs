@@ -248,6 +248,151 @@ const BOTH: &[(&str, Risk)] = &[
     ("files.write:/home/bob/.cargo/bin", Critical),
     ("files.write:/home/bob/.ssh/authorized_keys", Critical),
     ("files.write:/home/bob/.forward", Critical),
+    // PATH shims, toolchains and files a shell sources: a write runs code as that user later.
+    ("files.write:/home/bob/.cargo/env", Critical),
+    ("files.write:/root/.cargo/env", Critical),
+    ("files.write:/root/bin", Critical),
+    ("files.write:/home/bob/bin", Critical),
+    ("files.write:/home/bob/bin/tool", Critical),
+    ("files.read:/home/bob/bin", Low),
+    ("files.write:/home/bob/project/bin", Medium),
+    ("files.write:/data/build/bin", Medium),
+    ("files.write:/home/bob/go/bin", Critical),
+    ("files.write:/home/bob/.npm-global/bin", Critical),
+    ("files.write:/home/bob/.local/share/pnpm", Critical),
+    ("files.write:/home/bob/.yarn/bin", Critical),
+    ("files.write:/home/bob/.pyenv/shims", Critical),
+    ("files.write:/root/.pyenv/versions/3.13.1/bin", Critical),
+    ("files.write:/home/bob/.rbenv/shims", Critical),
+    ("files.write:/home/bob/.nvm/nvm.sh", Critical),
+    ("files.write:/home/bob/.sdkman/bin", Critical),
+    ("files.write:/home/bob/.volta/bin", Critical),
+    ("files.write:/home/bob/.deno/bin", Critical),
+    ("files.write:/home/bob/.bun/bin", Critical),
+    ("files.write:/home/bob/.asdf/shims", Critical),
+    ("files.write:/home/bob/.rustup/toolchains", Critical),
+    ("files.read:/home/bob/.rustup/toolchains", Low),
+    ("files.write:/home/bob/.dotnet/tools", Critical),
+    ("files.write:/home/bob/.nix-profile", Critical),
+    ("files.write:/home/bob/.inputrc", Critical),
+    ("files.write:/home/bob/.bashrc.d/local.sh", Critical),
+    ("files.write:/home/bob/.config/zsh/.zshrc", Critical),
+    ("files.write:/home/bob/.oh-my-zsh/custom", Critical),
+    ("files.write:/home/bob/.screenrc", Critical),
+    ("files.write:/home/bob/.config/kitty/kitty.conf", Critical),
+    ("files.write:/home/bob/.config/alacritty", Critical),
+    ("files.write:/home/bob/.config/starship.toml", Critical),
+    ("files.write:/home/bob/.config/direnv/direnvrc", Critical),
+    ("files.write:/home/bob/.local/share/direnv/allow", Critical),
+    ("files.write:/home/bob/.config/mimeapps.list", Critical),
+    ("files.write:/home/bob/.mailcap", Critical),
+    ("files.write:/home/bob/.gradle/init.d", Critical),
+    ("files.write:/home/bob/.gradle/init.gradle", Critical),
+    ("files.write:/home/bob/.config/VSCodium/User", Critical),
+    ("files.write:/home/bob/.vscode-oss/extensions", Critical),
+    // Already reviewed startup files, kept here as the whole list asked about.
+    ("files.write:/home/bob/.bash_profile", Critical),
+    ("files.write:/home/bob/.bash_login", Critical),
+    ("files.write:/home/bob/.bash_logout", Critical),
+    ("files.write:/home/bob/.zprofile", Critical),
+    ("files.write:/home/bob/.zlogin", Critical),
+    ("files.write:/home/bob/.config/fish/config.fish", Critical),
+    ("files.write:/home/bob/.config/environment.d", Critical),
+    ("files.write:/home/bob/.xprofile", Critical),
+    ("files.write:/home/bob/.xsessionrc", Critical),
+    ("files.write:/home/bob/.pam_environment", Critical),
+    ("files.write:/home/bob/.ssh/rc", Critical),
+    ("files.write:/home/bob/.vimrc", Critical),
+    ("files.write:/home/bob/.config/nvim/init.lua", Critical),
+    ("files.write:/home/bob/.emacs.d/init.el", Critical),
+    (
+        "files.write:/home/bob/.config/Code/User/settings.json",
+        Critical,
+    ),
+    // A repository's hooks and configuration run on the host at the next `git` command.
+    ("files.write:/home/bob/project/.git/hooks", Critical),
+    (
+        "files.write:/home/bob/project/.git/hooks/pre-commit",
+        Critical,
+    ),
+    ("files.write:/home/bob/project/.git/config", Critical),
+    ("files.write:/srv/repo/.git", Critical),
+    ("files.write:/tmp/work/.git/modules/lib/hooks", Critical),
+    ("files.read:/home/bob/project/.git/config", Low),
+    // Credential stores, reviewed as a whole.
+    ("files.read:/home/bob/.yarnrc", Critical),
+    ("files.read:/home/bob/.yarnrc.yml", Critical),
+    ("files.read:/home/bob/.cargo/credentials", Critical),
+    ("files.read:/home/bob/.m2/settings.xml", Critical),
+    ("files.read:/home/bob/.m2/settings-security.xml", Critical),
+    ("files.read:/home/bob/.gradle/gradle.properties", Critical),
+    (
+        "files.read:/home/bob/.terraform.d/credentials.tfrc.json",
+        Critical,
+    ),
+    ("files.read:/home/bob/.vault-token", Critical),
+    ("files.read:/home/bob/.azure", Critical),
+    ("files.read:/home/bob/.aws/credentials", Critical),
+    ("files.read:/home/bob/.oci/config", Critical),
+    ("files.read:/home/bob/.config/rclone/rclone.conf", Critical),
+    ("files.read:/home/bob/.my.cnf", Critical),
+    ("files.read:/home/bob/.config/op", Critical),
+    ("files.read:/home/bob/.config/pypoetry/auth.toml", Critical),
+    (
+        "files.read:/home/bob/.config/helm/repositories.yaml",
+        Critical,
+    ),
+    ("files.read:/home/bob/.config/doctl/config.yaml", Critical),
+    ("files.read:/home/bob/.config/hcloud/cli.toml", Critical),
+    (
+        "files.read:/home/bob/.config/configstore/firebase-tools.json",
+        Critical,
+    ),
+    ("files.read:/home/bob/.fly/config.yml", Critical),
+    ("files.read:/home/bob/.pki/nssdb", Critical),
+    ("files.read:/home/bob/.var/app/com.google.Chrome", Critical),
+    ("files.read:/home/bob/.config/vivaldi/Default", Critical),
+    ("files.read:/home/bob/.config/opera", Critical),
+    ("files.read:/home/bob/.config/Slack/Cookies", Critical),
+    ("files.read:/home/bob/.config/discord", Critical),
+    (
+        "files.read:/home/bob/.local/share/jupyter/runtime",
+        Critical,
+    ),
+    // Sockets that hand out code execution on the host, wherever they live.
+    ("unix.connect:/run/screen/S-bob/1234.pts-0.host", Critical),
+    (
+        "unix.connect:/var/run/screen/S-bob/1234.pts-0.host",
+        Critical,
+    ),
+    ("unix.connect:/tmp/uscreens/S-bob/1234.pts-0.host", Critical),
+    ("unix.connect:/home/bob/.screen/1234.pts-0.host", Critical),
+    ("unix.connect:/srv/bob/tmux-1000/default", Critical),
+    ("unix.connect:/tmp/emacs1000/server", Critical),
+    ("unix.connect:/tmp/nvimAbC123/0", Critical),
+    ("unix.connect:/tmp/vscode-ipc-1234.sock", Critical),
+    ("unix.connect:/tmp/vscode-git-abcd.sock", Critical),
+    ("unix.connect:/tmp/dbus-AbCdEf", Critical),
+    ("unix.connect:/srv/ci/docker.sock", Critical),
+    ("unix.connect:/opt/podman/podman.sock", Critical),
+    ("unix.connect:/srv/k8s/containerd.sock", Critical),
+    ("unix.connect:/srv/build/buildkitd.sock", Critical),
+    (
+        "unix.connect:/home/bob/.colima/default/docker.sock",
+        Critical,
+    ),
+    (
+        "unix.connect:/home/bob/.lima/default/sock/ssh.sock",
+        Critical,
+    ),
+    ("unix.connect:/mnt/wslg/.X11-unix/X0", Critical),
+    ("unix.connect:/mnt/wslg/runtime-dir/wayland-0", Critical),
+    ("unix.connect:/srv/bob/gnupg/S.gpg-agent", Critical),
+    ("unix.connect:/srv/bob/keyring/ssh", Critical),
+    ("unix.connect:/tmp/.s.PGSQL.5432", Critical),
+    ("unix.connect:/tmp/mysql.sock", Critical),
+    ("unix.connect:/srv/app/app.sock", High),
+    ("unix.connect:/srv/app/private.sock", High),
     // The whole host.
     ("files.read:/", Critical),
     ("files.write:/", Critical),
@@ -323,6 +468,7 @@ fn the_quickstart_scopes_are_low_and_medium_for_root_and_for_a_user() {
 struct TableFile {
     paths: Vec<TablePath>,
     names: Vec<TableName>,
+    sockets: Vec<TableSocket>,
 }
 
 #[derive(Deserialize)]
@@ -339,6 +485,13 @@ struct TableName {
     name: String,
     #[serde(default)]
     access: Option<String>,
+    #[serde(default)]
+    home_only: bool,
+}
+
+#[derive(Deserialize)]
+struct TableSocket {
+    name: String,
 }
 
 /// Every entry, as the scope kinds it applies to, rates critical (a pattern's `*` as `x`), and
@@ -371,12 +524,25 @@ fn every_table_entry_rates_critical_for_the_kinds_it_covers() {
             }
         }
         for entry in &table.names {
+            // A name that counts only directly in a home is checked in the homes the table
+            // knows (every home alike: root's, any user's, `~`).
+            let homes: &[&str] = if entry.home_only {
+                &["/root", "/home/bob", "~"]
+            } else {
+                &["/root", "/home/bob", "/srv/carol", "~"]
+            };
             for kind in kinds(&entry.access) {
-                for home in ["/root", "/home/bob", "/srv/carol", "~"] {
+                for home in homes {
                     check(who, format!("{kind}:{home}/{}", entry.name));
                     check(who, format!("{kind}:{home}/{}/inner", entry.name));
                 }
             }
+        }
+        // A socket name (its `*` as `x`) is critical to connect to as any component.
+        for entry in &table.sockets {
+            let name = entry.name.replace('*', "x");
+            check(who, format!("unix.connect:/srv/app/{name}"));
+            check(who, format!("unix.connect:/srv/app/{name}/inner"));
         }
     }
     assert_eq!(wrong, Vec::<String>::new());

@@ -336,7 +336,7 @@ fn each_entry_is_resolved_once_per_context() {
     let before = RESOLVED.load(Ordering::SeqCst);
     reasons(&table, ScopeKind::FilesRead, "/data/home/bob", &alice);
     let once = RESOLVED.load(Ordering::SeqCst) - before;
-    let (paths, names, _) = table.counts();
+    let (paths, names, _, _) = table.counts();
     // Every path entry and every name (as `~/<name>`), each resolved exactly once.
     assert_eq!(once, paths + names);
     for path in ["/etc", "/tmp/input", "/vault/ssh"] {
