@@ -215,10 +215,12 @@ impl Grants {
                 },
             });
         }
-        let text = home::read_text(&path).map_err(|source| ApprovalError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let text = home::read_file_text(&path, home::FileKind::Grants, home::Follow::No).map_err(
+            |source| ApprovalError::Io {
+                path: path.clone(),
+                source,
+            },
+        )?;
         let file = serde_json::from_str(&text).map_err(|error| ApprovalError::Corrupt {
             path: path.clone(),
             line: error.line(),

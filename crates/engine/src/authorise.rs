@@ -14,7 +14,7 @@ use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
 use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
 use aegisclaw_core::scope::{Risk, Scope};
-use aegisclaw_core::skill::manifest::{Manifest, Resources};
+use aegisclaw_core::skill::manifest::{Manifest, Platform, Resources};
 use aegisclaw_core::skill::sign;
 use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::path::{OpenedPath, open_scope_path};
@@ -86,7 +86,7 @@ pub enum RefusalStage {
     /// A human (or the absence of one) refused a scope.
     Approval,
     /// The configured runtime cannot run anything here (no adapter; never a silent
-    /// downgrade).
+    /// downgrade), or cannot honour the skill's manifest platform.
     Runtime,
 }
 
@@ -248,7 +248,9 @@ pub fn authorise(
     };
 
     // 1. Resolve the skill.
-    let (facts, skill_dir, mut argv, scope_texts, resources, files) = match &request.source {
+    let (facts, skill_dir, mut argv, scope_texts, resources, files, platform) = match &request
+        .source
+    {
         SkillSource::Installed { name } => {
             let dir = context.home().skills_dir().join(name);
             if !aegisclaw_core::skill::manifest::is_valid_name(name) || !dir.is_dir() {
@@ -307,6 +309,7 @@ pub fn authorise(
                         manifest.scopes.clone(),
                         manifest.resources.clone(),
                         manifest.files.keys().cloned().collect(),
+                        manifest.platform,
                     )
                 }
                 Err(reason) => {
@@ -340,6 +343,7 @@ pub fn authorise(
             scopes.clone(),
             None,
             Vec::new(),
+            Platform::Native,
         ),
     };
     argv.extend(request.args.iter().cloned());
@@ -379,6 +383,12 @@ pub fn authorise(
             return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
         }
     };
+    // A platform the runtime cannot honour (a container image, a compose file) is refused,
+    // never run as a native program.
+    if let Err(error) = runtime::check_platform(platform, runtime.selected, runtime::PLATFORMS) {
+        let reason = error.to_string();
+        return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
+    }
 
     // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
     // symlink cannot hide what is bound, and a path-less `files.*` scope is the working

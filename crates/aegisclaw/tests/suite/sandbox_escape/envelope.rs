@@ -1,4 +1,5 @@
 //! Attacks on the envelope around the sandbox: a configured runtime that does not exist, a
+//! manifest platform the runtime cannot honour, an actor forged through the environment, a
 //! secret smuggled into the audit log through a host name, an "always" answer for one ad-hoc
 //! command stretched over others, a scope nothing enforces, and a program flooding the log.
 
@@ -62,6 +63,85 @@ fn configured_runtime_without_an_adapter_refuses_instead_of_running_native() {
             .unwrap_or_default();
         assert!(line.contains("FAIL") || line.contains("fail"), "{line}");
         assert!(line.contains("every run is refused"), "{line}");
+    }
+}
+
+#[test]
+fn a_container_platform_manifest_is_refused_instead_of_running_natively() {
+    for (platform, extra) in [
+        ("docker", "image: ghcr.io/example/word-count:1.0.0\n"),
+        ("docker-compose", "compose_file: docker-compose.yml\n"),
+    ] {
+        let escape = Escape::new();
+        let dir = escape.env.skill_copy("word-count", "word-count");
+        let manifest = dir.join("manifest.yaml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace(
+            "platform: native\n",
+            &format!("platform: {platform}\n{extra}"),
+        );
+        // The entrypoint a native run would execute leaves a mark if it runs.
+        std::fs::write(&manifest, text).unwrap();
+        std::fs::write(dir.join("count.sh"), "echo RAN; echo ran > ran.txt\n").unwrap();
+        std::fs::write(dir.join("docker-compose.yml"), "services: {}\n").unwrap();
+        for word in ["sign", "install"] {
+            let output = escape
+                .env
+                .cmd(&["skill", word, dir.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{platform} {word}: {output:?}");
+        }
+        let outcome = escape.run_args(&["sandbox", "run-registered", "word-count"]);
+        assert_eq!(outcome.code(), Some(1), "{platform}: {}", outcome.stderr());
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert!(!escape.work.join("ran.txt").exists());
+        let reason = format!(
+            "the skill's manifest says `platform: {platform}`, which the `native` runtime cannot run"
+        );
+        assert!(outcome.stderr().contains(&reason), "{}", outcome.stderr());
+        let refused = outcome.record("run.refused");
+        assert_eq!(refused["data"]["stage"], "runtime");
+        assert_eq!(refused["decision"], "deny");
+        assert!(
+            refused["reason"].as_str().unwrap().starts_with(&reason),
+            "{refused:#}"
+        );
+        for never in ["policy.decision", "run.launch", "run.finished"] {
+            assert!(!outcome.has(never), "{platform}: {never}");
+        }
+    }
+}
+
+#[test]
+fn a_forged_user_name_is_recorded_only_as_a_claim_after_the_real_user() {
+    // `nobody` says it is root, through `$USER` and through `$AEGISCLAW_ACTOR`.
+    let nobody = Unprivileged::new();
+    for (variable, keep_actor) in [("USER", false), ("AEGISCLAW_ACTOR", true)] {
+        let before = nobody.records().len();
+        let mut setpriv = std::process::Command::new("setpriv");
+        setpriv
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
+            .args(["sandbox", "run", "--", "true"]);
+        let mut command = nobody.env.with_env(setpriv);
+        if !keep_actor {
+            command.env_remove("AEGISCLAW_ACTOR");
+        }
+        let output = command
+            .env(variable, "root")
+            .current_dir(&nobody.work)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{variable}: {output:?}");
+        let records = nobody.records();
+        let actors: Vec<&str> = records[before..]
+            .iter()
+            .map(|record| record["actor"].as_str().unwrap())
+            .collect();
+        assert!(actors.len() >= 2, "{records:#?}");
+        for actor in actors {
+            assert_eq!(actor, "cli:nobody/claims:root", "{variable}");
+        }
     }
 }
 
