@@ -3,7 +3,10 @@
 //! policy, and ask a human where the policy says so. Every step is an audit record, made
 //! durable before anything acts on it. Launching is the runtime's job.
 
+mod files;
 mod paths;
+
+pub(crate) use files::RUN_PATH;
 
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::context::{Context, ContextError};
@@ -488,17 +491,40 @@ pub fn authorise(
     let mut grants = Grants::load(context.home())?;
     let now = Timestamp::now();
     let workdir_text = request.workdir.display().to_string();
+    // An unsigned command's grant covers the files it names as they are now: hashed once,
+    // here, only when someone may be asked (or a grant consulted).
+    let asks = verdicts
+        .iter()
+        .any(|verdict| verdict.decision.outcome == Outcome::NeedsApproval);
+    let bound_files = if asks && facts.publisher.is_none() {
+        match files::command_files(&argv, &request.workdir) {
+            Ok(files) => files,
+            Err(reason) => {
+                return refuse(
+                    context,
+                    std::mem::take(&mut pending),
+                    RefusalStage::Approval,
+                    reason,
+                    verdicts,
+                );
+            }
+        }
+    } else {
+        Vec::new()
+    };
     for verdict in verdicts
         .iter_mut()
         .filter(|v| v.decision.outcome == Outcome::NeedsApproval)
     {
-        // An unsigned skill's grant is bound to this exact command and working directory.
+        // An unsigned skill's grant is bound to this exact command and working directory, and
+        // to the contents of the files it names.
         let subject = GrantSubject::for_run(
             &facts.name,
             facts.publisher.as_deref(),
             &verdict.scope,
             &argv,
             &workdir_text,
+            &bound_files,
         );
         if let Some(grant) = grants.find(&subject, now) {
             verdict.granted = true;

@@ -227,18 +227,15 @@ fn secret_in_a_host_name_sent_to_the_proxy_never_reaches_the_audit_log() {
 
 /// `sandbox run --scope files.write -- sh -c SCRIPT` in a pseudo-terminal, from `work`.
 fn ask_in_terminal(escape: &Escape, script: &str) -> PtySession {
+    ask_in_terminal_to_run(escape, &["sh", "-c", script])
+}
+
+/// `sandbox run --scope files.write -- ARGV` in a pseudo-terminal, from `work`.
+fn ask_in_terminal_to_run(escape: &Escape, argv: &[&str]) -> PtySession {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
     command
-        .args([
-            "sandbox",
-            "run",
-            "--scope",
-            "files.write",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ])
+        .args(["sandbox", "run", "--scope", "files.write", "--"])
+        .args(argv)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("TERM", "xterm")
@@ -322,6 +319,67 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn an_always_grant_for_a_script_does_not_cover_the_script_once_edited() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // The standard policy asks before an unsigned command writes files; the script is given
+    // to an interpreter, then run directly.
+    for argv in [&["sh", "run.sh"][..], &["./run.sh"][..]] {
+        let escape = Escape::with_policy("standard");
+        let script = escape.work.join("run.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho granted > granted.txt; echo RAN-A\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut session = ask_in_terminal_to_run(&escape, argv);
+        session.exp_string("Allow `files.write:").unwrap();
+        session.exp_string("\x1b[?25h").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        for key in ["\x1b[B", "\x1b[B", "\r"] {
+            session.send(key).unwrap();
+            session.flush().unwrap();
+        }
+        session.exp_string("RAN-A").unwrap();
+        session.exp_eof().unwrap();
+        let grants: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
+        )
+        .unwrap();
+        let files = &grants["grants"][0]["files"];
+        let script_path = script.canonicalize().unwrap();
+        assert!(
+            files
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|file| file["path"] == script_path.to_str().unwrap()
+                    && file["sha256"].as_str().is_some_and(|h| h.len() == 64)),
+            "{argv:?}: {files:#}"
+        );
+        let mut args = vec!["sandbox", "run", "--scope", "files.write", "--"];
+        args.extend_from_slice(argv);
+        // Unchanged, the grant answers.
+        let again = escape.run_args(&args);
+        assert_eq!(again.code(), Some(0), "{argv:?}: {}", again.stderr());
+        assert_eq!(
+            again.record("approval.granted")["reason"],
+            "remembered grant"
+        );
+        // Edited, the same argv in the same directory is another command: asked again, and
+        // with nobody to ask, refused before it runs.
+        std::fs::write(&script, "#!/bin/sh\necho pwned > pwned.txt; echo RAN-B\n").unwrap();
+        let edited = escape.run_args(&args);
+        assert_eq!(edited.code(), Some(1), "{argv:?}: {}", edited.stdout());
+        assert!(!edited.stdout().contains("RAN-B"));
+        assert!(!escape.work.join("pwned.txt").exists());
+        assert_eq!(edited.record("run.refused")["data"]["stage"], "approval");
+        assert!(edited.has("approval.denied"), "{:#?}", edited.records);
+        assert!(!edited.has("approval.granted"), "{:#?}", edited.records);
+    }
 }
 
 #[test]
