@@ -654,3 +654,25 @@ fn a_fifo_or_an_oversize_state_file_is_refused_by_name_never_read() {
         }
     }
 }
+
+#[test]
+fn a_fifo_in_place_of_the_audit_log_is_refused_by_name_never_waited_on() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("audit/audit.jsonl");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    assert!(made.unwrap().success());
+    for args in [
+        &["sandbox", "run", "--", "true"][..],
+        &["logs"][..],
+        &["logs", "verify"][..],
+    ] {
+        let output = output_within_seconds(&env, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()) && stderr.contains("not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
