@@ -51,12 +51,14 @@ pub(crate) fn install(context: &mut Context, skill: &BundledSkill) -> anyhow::Re
             .files
             .iter()
             .find(|(path, _)| *path == "manifest.yaml");
-        let installed_manifest = home::read_text(
+        let installed_manifest = home::read_file_text(
             &context
                 .home()
                 .skills_dir()
                 .join(skill.name)
                 .join("manifest.yaml"),
+            home::FileKind::Manifest,
+            home::Follow::No,
         )?;
         if bundled_manifest.is_some_and(|(_, text)| *text == installed_manifest) {
             return Ok(Installed::AlreadyPresent);

@@ -11,6 +11,9 @@ pub(crate) enum Exit {
     Refused,
     /// Usage or input error, or a word that is not available yet.
     Usage,
+    /// The environment failed: a state file of the home that cannot be used (not a regular
+    /// file, or larger than its kind may be).
+    Environment,
     /// A sandboxed run ended: its own exit code (124 for a timeout, 128 + n for signal n).
     Child(u8),
 }
@@ -22,6 +25,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Refused => 1,
             Exit::Usage => 2,
+            Exit::Environment => 3,
             Exit::Child(code) => code,
         }
     }
@@ -38,9 +42,20 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub(crate) struct Refusal(pub(crate) String);
 
-/// Maps an error onto its exit code: refusals are 1, everything else is an input or usage
-/// error (2).
+/// Maps an error onto its exit code: refusals are 1, a state file of the home that cannot be
+/// used is 3 (a config or policy that cannot is bad input, 2), everything else is an input or
+/// usage error (2).
 pub(crate) fn code_for(error: &anyhow::Error) -> Exit {
+    let unusable = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<aegisclaw_core::home::FileProblem>());
+    if let Some(problem) = unusable {
+        return if problem.kind().is_input() {
+            Exit::Usage
+        } else {
+            Exit::Environment
+        };
+    }
     // `downcast_ref` also finds a `Refusal` attached with `.context(...)`.
     if error.downcast_ref::<Refusal>().is_some() || error.chain().any(|cause| cause.is::<Refusal>())
     {

@@ -1,8 +1,9 @@
 //! Persistent "always" approval grants (`approvals/grants.json`): a human's answer to a
 //! `needs_approval` decision, remembered for one skill, publisher and scope until it expires.
 //! An unsigned (ad-hoc) skill has no identity of its own, so its grant is also bound to the
-//! exact command and working directory it was given for. Stores and matches grants; does not
-//! ask anyone (that is the engine's `ApprovalBroker`).
+//! exact command and working directory it was given for, and to the sha256 of every file that
+//! command names (its program and its script arguments): an edited script is another command.
+//! Stores and matches grants; does not read those files or ask anyone (that is the engine's).
 
 use crate::home::{self, Home, HomeError};
 use crate::timestamp::Timestamp;
@@ -64,36 +65,55 @@ pub struct GrantSubject<'a> {
     pub invocation: Option<Invocation<'a>>,
 }
 
-/// The exact command and working directory of an ad-hoc run.
+/// The exact command and working directory of an ad-hoc run, and the files it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Invocation<'a> {
     /// The whole argv.
     pub argv: &'a [String],
     /// The working directory, absolute.
     pub workdir: &'a str,
+    /// The files the command names, as they are now: the program `argv[0]` resolves to and
+    /// every argument naming an existing file.
+    pub files: &'a [BoundFile],
+}
+
+/// A file an ad-hoc grant is bound to, by content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundFile {
+    /// Its path, symlinks resolved.
+    pub path: String,
+    /// The lower-case hex sha256 of its contents.
+    pub sha256: String,
 }
 
 impl<'a> GrantSubject<'a> {
-    /// The subject of a run's scope: bound to `argv` and `workdir` exactly when the skill is
-    /// unsigned (`publisher` is `None`).
+    /// The subject of a run's scope: bound to `argv`, `workdir` and the `files` they name
+    /// exactly when the skill is unsigned (`publisher` is `None`).
     pub fn for_run(
         skill: &'a str,
         publisher: Option<&'a str>,
         scope: &'a str,
         argv: &'a [String],
         workdir: &'a str,
+        files: &'a [BoundFile],
     ) -> Self {
         Self {
             skill,
             publisher,
             scope,
-            invocation: publisher.is_none().then_some(Invocation { argv, workdir }),
+            invocation: publisher.is_none().then_some(Invocation {
+                argv,
+                workdir,
+                files,
+            }),
         }
     }
 
     /// `sha256(skill \0 publisher \0 scope \0)` in hex, followed in the hash (for a bound
-    /// subject) by each argv word and the working directory, length-prefixed: a different
-    /// publisher, scope, command or directory never matches an old grant.
+    /// subject) by each argv word and the working directory, then each bound file's path and
+    /// digest, length-prefixed: a different publisher, scope, command, directory or file
+    /// content never matches an old grant.
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
         for part in [self.skill, self.publisher.unwrap_or(""), self.scope] {
@@ -112,6 +132,14 @@ impl<'a> GrantSubject<'a> {
                 hasher.update((word.len() as u64).to_le_bytes());
                 hasher.update(word.as_bytes());
             }
+            hasher.update(b"files\0");
+            hasher.update((invocation.files.len() as u64).to_le_bytes());
+            for file in invocation.files {
+                for part in [&file.path, &file.sha256] {
+                    hasher.update((part.len() as u64).to_le_bytes());
+                    hasher.update(part.as_bytes());
+                }
+            }
         }
         hex::encode(hasher.finalize())
     }
@@ -119,11 +147,28 @@ impl<'a> GrantSubject<'a> {
     /// What an "always" answer for this subject covers, for the person asked.
     pub fn covers(&self) -> String {
         match (&self.invocation, self.publisher) {
-            (Some(invocation), _) => format!(
+            (Some(invocation), _) if invocation.files.is_empty() => format!(
                 "only the command `{}` run in `{}`, asking for `{}`",
                 shell_words(invocation.argv),
                 invocation.workdir,
                 self.scope
+            ),
+            (Some(invocation), _) => format!(
+                "only the command `{}` run in `{}`, asking for `{}`, while {} {} unchanged",
+                shell_words(invocation.argv),
+                invocation.workdir,
+                self.scope,
+                invocation
+                    .files
+                    .iter()
+                    .map(|file| format!("`{}`", file.path))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if invocation.files.len() == 1 {
+                    "stays"
+                } else {
+                    "stay"
+                }
             ),
             (None, Some(publisher)) => format!(
                 "every run of skill `{}` signed by publisher `{publisher}` asking for `{}`",
@@ -173,6 +218,9 @@ pub struct Grant {
     /// For an unsigned skill: the working directory the grant covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workdir: Option<String>,
+    /// For an unsigned skill: the files its command names, with the digests it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<BoundFile>>,
     /// Who granted it.
     pub by: String,
     /// When, RFC 3339.
@@ -215,10 +263,12 @@ impl Grants {
                 },
             });
         }
-        let text = home::read_text(&path).map_err(|source| ApprovalError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let text = home::read_file_text(&path, home::FileKind::Grants, home::Follow::No).map_err(
+            |source| ApprovalError::Io {
+                path: path.clone(),
+                source,
+            },
+        )?;
         let file = serde_json::from_str(&text).map_err(|error| ApprovalError::Corrupt {
             path: path.clone(),
             line: error.line(),
@@ -273,6 +323,9 @@ impl Grants {
             workdir: subject
                 .invocation
                 .map(|invocation| invocation.workdir.to_string()),
+            files: subject
+                .invocation
+                .map(|invocation| invocation.files.to_vec()),
             by: by.to_string(),
             granted_at: now.to_string(),
             expires_at: Timestamp::from_unix_nanos(now.unix_nanos() + days * NANOS_PER_DAY)
@@ -384,7 +437,45 @@ mod tests {
     }
 
     fn bound<'a>(argv: &'a [String], workdir: &'a str) -> GrantSubject<'a> {
-        GrantSubject::for_run("ad-hoc", None, "files.write:/work", argv, workdir)
+        GrantSubject::for_run("ad-hoc", None, "files.write:/work", argv, workdir, &[])
+    }
+
+    #[test]
+    fn an_unsigned_grant_does_not_cover_its_script_once_edited() {
+        let temp = tempfile::tempdir().unwrap();
+        let home = Home::at(temp.path());
+        home.ensure_layout().unwrap();
+        let now = Timestamp::parse("2026-11-24T10:00:00Z").unwrap();
+        let argv = words("sh run.sh");
+        let file = |sha256: &str| {
+            vec![
+                BoundFile {
+                    path: "/usr/bin/dash".into(),
+                    sha256: "aa".into(),
+                },
+                BoundFile {
+                    path: "/work/run.sh".into(),
+                    sha256: sha256.into(),
+                },
+            ]
+        };
+        let (granted, edited) = (file("11"), file("22"));
+        let subject = |files| {
+            GrantSubject::for_run("ad-hoc", None, "files.write:/work", &argv, "/work", files)
+        };
+        let mut grants = Grants::load(&home).unwrap();
+        let grant = grants
+            .grant(&subject(&granted), "cli:alice", now, 30)
+            .unwrap();
+        assert_eq!(grant.files.as_ref(), Some(&granted));
+        let reloaded = Grants::load(&home).unwrap();
+        assert!(reloaded.find(&subject(&granted), now).is_some());
+        assert!(reloaded.find(&subject(&edited), now).is_none());
+        assert!(reloaded.find(&subject(&[]), now).is_none());
+        assert_eq!(
+            subject(&granted).covers(),
+            "only the command `sh run.sh` run in `/work`, asking for `files.write:/work`, while `/usr/bin/dash`, `/work/run.sh` stay unchanged"
+        );
     }
 
     #[test]
@@ -420,7 +511,8 @@ mod tests {
             "an \"always\" grant for the unsigned skill `web-search` and scope `files.write:/work` must be bound to its command and working directory"
         );
         // A signed subject is not bound to a command.
-        let signed = GrantSubject::for_run("web", Some("abcd"), "files.write:/w", &granted, "/w");
+        let signed =
+            GrantSubject::for_run("web", Some("abcd"), "files.write:/w", &granted, "/w", &[]);
         assert_eq!(signed.invocation, None);
     }
 
@@ -429,11 +521,12 @@ mod tests {
         let mut argv = words("sh -c");
         argv.push("echo it's here".to_string());
         assert_eq!(
-            GrantSubject::for_run("ad-hoc", None, "files.write:/w", &argv, "/w").covers(),
+            GrantSubject::for_run("ad-hoc", None, "files.write:/w", &argv, "/w", &[]).covers(),
             "only the command `sh -c 'echo it'\\''s here'` run in `/w`, asking for `files.write:/w`"
         );
         assert_eq!(
-            GrantSubject::for_run("web", Some("abcd"), "net.outbound:a.test", &argv, "/w").covers(),
+            GrantSubject::for_run("web", Some("abcd"), "net.outbound:a.test", &argv, "/w", &[])
+                .covers(),
             "every run of skill `web` signed by publisher `abcd` asking for `net.outbound:a.test`"
         );
     }

@@ -94,6 +94,37 @@ fn io_error<'a>(
     }
 }
 
+/// Opens a log or checkpoint file for reading only: never blocking on the open and never
+/// following a link at the path, and refused unless it is a regular file (a FIFO put there
+/// would hang every reader). `Ok(None)` if nothing is there.
+fn open_for_reading(path: &Path) -> Result<Option<std::fs::File>, AuditError> {
+    use fs_err::os::unix::fs::OpenOptionsExt as _;
+    let file = match fs_err::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(file) => file.into_file(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io_error("open", path)(error)),
+    };
+    require_regular(&file, path)?;
+    Ok(Some(file))
+}
+
+/// Fails unless `file` (opened at `path`) is a regular file.
+fn require_regular(file: &std::fs::File, path: &Path) -> Result<(), AuditError> {
+    let meta = file.metadata().map_err(io_error("inspect", path))?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(io_error("use", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )))
+    }
+}
+
 /// Fails with [`AuditError::MissingDirectory`] unless `path`'s parent directory exists.
 fn require_parent(path: &Path) -> Result<(), AuditError> {
     let parent = parent_dir(path);

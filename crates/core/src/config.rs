@@ -68,24 +68,86 @@ pub enum ConfigError {
     },
 }
 
+/// A key written with no value (`timeout_s: ~`, `sandbox: null`, `runtime:`) is an error naming
+/// the field, never a silent default: a config edit that lost its value must not loosen
+/// anything. No field of `config.yaml` gives null a meaning; leave a key out for its default.
+macro_rules! present {
+    ($($name:ident => $field:literal),* $(,)?) => {$(
+        fn $name<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+        where
+            D: serde::Deserializer<'de>,
+            T: Deserialize<'de>,
+        {
+            match Option::<T>::deserialize(deserializer)? {
+                Some(value) => Ok(Some(value)),
+                None => Err(serde::de::Error::custom(concat!(
+                    "field `", $field, "` is null or empty; give it a value, or remove the key for its default"
+                ))),
+            }
+        }
+    )*};
+}
+
+present! {
+    present_version => "version",
+    present_sandbox => "sandbox",
+    present_policy => "policy",
+    present_secrets => "secrets",
+    present_audit => "audit",
+    present_sandbox_runtime => "sandbox.runtime",
+    present_sandbox_limits => "sandbox.limits",
+    present_sandbox_network_namespace => "sandbox.network_namespace",
+    present_sandbox_ca_bundle => "sandbox.ca_bundle",
+    present_sandbox_limits_memory_mb => "sandbox.limits.memory_mb",
+    present_sandbox_limits_pids => "sandbox.limits.pids",
+    present_sandbox_limits_cpus => "sandbox.limits.cpus",
+    present_sandbox_limits_timeout_s => "sandbox.limits.timeout_s",
+    present_sandbox_limits_file_size_mb => "sandbox.limits.file_size_mb",
+    present_policy_template => "policy.template",
+    present_policy_rego_version => "policy.rego_version",
+    present_secrets_backend => "secrets.backend",
+    present_audit_checkpoint_every => "audit.checkpoint_every",
+    present_audit_max_run_records => "audit.max_run_records",
+}
+
 /// `config.yaml` exactly as written: every field optional, unknown keys rejected.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Config format version; only `1` exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_version"
+    )]
     pub version: Option<u32>,
     /// Sandbox settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox"
+    )]
     pub sandbox: Option<SandboxSection>,
     /// Policy settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_policy"
+    )]
     pub policy: Option<PolicySection>,
     /// Secret store settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_secrets"
+    )]
     pub secrets: Option<SecretsSection>,
     /// Audit log settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_audit"
+    )]
     pub audit: Option<AuditSection>,
 }
 
@@ -94,17 +156,33 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct SandboxSection {
     /// `native`, `docker`, `gvisor`, `kata`, `firecracker` or `auto`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_runtime"
+    )]
     pub runtime: Option<String>,
     /// Default resource limits for skills that declare none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits"
+    )]
     pub limits: Option<LimitsSection>,
     /// `reuse` or `fresh`: where a run with no network gets its network namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_network_namespace"
+    )]
     pub network_namespace: Option<String>,
     /// The CA store (a PEM bundle) runs see at `/etc/ssl/certs/ca-certificates.crt`; unset:
     /// the distribution's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_ca_bundle"
+    )]
     pub ca_bundle: Option<PathBuf>,
 }
 
@@ -113,19 +191,39 @@ pub struct SandboxSection {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     /// Memory limit in MiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits_memory_mb"
+    )]
     pub memory_mb: Option<u64>,
     /// Maximum number of processes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits_pids"
+    )]
     pub pids: Option<u64>,
     /// CPU share, in cores.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits_cpus"
+    )]
     pub cpus: Option<f64>,
     /// Wall-clock timeout in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits_timeout_s"
+    )]
     pub timeout_s: Option<u64>,
     /// The largest file a run may write, in MiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_sandbox_limits_file_size_mb"
+    )]
     pub file_size_mb: Option<u64>,
 }
 
@@ -135,10 +233,18 @@ pub struct LimitsSection {
 pub struct PolicySection {
     /// Which template `policies/default.rego` was written from (`strict`, `standard`,
     /// `permissive`, or `custom`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_policy_template"
+    )]
     pub template: Option<String>,
     /// Rego syntax of the policy: `v1` (default) or `v0` for legacy `allow { }` bodies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_policy_rego_version"
+    )]
     pub rego_version: Option<String>,
 }
 
@@ -147,7 +253,11 @@ pub struct PolicySection {
 #[serde(deny_unknown_fields)]
 pub struct SecretsSection {
     /// Secret store backend; `age` (the local encrypted store) is the default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_secrets_backend"
+    )]
     pub backend: Option<String>,
 }
 
@@ -156,11 +266,19 @@ pub struct SecretsSection {
 #[serde(deny_unknown_fields)]
 pub struct AuditSection {
     /// Write a signed checkpoint after this many records (and whenever a writer closes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_audit_checkpoint_every"
+    )]
     pub checkpoint_every: Option<u64>,
     /// The most records one run's program can cause (egress connections, after identical
     /// ones are collapsed); what comes after is counted in one `run.records_capped` record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_audit_max_run_records"
+    )]
     pub max_run_records: Option<u64>,
 }
 
@@ -348,7 +466,12 @@ fn parse_key(text: &str) -> String {
 /// dearest part of a start-up (about 0.1-0.2 ms cold, against a few µs for this JSON); the
 /// result is still resolved and validated on every load. Anything unexpected is a miss.
 fn cached_parse(home: &Home, text: &str) -> Option<ConfigFile> {
-    let cached = home::read_text(&home.config_cache()).ok()?;
+    let cached = home::read_file_text(
+        &home.config_cache(),
+        home::FileKind::Cache,
+        home::Follow::No,
+    )
+    .ok()?;
     let (key, json) = cached.split_once('\n')?;
     (key == parse_key(text))
         .then(|| serde_json::from_str(json).ok())
@@ -549,10 +672,12 @@ impl Config {
     /// Reads and validates the home's `config.yaml`.
     pub fn load(home: &Home) -> Result<Self, ConfigError> {
         let path = home.config_file();
-        let text = home::read_text(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = home::read_file_text(&path, home::FileKind::Config, home::Follow::No).map_err(
+            |source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            },
+        )?;
         let file = match cached_parse(home, &text) {
             Some(file) => file,
             None => {

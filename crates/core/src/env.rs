@@ -5,7 +5,8 @@ use std::ffi::OsString;
 
 /// Root of the AegisClaw home (DESIGN §2). Default: `~/.aegisclaw`.
 pub const AEGISCLAW_HOME: &str = "AEGISCLAW_HOME";
-/// Who is acting, recorded as the audit `actor` (`cli:<name>`). Default: the login user name.
+/// A label for who is acting, recorded only as a claim after the real identity in the audit
+/// `actor` (`cli:alice/claims:<label>`); the identity is always the process's real user.
 pub const AEGISCLAW_ACTOR: &str = "AEGISCLAW_ACTOR";
 /// Endpoint of the OpenClaw agent gateway (`http://host:port`); overrides the `endpoint` of
 /// `adapters/openclaw.yaml`. `doctor` checks that it accepts TCP connections.
@@ -18,9 +19,9 @@ pub const AEGISCLAW_SECRETS_PASSPHRASE: &str = "AEGISCLAW_SECRETS_PASSPHRASE";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Standard: the user's home directory, used to find `~/.aegisclaw` and expand `~` in scopes.
 pub const HOME: &str = "HOME";
-/// Standard: the login user name, used for the default actor.
+/// Standard: the login user name; recorded only as a claim after the real user when it differs.
 pub const USER: &str = "USER";
-/// Standard: the login name, used for the default actor when `USER` is unset.
+/// Standard: the login name; a claim like `USER`, read when `USER` is unset.
 pub const LOGNAME: &str = "LOGNAME";
 
 /// All variables above with their documentation, for `--help` and generated docs.
@@ -31,7 +32,7 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (
         AEGISCLAW_ACTOR,
-        "who is acting, recorded as the audit actor `cli:<name>`",
+        "a label for who is acting, recorded as a claim after the real user: `cli:<user>/claims:<label>`",
     ),
     (
         OPENCLAW_ENDPOINT,

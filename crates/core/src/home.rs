@@ -5,7 +5,7 @@ use crate::env;
 use fs_err as fs;
 use fs_err::os::unix::fs::OpenOptionsExt as _;
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// Directories of the home, created by `ensure_layout`.
@@ -37,6 +37,16 @@ pub enum HomeError {
     /// A file or directory operation failed; the io error already names the path.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A file was refused before it was read: not a regular file, or larger than its kind
+    /// may be (a FIFO would hang every command, a huge file exhaust memory).
+    #[error("refusing to read `{path}`")]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        problem: FileProblem,
+    },
     /// A file or directory has looser permissions than the home allows.
     #[error("`{path}` has mode {mode:o}; AegisClaw requires {expected:o} or stricter")]
     Permissions {
@@ -86,9 +96,11 @@ impl Home {
         &self.root
     }
 
-    /// Whether the home looks initialised (its config file exists).
+    /// Whether the home looks initialised: something is at its config file's path (what is
+    /// there is checked when it is read, so a FIFO or a link there is reported, not taken
+    /// for a missing home).
     pub fn exists(&self) -> bool {
-        self.config_file().is_file()
+        std::fs::symlink_metadata(self.config_file()).is_ok()
     }
 
     /// Fails with `HomeError::Missing` unless the home is initialised.
@@ -292,9 +304,204 @@ fn replace_through_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<(), 
     result
 }
 
-/// Reads a UTF-8 text file; the error names the file.
-pub fn read_text(path: &Path) -> Result<String, HomeError> {
-    Ok(fs::read_to_string(path)?)
+/// What a file read through [`read_file`] holds: each kind has its own size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// `config.yaml` (the parser's own limit is lower still).
+    Config,
+    /// A Rego policy.
+    Policy,
+    /// A key file (`keys/*`, `trust/*.pub`).
+    Key,
+    /// `approvals/grants.json`.
+    Grants,
+    /// `state/lockdown.json`.
+    Lockdown,
+    /// A run registry entry (`<run id>.json`).
+    RunEntry,
+    /// A derived cache under `state/` (`config-parsed`, `policy-validated`).
+    Cache,
+    /// The secret store's identity file.
+    SecretsIdentity,
+    /// The encrypted secret store.
+    SecretsStore,
+    /// An installed skill's manifest.
+    Manifest,
+}
+
+impl FileKind {
+    /// The largest file of this kind that is read.
+    pub fn limit(self) -> u64 {
+        const KIB: u64 = 1024;
+        match self {
+            FileKind::Config | FileKind::Policy | FileKind::Manifest => 1024 * KIB,
+            FileKind::Key | FileKind::Lockdown | FileKind::RunEntry | FileKind::SecretsIdentity => {
+                64 * KIB
+            }
+            FileKind::Cache => 1024 * KIB,
+            FileKind::Grants => 16 * 1024 * KIB,
+            FileKind::SecretsStore => 64 * 1024 * KIB,
+        }
+    }
+
+    /// What the file is, in messages (`a lockdown state`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileKind::Config => "a config file",
+            FileKind::Policy => "a policy",
+            FileKind::Key => "a key file",
+            FileKind::Grants => "the approval grants",
+            FileKind::Lockdown => "the lockdown state",
+            FileKind::RunEntry => "a run registry entry",
+            FileKind::Cache => "a cache file",
+            FileKind::SecretsIdentity => "the secret store's identity",
+            FileKind::SecretsStore => "the secret store",
+            FileKind::Manifest => "a skill manifest",
+        }
+    }
+
+    /// Whether the file is something a person writes and passes in (a bad one is bad input,
+    /// exit 2) rather than state AegisClaw keeps (a bad one is an unusable home, exit 3).
+    pub fn is_input(self) -> bool {
+        matches!(
+            self,
+            FileKind::Config | FileKind::Policy | FileKind::Manifest
+        )
+    }
+}
+
+/// Why [`read_file`] refused a file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    /// Something other than a regular file is at the path.
+    #[error("it is {found}, and {} must be a regular file", kind.describe())]
+    NotRegular {
+        /// What is there (`a FIFO`, `a directory`, `a symbolic link`...).
+        found: &'static str,
+        /// What the file should be.
+        kind: FileKind,
+    },
+    /// The file is larger than its kind may be.
+    #[error("it is {size} bytes or more, and {} may hold at most {}", kind.describe(), kind.limit())]
+    TooLarge {
+        /// Its size (at least this much was there).
+        size: u64,
+        /// What the file should be.
+        kind: FileKind,
+    },
+}
+
+impl FileProblem {
+    /// The kind of file refused.
+    pub fn kind(&self) -> FileKind {
+        match self {
+            FileProblem::NotRegular { kind, .. } | FileProblem::TooLarge { kind, .. } => *kind,
+        }
+    }
+}
+
+/// Whether a symbolic link at the path itself is followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// Never: a file the home layout places (a link there is refused).
+    No,
+    /// Yes: a path a person gave (`policy use ./mine.rego`).
+    Yes,
+}
+
+/// Reads a state, config, policy or key file: opened without following a final symlink (with
+/// [`Follow::No`]) and without blocking (a FIFO never hangs the open), refused unless it is a
+/// regular file no larger than `kind` allows, and read no further than that limit even if it
+/// grows meanwhile. Every error names the file; a missing file is an `Io` error of kind
+/// `NotFound` (see [`is_missing`]).
+pub fn read_file(path: &Path, kind: FileKind, follow: Follow) -> Result<Vec<u8>, HomeError> {
+    use std::io::Read as _;
+    let unusable = |problem| HomeError::Unusable {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if follow == Follow::No {
+        flags |= libc::O_NOFOLLOW;
+    }
+    // std's open keeps the OS error number (ELOOP) that fs_err's wrapper hides; the error
+    // below names the file itself.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+    {
+        Ok(file) => fs::File::from_parts(file, path),
+        Err(error) if error.raw_os_error() == Some(libc::ELOOP) && follow == Follow::No => {
+            return Err(unusable(FileProblem::NotRegular {
+                found: "a symbolic link",
+                kind,
+            }));
+        }
+        Err(error) => {
+            return Err(HomeError::Io(std::io::Error::new(
+                error.kind(),
+                format!("failed to open file `{}`: {error}", path.display()),
+            )));
+        }
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(unusable(FileProblem::NotRegular {
+            found: file_type_name(&meta.file_type()),
+            kind,
+        }));
+    }
+    let limit = kind.limit();
+    if meta.len() > limit {
+        return Err(unusable(FileProblem::TooLarge {
+            size: meta.len(),
+            kind,
+        }));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(unusable(FileProblem::TooLarge {
+            size: bytes.len() as u64,
+            kind,
+        }));
+    }
+    Ok(bytes)
+}
+
+/// [`read_file`] as UTF-8 text; invalid UTF-8 is an error naming the file.
+pub fn read_file_text(path: &Path, kind: FileKind, follow: Follow) -> Result<String, HomeError> {
+    String::from_utf8(read_file(path, kind, follow)?).map_err(|_| {
+        HomeError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("`{}` is not valid UTF-8", path.display()),
+        ))
+    })
+}
+
+/// Whether `error` says the file does not exist.
+pub fn is_missing(error: &HomeError) -> bool {
+    matches!(error, HomeError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+}
+
+fn file_type_name(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
 }
 
 #[cfg(test)]
@@ -309,7 +516,10 @@ mod tests {
         let target = home.config_file();
         atomic_write(&target, b"first").unwrap();
         atomic_write(&target, b"second").unwrap();
-        assert_eq!(read_text(&target).unwrap(), "second");
+        assert_eq!(
+            read_file_text(&target, FileKind::Config, Follow::No).unwrap(),
+            "second"
+        );
         assert!(home.loose_permissions().unwrap().is_empty());
         let leftovers: Vec<_> = fs::read_dir(home.root())
             .unwrap()
@@ -332,8 +542,77 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_a_link_a_directory_and_an_oversize_file_are_refused_by_name() {
+        let temp = tempfile::tempdir().unwrap();
+        let fifo = temp.path().join("lockdown.json");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // Returns at once: the open does not wait for a writer.
+        let error = read_file(&fifo, FileKind::Lockdown, Follow::No).unwrap_err();
+        assert_eq!(
+            error_chain(&error),
+            format!(
+                "refusing to read `{}`: it is a FIFO, and the lockdown state must be a regular file",
+                fifo.display()
+            )
+        );
+        let big = temp.path().join("grants.json");
+        fs::File::create(&big)
+            .unwrap()
+            .set_len(FileKind::Grants.limit() + 1)
+            .unwrap();
+        let error = read_file(&big, FileKind::Grants, Follow::No).unwrap_err();
+        assert_eq!(
+            error_chain(&error),
+            format!(
+                "refusing to read `{}`: it is 16777217 bytes or more, and the approval grants may hold at most 16777216",
+                big.display()
+            )
+        );
+        let link = temp.path().join("config.yaml");
+        let target = temp.path().join("real.yaml");
+        fs::write(&target, "version: 1\n").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = read_file(&link, FileKind::Config, Follow::No).unwrap_err();
+        assert!(
+            error_chain(&error)
+                .ends_with("it is a symbolic link, and a config file must be a regular file"),
+            "{error}"
+        );
+        assert_eq!(
+            read_file_text(&link, FileKind::Config, Follow::Yes).unwrap(),
+            "version: 1\n"
+        );
+        let error = read_file(temp.path(), FileKind::Key, Follow::No).unwrap_err();
+        assert!(error_chain(&error).contains("it is a directory"), "{error}");
+        let missing = read_file(&temp.path().join("nope"), FileKind::Key, Follow::No);
+        assert!(is_missing(&missing.unwrap_err()));
+    }
+
+    fn error_chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
     fn read_errors_name_the_file() {
-        let error = read_text(Path::new("/nonexistent/aegisclaw/config.yaml")).unwrap_err();
+        let error = read_file_text(
+            Path::new("/nonexistent/aegisclaw/config.yaml"),
+            FileKind::Config,
+            Follow::No,
+        )
+        .unwrap_err();
         assert!(
             error
                 .to_string()

@@ -121,10 +121,12 @@ pub fn load(home: &Home) -> Result<Option<Lockdown>, LockdownError> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = home::read_text(&path).map_err(|source| LockdownError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let text = home::read_file_text(&path, home::FileKind::Lockdown, home::Follow::No).map_err(
+        |source| LockdownError::Io {
+            path: path.clone(),
+            source,
+        },
+    )?;
     let file: LockdownFile =
         serde_json::from_str(&text).map_err(|source| LockdownError::Corrupt {
             path: path.clone(),

@@ -181,17 +181,21 @@ impl Policy {
     pub fn load_active(home: &Home, config: &Config) -> Result<Policy, PolicyError> {
         const FILE: &str = "policies/default.rego";
         let path = home.default_policy();
-        let text = home::read_text(&path).map_err(|source| PolicyError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = home::read_file_text(&path, home::FileKind::Policy, home::Follow::No).map_err(
+            |source| PolicyError::Read {
+                path: path.clone(),
+                source,
+            },
+        )?;
         let version = config.rego_version;
         let key = home::cache_key(&[FILE, version.as_str(), &text]);
         let marker = home.policy_marker();
-        let passed = home::read_text(&marker).ok().and_then(|line| {
-            let (marked, module) = line.trim().split_once(' ')?;
-            (marked == key).then(|| (module != "plain").then(|| module.to_string()))
-        });
+        let passed = home::read_file_text(&marker, home::FileKind::Cache, home::Follow::No)
+            .ok()
+            .and_then(|line| {
+                let (marked, module) = line.trim().split_once(' ')?;
+                (marked == key).then(|| (module != "plain").then(|| module.to_string()))
+            });
         if let Some(module) = passed {
             return Self::build(FILE, &text, Some(version), rego::Smoke::Passed(module));
         }

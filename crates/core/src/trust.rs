@@ -101,16 +101,18 @@ impl TrustStore {
         }
         paths.sort();
         for path in paths {
-            let text = home::read_text(&path).map_err(|error| match error {
-                HomeError::Io(source) => TrustError::Read {
-                    path: path.clone(),
-                    source,
+            let text = home::read_file_text(&path, home::FileKind::Key, home::Follow::No).map_err(
+                |error| match error {
+                    HomeError::Io(source) => TrustError::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                    other => TrustError::Read {
+                        path: path.clone(),
+                        source: std::io::Error::other(other.to_string()),
+                    },
                 },
-                other => TrustError::Read {
-                    path: path.clone(),
-                    source: std::io::Error::other(other.to_string()),
-                },
-            })?;
+            )?;
             let key = PublicKey::from_text(&text).map_err(|source| TrustError::Malformed {
                 path: path.clone(),
                 source,
@@ -143,7 +145,7 @@ impl TrustStore {
     pub fn add(dir: &Path, key: &PublicKey) -> Result<bool, TrustError> {
         let path = dir.join(format!("{}.{KEY_EXTENSION}", key.key_id()));
         // An existing file with this very key means nothing to do; anything else is rewritten.
-        if let Ok(text) = home::read_text(&path)
+        if let Ok(text) = home::read_file_text(&path, home::FileKind::Key, home::Follow::No)
             && PublicKey::from_text(&text).ok().as_ref() == Some(key)
         {
             return Ok(false);

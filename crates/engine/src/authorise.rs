@@ -3,8 +3,10 @@
 //! policy, and ask a human where the policy says so. Every step is an audit record, made
 //! durable before anything acts on it. Launching is the runtime's job.
 
+mod files;
 mod paths;
 
+pub(crate) use files::RUN_PATH;
 pub use paths::ScopePathError;
 
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
@@ -16,7 +18,7 @@ use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
 use aegisclaw_core::policy::{Decision, Outcome, Policy, PolicyInput, SkillFacts};
 use aegisclaw_core::scope::{Risk, Scope};
-use aegisclaw_core::skill::manifest::{Manifest, Resources};
+use aegisclaw_core::skill::manifest::{Manifest, Platform, Resources};
 use aegisclaw_core::skill::sign;
 use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::path::{OpenedPath, open_scope_path};
@@ -88,7 +90,7 @@ pub enum RefusalStage {
     /// A human (or the absence of one) refused a scope.
     Approval,
     /// The configured runtime cannot run anything here (no adapter; never a silent
-    /// downgrade).
+    /// downgrade), or cannot honour the skill's manifest platform.
     Runtime,
 }
 
@@ -250,7 +252,9 @@ pub fn authorise(
     };
 
     // 1. Resolve the skill.
-    let (facts, skill_dir, mut argv, scope_texts, resources, files) = match &request.source {
+    let (facts, skill_dir, mut argv, scope_texts, resources, files, platform) = match &request
+        .source
+    {
         SkillSource::Installed { name } => {
             let dir = context.home().skills_dir().join(name);
             if !aegisclaw_core::skill::manifest::is_valid_name(name) || !dir.is_dir() {
@@ -309,6 +313,7 @@ pub fn authorise(
                         manifest.scopes.clone(),
                         manifest.resources.clone(),
                         manifest.files.keys().cloned().collect(),
+                        manifest.platform,
                     )
                 }
                 Err(reason) => {
@@ -342,6 +347,7 @@ pub fn authorise(
             scopes.clone(),
             None,
             Vec::new(),
+            Platform::Native,
         ),
     };
     argv.extend(request.args.iter().cloned());
@@ -381,6 +387,12 @@ pub fn authorise(
             return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
         }
     };
+    // A platform the runtime cannot honour (a container image, a compose file) is refused,
+    // never run as a native program.
+    if let Err(error) = runtime::check_platform(platform, runtime.selected, runtime::PLATFORMS) {
+        let reason = error.to_string();
+        return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
+    }
 
     // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
     // symlink cannot hide what is bound, and a path-less `files.*` scope is the working
@@ -480,17 +492,40 @@ pub fn authorise(
     let mut grants = Grants::load(context.home())?;
     let now = Timestamp::now();
     let workdir_text = request.workdir.display().to_string();
+    // An unsigned command's grant covers the files it names as they are now: hashed once,
+    // here, only when someone may be asked (or a grant consulted).
+    let asks = verdicts
+        .iter()
+        .any(|verdict| verdict.decision.outcome == Outcome::NeedsApproval);
+    let bound_files = if asks && facts.publisher.is_none() {
+        match files::command_files(&argv, &request.workdir) {
+            Ok(files) => files,
+            Err(reason) => {
+                return refuse(
+                    context,
+                    std::mem::take(&mut pending),
+                    RefusalStage::Approval,
+                    reason,
+                    verdicts,
+                );
+            }
+        }
+    } else {
+        Vec::new()
+    };
     for verdict in verdicts
         .iter_mut()
         .filter(|v| v.decision.outcome == Outcome::NeedsApproval)
     {
-        // An unsigned skill's grant is bound to this exact command and working directory.
+        // An unsigned skill's grant is bound to this exact command and working directory, and
+        // to the contents of the files it names.
         let subject = GrantSubject::for_run(
             &facts.name,
             facts.publisher.as_deref(),
             &verdict.scope,
             &argv,
             &workdir_text,
+            &bound_files,
         );
         if let Some(grant) = grants.find(&subject, now) {
             verdict.granted = true;

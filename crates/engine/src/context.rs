@@ -149,7 +149,7 @@ pub fn audit_keys(home: &Home) -> Result<Vec<PublicKey>, ContextError> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = home::read_text(&path)?;
+    let text = home::read_file_text(&path, home::FileKind::Key, home::Follow::No)?;
     let key = PublicKey::from_text(&text).map_err(|source| ContextError::Key { path, source })?;
     Ok(vec![key])
 }
@@ -159,7 +159,7 @@ pub fn read_signing_key(path: &std::path::Path) -> Result<Option<SigningKey>, Co
     if !path.exists() {
         return Ok(None);
     }
-    let text = home::read_text(path)?;
+    let text = home::read_file_text(path, home::FileKind::Key, home::Follow::No)?;
     let key = SigningKey::from_text(&text).map_err(|source| ContextError::Key {
         path: path.to_path_buf(),
         source,
@@ -167,30 +167,54 @@ pub fn read_signing_key(path: &std::path::Path) -> Result<Option<SigningKey>, Co
     Ok(Some(key))
 }
 
-/// The actor of CLI commands: `cli:` and `$AEGISCLAW_ACTOR`, else the login name, else the
-/// name of the process's user id in `/etc/passwd`, else `uid-<n>`.
+/// The actor of CLI commands, `cli:<identity>`: the identity is the process's real user id,
+/// named by `/etc/passwd` (else `uid:<n>`), never anything the environment says. A label the
+/// caller declares (`$AEGISCLAW_ACTOR`, else `$USER`, else `$LOGNAME`) that is not that name
+/// is kept only as a subordinate claim after it: `cli:alice/claims:root`.
 pub fn cli_actor() -> String {
-    let name = env::get_string(env::AEGISCLAW_ACTOR)
+    let identity = process_identity();
+    let claim = env::get_string(env::AEGISCLAW_ACTOR)
         .or_else(|| env::get_string(env::USER))
-        .or_else(|| env::get_string(env::LOGNAME))
-        .unwrap_or_else(user_of_process);
-    format!("cli:{name}")
+        .or_else(|| env::get_string(env::LOGNAME));
+    actor_for(&identity, claim.as_deref())
 }
 
-fn user_of_process() -> String {
-    use std::os::unix::fs::MetadataExt as _;
-    let Ok(uid) = fs_err::metadata("/proc/self").map(|meta| meta.uid()) else {
-        return "unknown".to_string();
-    };
-    let passwd = fs_err::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (id == uid).then(|| name.to_string())
-        })
-        .next()
-        .unwrap_or_else(|| format!("uid-{uid}"))
+/// `cli:<identity>`, with `/claims:<claim>` when a claim differs from the identity.
+fn actor_for(identity: &str, claim: Option<&str>) -> String {
+    match claim {
+        Some(claim) if claim != identity => format!("cli:{identity}/claims:{claim}"),
+        _ => format!("cli:{identity}"),
+    }
+}
+
+/// The passwd name of the real uid, else `uid:<n>`, else `uid:unknown` where no uid can be
+/// read (a platform without an implementation).
+fn process_identity() -> String {
+    match aegisclaw_sandbox::process::real_uid() {
+        Some(uid) => {
+            aegisclaw_sandbox::process::passwd_name(uid).unwrap_or_else(|| format!("uid:{uid}"))
+        }
+        None => "uid:unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forged_label_is_only_a_claim_after_the_real_identity() {
+        assert_eq!(actor_for("alice", Some("root")), "cli:alice/claims:root");
+        assert_eq!(actor_for("alice", Some("alice")), "cli:alice");
+        assert_eq!(actor_for("alice", None), "cli:alice");
+        assert_eq!(
+            actor_for("uid:1234", Some("root")),
+            "cli:uid:1234/claims:root"
+        );
+        // A claim that spells an actor itself stays after the identity.
+        assert_eq!(
+            actor_for("alice", Some("root/claims:x")),
+            "cli:alice/claims:root/claims:x"
+        );
+    }
 }

@@ -535,10 +535,7 @@ fn spec_for(
         Network::None
     };
     let mut env = vec![
-        (
-            "PATH".to_string(),
-            "/usr/local/bin:/usr/bin:/bin".to_string(),
-        ),
+        ("PATH".to_string(), crate::authorise::RUN_PATH.to_string()),
         ("HOME".to_string(), "/tmp".to_string()),
         ("LANG".to_string(), "C.UTF-8".to_string()),
         ("AEGISCLAW_RUN".to_string(), authorised.run.clone()),

@@ -276,13 +276,14 @@ fn stop_one(dir: &Path, run: &str, mark: &serde_json::Value) -> Stopped {
         pid: None,
         outcome: StopOutcome::Failed { error },
     };
-    let entry: RunEntry = match home::read_text(&path)
-        .map_err(|error| error.to_string())
-        .and_then(|text| serde_json::from_str(&text).map_err(|error| error.to_string()))
-    {
-        Ok(entry) => entry,
-        Err(error) => return unreadable(format!("entry `{}`: {error}", path.display())),
-    };
+    let entry: RunEntry =
+        match home::read_file_text(&path, home::FileKind::RunEntry, home::Follow::No)
+            .map_err(|error| error.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|error| error.to_string()))
+        {
+            Ok(entry) => entry,
+            Err(error) => return unreadable(format!("entry `{}`: {error}", path.display())),
+        };
     let outcome = match home::write_cache(&mark_path, format!("{mark}\n").as_bytes()) {
         Err(error) => StopOutcome::Failed {
             error: format!("cannot mark `{}`: {error}", mark_path.display()),

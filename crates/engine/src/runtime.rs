@@ -2,10 +2,12 @@
 //! against the adapters this build has. `auto` takes the first of the fallback chain with an
 //! adapter; any other runtime without one is refused, never downgraded to native in silence.
 //! Pure: it does not probe the host (a layer the chosen runtime lacks fails at launch).
-//! Also says which scope kinds no runtime here enforces, so they are refused, not ignored.
+//! Also says which scope kinds no runtime here enforces, and which manifest platforms each
+//! adapter can honour, so both are refused, not ignored.
 
 use aegisclaw_core::config::RuntimeKind;
 use aegisclaw_core::scope::{Scope, ScopeKind};
+use aegisclaw_core::skill::manifest::Platform;
 use serde::Serialize;
 
 /// The runtimes this build can run skills on. Only the native sandbox exists so far; each new
@@ -74,6 +76,43 @@ pub fn select(
         })
     } else {
         Err(RuntimeError::NoAdapter { configured })
+    }
+}
+
+/// The manifest platforms each adapter can honour. The native sandbox runs a host program; it
+/// cannot run a container image or a compose file, and must not pretend to by running the
+/// entrypoint natively.
+pub const PLATFORMS: &[(RuntimeKind, &[Platform])] = &[(RuntimeKind::Native, &[Platform::Native])];
+
+/// A skill's platform that the selected runtime cannot honour.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the skill's manifest says `platform: {platform}`, which the `{runtime}` runtime cannot run: \
+     refusing rather than running it as a native program (no `{platform}` runtime adapter exists \
+     yet)",
+    platform = platform.as_str()
+)]
+pub struct PlatformError {
+    /// What the manifest asks for.
+    pub platform: Platform,
+    /// The runtime that was selected.
+    pub runtime: RuntimeKind,
+}
+
+/// `Ok` if `runtime` (the selected one, never `auto`) honours `platform` according to `table`
+/// (production passes [`PLATFORMS`]).
+pub fn check_platform(
+    platform: Platform,
+    runtime: RuntimeKind,
+    table: &[(RuntimeKind, &[Platform])],
+) -> Result<(), PlatformError> {
+    let honoured = table
+        .iter()
+        .any(|(kind, platforms)| *kind == runtime && platforms.contains(&platform));
+    if honoured {
+        Ok(())
+    } else {
+        Err(PlatformError { platform, runtime })
     }
 }
 
@@ -173,6 +212,38 @@ mod tests {
             "secrets.read:API_KEY",
         ] {
             assert_eq!(check_enforced(&parse(text)), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_container_platform_is_refused_by_the_native_runtime_not_run_natively() {
+        assert_eq!(
+            check_platform(Platform::Native, RuntimeKind::Native, PLATFORMS),
+            Ok(())
+        );
+        for platform in [Platform::Docker, Platform::DockerCompose] {
+            assert_eq!(
+                check_platform(platform, RuntimeKind::Native, PLATFORMS),
+                Err(PlatformError {
+                    platform,
+                    runtime: RuntimeKind::Native
+                })
+            );
+        }
+        assert_eq!(
+            check_platform(Platform::DockerCompose, RuntimeKind::Native, PLATFORMS)
+                .unwrap_err()
+                .to_string(),
+            "the skill's manifest says `platform: docker-compose`, which the `native` runtime cannot \
+             run: refusing rather than running it as a native program (no `docker-compose` runtime \
+             adapter exists yet)"
+        );
+        // Every adapter says what it honours.
+        for adapter in ADAPTERS {
+            assert!(
+                PLATFORMS.iter().any(|(kind, _)| kind == adapter),
+                "{adapter}"
+            );
         }
     }
 

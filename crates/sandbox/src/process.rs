@@ -40,6 +40,30 @@ pub enum Stop {
     NotNamespaceInit,
 }
 
+/// The real user id of this process: who runs AegisClaw, whatever the environment says
+/// (`None` on platforms without an implementation).
+pub fn real_uid() -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        Some(crate::linux::process::real_uid())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The name `/etc/passwd` gives `uid`, if any (the first entry with that id).
+pub fn passwd_name(uid: u32) -> Option<String> {
+    let passwd = fs_err::read_to_string("/etc/passwd").ok()?;
+    let uid = uid.to_string();
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
 /// The start time of process `pid`: clock ticks after boot (field 22 of `/proc/<pid>/stat`).
 pub fn start_time(pid: i32) -> Result<u64, SignalError> {
     #[cfg(target_os = "linux")]

@@ -59,7 +59,7 @@ fn resolve(source: &str) -> anyhow::Result<Source> {
             "`{source}` is neither a policy template (`strict`, `standard`, `permissive`) nor a file"
         );
     }
-    let text = home::read_text(path)?;
+    let text = home::read_file_text(path, home::FileKind::Policy, home::Follow::Yes)?;
     Ok(Source {
         policy: Policy::compile(source, &text, None)?,
         template: None,
@@ -81,7 +81,7 @@ fn open_home(globals: &Globals) -> anyhow::Result<(Home, Config)> {
 fn show(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> {
     let (home, config) = open_home(globals)?;
     let path = home.default_policy();
-    let text = home::read_text(&path)?;
+    let text = home::read_file_text(&path, home::FileKind::Policy, home::Follow::No)?;
     printer.json(&json!({
         "path": path.display().to_string(),
         "template": config.policy_template,
@@ -132,7 +132,7 @@ fn use_policy(globals: &Globals, source: &str, printer: &Printer) -> anyhow::Res
     };
     // 2. Record, then replace the file atomically and point the config at it.
     let path = home.default_policy();
-    let previous = home::read_text(&path)
+    let previous = home::read_file_text(&path, home::FileKind::Policy, home::Follow::No)
         .ok()
         .map(|old| sha256_hex(old.as_bytes()));
     let sha256 = sha256_hex(policy.text().as_bytes());
@@ -170,7 +170,10 @@ fn test(globals: &Globals, cases: Option<&Path>, printer: &Printer) -> anyhow::R
     let (home, config) = open_home(globals)?;
     let policy = Policy::load_active(&home, &config)?;
     let (text, path) = match cases {
-        Some(path) => (home::read_text(path)?, path.to_path_buf()),
+        Some(path) => (
+            home::read_file_text(path, home::FileKind::Policy, home::Follow::Yes)?,
+            path.to_path_buf(),
+        ),
         None => match template_cases(config.policy_template) {
             Some(text) => (
                 text.to_string(),
@@ -322,7 +325,7 @@ fn eval(
             }
         }
         (None, Some(path)) => {
-            let text = home::read_text(path)?;
+            let text = home::read_file_text(path, home::FileKind::Policy, home::Follow::Yes)?;
             Policy::compile(&path.display().to_string(), &text, None)?
         }
         (None, None) => {

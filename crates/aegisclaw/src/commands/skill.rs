@@ -378,7 +378,7 @@ fn trust(context: &mut Context, command: TrustCommand, printer: &Printer) -> any
         }
         TrustCommand::Add { key } => {
             let text = if Path::new(&key).is_file() {
-                home::read_text(Path::new(&key))?
+                home::read_file_text(Path::new(&key), home::FileKind::Key, home::Follow::Yes)?
             } else {
                 key.clone()
             };

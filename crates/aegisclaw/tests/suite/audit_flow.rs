@@ -26,11 +26,11 @@ fn every_cli_action_is_recorded() {
     aegisclaw_snapshot!(env, &["logs"], @r#"
     exit: 0
     --- stdout
-    [TS]  #1     home.init          cli:tester  {"kept":[],"policy_template":"standard","runtime":"native","secrets":{"backend":"age","passphrase_protected":false},"written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub","secrets/identity","secrets/store.age"]}
-    [TS]  #2     trust.add          cli:tester  reason="the home's own signing key"  {"key_id":"[KEYID]","newly_added":true}
-    [TS]  #3     skill.sign         cli:tester  skill=word-count  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]","version":"1.0.0"}
-    [TS]  #4     skill.verify       cli:tester  skill=word-count  decision=pass  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]"}
-    [TS]  #5     skill.install      cli:tester  skill=word-count  decision=installed  {"dir":"[TEMP]/word-count","publisher":"[KEYID]","version":"1.0.0"}
+    [TS]  #1     home.init          cli:[USER]/claims:tester  {"kept":[],"policy_template":"standard","runtime":"native","secrets":{"backend":"age","passphrase_protected":false},"written":["config.yaml","policies/default.rego","keys/signing.key","keys/signing.pub","keys/audit.key","keys/audit.pub","trust/[KEYID].pub","secrets/identity","secrets/store.age"]}
+    [TS]  #2     trust.add          cli:[USER]/claims:tester  reason="the home's own signing key"  {"key_id":"[KEYID]","newly_added":true}
+    [TS]  #3     skill.sign         cli:[USER]/claims:tester  skill=word-count  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]","version":"1.0.0"}
+    [TS]  #4     skill.verify       cli:[USER]/claims:tester  skill=word-count  decision=pass  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]"}
+    [TS]  #5     skill.install      cli:[USER]/claims:tester  skill=word-count  decision=installed  {"dir":"[TEMP]/word-count","publisher":"[KEYID]","version":"1.0.0"}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["logs", "verify"], @"
@@ -47,14 +47,14 @@ fn logs_filter_by_kind_skill_and_time() {
     aegisclaw_snapshot!(env, &["logs", "--kind", "skill.", "--skill", "word-count", "-n", "2"], @r#"
     exit: 0
     --- stdout
-    [TS]  #4     skill.verify       cli:tester  skill=word-count  decision=pass  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]"}
-    [TS]  #5     skill.install      cli:tester  skill=word-count  decision=installed  {"dir":"[TEMP]/word-count","publisher":"[KEYID]","version":"1.0.0"}
+    [TS]  #4     skill.verify       cli:[USER]/claims:tester  skill=word-count  decision=pass  {"dir":"[TEMP]/word-count","files":1,"publisher":"[KEYID]"}
+    [TS]  #5     skill.install      cli:[USER]/claims:tester  skill=word-count  decision=installed  {"dir":"[TEMP]/word-count","publisher":"[KEYID]","version":"1.0.0"}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["logs", "--kind", "trust.add", "--json"], @r#"
     exit: 0
     --- stdout
-    {"seq":2,"ts":"[TS]","kind":"trust.add","actor":"cli:tester","reason":"the home's own signing key","data":{"key_id":"[KEYID]","newly_added":true},"prev":"[HASH]","hash":"[HASH]"}
+    {"seq":2,"ts":"[TS]","kind":"trust.add","actor":"cli:[USER]/claims:tester","reason":"the home's own signing key","data":{"key_id":"[KEYID]","newly_added":true},"prev":"[HASH]","hash":"[HASH]"}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["logs", "--since", "2999-01-01"], @"
@@ -124,5 +124,8 @@ fn logs_follow_prints_new_records() {
     child.wait().unwrap();
     let record: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(record["kind"], "key.generate");
-    assert_eq!(record["actor"], "cli:tester");
+    assert_eq!(
+        record["actor"],
+        format!("cli:{}/claims:tester", super::common::real_user())
+    );
 }

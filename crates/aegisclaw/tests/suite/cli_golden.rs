@@ -584,3 +584,141 @@ fn usage_errors_exit_2() {
     let output = env.cmd(&["frobnicate"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn a_null_config_value_is_an_error_naming_file_field_and_line_also_in_doctor() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .position(|line| line.trim_start().starts_with("timeout_s:"))
+        .unwrap()
+        + 1;
+    let nulled: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("timeout_s:") {
+                format!("{}timeout_s: ~\n", &l[..l.len() - l.trim_start().len()])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, nulled).unwrap();
+    let expected = [
+        path.display().to_string(),
+        "field `sandbox.limits.timeout_s` is null or empty".to_string(),
+        format!("line {line}"),
+    ];
+    let output = env.cmd(&["sandbox", "run", "--", "true"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for part in &expected {
+        assert!(stderr.contains(part.as_str()), "{part}: {stderr}");
+    }
+    let doctor = env.cmd(&["doctor"]).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(1), "{report}");
+    let check = report
+        .lines()
+        .find(|l| l.contains("Configuration"))
+        .unwrap_or_default();
+    assert!(check.contains("FAIL") || check.contains("fail"), "{report}");
+    for part in &expected[1..] {
+        assert!(report.contains(part.as_str()), "{part}: {report}");
+    }
+}
+
+/// Runs `args` and fails the test if it has not ended within 20 s (a FIFO read would hang).
+fn output_within_seconds(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("aegisclaw"));
+    command.args(args);
+    let child = env
+        .with_env(command)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output().unwrap()));
+    match receiver.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(output) => output,
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("`aegisclaw {}` hung on a state file", args.join(" "));
+        }
+    }
+}
+
+#[test]
+fn a_fifo_or_an_oversize_state_file_is_refused_by_name_never_read() {
+    // (file, its size limit, exit code, what the file is called)
+    let cases = [
+        ("state/lockdown.json", 64 * 1024, 1, "the lockdown state"),
+        (
+            "approvals/grants.json",
+            16 * 1024 * 1024,
+            3,
+            "the approval grants",
+        ),
+        ("config.yaml", 1024 * 1024, 2, "a config file"),
+    ];
+    for (file, limit, code, called) in cases {
+        for fifo in [true, false] {
+            let env = TestEnv::initialised();
+            let path = env.home().join(file);
+            let _ = std::fs::remove_file(&path);
+            if fifo {
+                let made = std::process::Command::new("mkfifo").arg(&path).status();
+                assert!(made.unwrap().success());
+            } else {
+                std::fs::File::create(&path)
+                    .unwrap()
+                    .set_len(limit + 1)
+                    .unwrap();
+            }
+            let output = output_within_seconds(&env, &["sandbox", "run", "--", "true"]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(code), "{file}: {stderr}");
+            let problem = if fifo {
+                format!("it is a FIFO, and {called} must be a regular file")
+            } else {
+                format!(
+                    "it is {} bytes or more, and {called} may hold at most {limit}",
+                    limit + 1
+                )
+            };
+            assert!(
+                stderr.contains(&format!("refusing to read `{}`", path.display())),
+                "{file}: {stderr}"
+            );
+            assert!(stderr.contains(&problem), "{file}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_fifo_in_place_of_the_audit_log_is_refused_by_name_never_waited_on() {
+    let env = TestEnv::initialised();
+    let path = env.home().join("audit/audit.jsonl");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    assert!(made.unwrap().success());
+    for args in [
+        &["sandbox", "run", "--", "true"][..],
+        &["logs"][..],
+        &["logs", "verify"][..],
+    ] {
+        let output = output_within_seconds(&env, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()) && stderr.contains("not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -100,7 +100,40 @@ pub(crate) fn filters() -> Vec<(&'static str, &'static str)> {
         (r"\b[0-9a-f]{16}\b", "[KEYID]"),
         (r"torn-\d+-\d+\.bin", "torn-[N].bin"),
         (r#""offset":\d+"#, r#""offset":[N]"#),
+        (actor_filter(), "cli:[USER]/claims:"),
     ]
+}
+
+/// The user these tests run as, as the audit actor names it: the passwd name of the real
+/// uid, else `uid:<n>`.
+pub(crate) fn real_user() -> String {
+    let id = |flag: &str| {
+        std::process::Command::new("id")
+            .arg(flag)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    id("-un").unwrap_or_else(|| format!("uid:{}", id("-u").unwrap_or_default()))
+}
+
+/// Matches the real user's name before the `tester` claim every test command makes.
+fn actor_filter() -> &'static str {
+    static FILTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILTER.get_or_init(|| {
+        let escaped: String = real_user()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_string()
+                } else {
+                    format!("\\{c}")
+                }
+            })
+            .collect();
+        format!("cli:{escaped}/claims:")
+    })
 }
 
 /// Runs `$env.run($args)` and compares with an inline snapshot, with the standard filters.

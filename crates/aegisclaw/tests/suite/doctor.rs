@@ -70,7 +70,7 @@ fn status_of<'a>(report: &'a Value, name: &str) -> &'a str {
 fn tamper_audit(env: &TestEnv) {
     let path = env.home().join("audit/audit.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text.replacen("cli:tester", "cli:mallory", 1);
+    let edited = text.replacen("claims:tester", "claims:mallory", 1);
     assert_ne!(text, edited);
     std::fs::write(&path, edited).unwrap();
 }

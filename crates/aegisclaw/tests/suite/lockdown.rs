@@ -23,7 +23,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     --- stdout
     lockdown: off
       since   [TS]
-      by      cli:tester
+      by      cli:[USER]/claims:tester
       record  seq 1
     --- stderr
     ");
@@ -44,7 +44,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     --- stdout
     lockdown: on
       since   [TS]
-      by      cli:tester
+      by      cli:[USER]/claims:tester
       reason  incident 42
       record  seq 3
     --- stderr
@@ -52,7 +52,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     aegisclaw_snapshot!(env, &["lockdown", "status", "--json"], @r#"
     exit: 0
     --- stdout
-    {"by":"cli:tester","changed":false,"disagreement":null,"on":true,"reason":"incident 42","record":{"hash":"[HASH]","offset":[N],"seq":3},"since":"[TS]"}
+    {"by":"cli:[USER]/claims:tester","changed":false,"disagreement":null,"on":true,"reason":"incident 42","record":{"hash":"[HASH]","offset":[N],"seq":3},"since":"[TS]"}
     --- stderr
     "#);
     let state = env.home().join("state/lockdown.json");
@@ -70,7 +70,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     aegisclaw_snapshot!(env, &["lockdown", "off", "--json"], @r#"
     exit: 0
     --- stdout
-    {"by":"cli:tester","changed":false,"disagreement":null,"on":false,"reason":null,"record":{"hash":"[HASH]","offset":[N],"seq":4},"since":"[TS]","stopped":[]}
+    {"by":"cli:[USER]/claims:tester","changed":false,"disagreement":null,"on":false,"reason":null,"record":{"hash":"[HASH]","offset":[N],"seq":4},"since":"[TS]","stopped":[]}
     --- stderr
     "#);
     aegisclaw_snapshot!(env, &["lockdown", "status"], @"
@@ -78,7 +78,7 @@ fn lockdown_persists_across_processes_and_is_recorded() {
     --- stdout
     lockdown: off
       since   [TS]
-      by      cli:tester
+      by      cli:[USER]/claims:tester
       record  seq 4
     --- stderr
     ");
@@ -94,11 +94,12 @@ fn lockdown_persists_across_processes_and_is_recorded() {
             )
         })
         .collect();
+    let actor = format!("cli:{}/claims:tester", super::common::real_user());
     assert_eq!(
         summary,
         vec![
-            ("lockdown.on", "cli:tester", Some("incident 42")),
-            ("lockdown.off", "cli:tester", None),
+            ("lockdown.on", actor.as_str(), Some("incident 42")),
+            ("lockdown.off", actor.as_str(), None),
         ]
     );
 }
@@ -135,7 +136,7 @@ fn a_corrupt_state_file_is_named_and_counts_as_on() {
     --- stdout
     lockdown: off
       since   [TS]
-      by      cli:tester
+      by      cli:[USER]/claims:tester
       record  seq 3
     --- stderr
     ");

@@ -101,7 +101,7 @@ fn use_a_template_validates_writes_and_audits() {
     aegisclaw_snapshot!(env, &["logs", "--kind", "policy.use"], @r#"
     exit: 0
     --- stdout
-    [TS]  #3     policy.use         cli:tester  {"new_sha256":"[HASH]","old_sha256":"[HASH]","rego_version":"v1","source":"strict","template":"strict"}
+    [TS]  #3     policy.use         cli:[USER]/claims:tester  {"new_sha256":"[HASH]","old_sha256":"[HASH]","rego_version":"v1","source":"strict","template":"strict"}
     --- stderr
     "#);
 }

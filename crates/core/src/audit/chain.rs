@@ -332,16 +332,21 @@ impl Drop for AuditLog {
     }
 }
 
-/// Opens `path` for reading and appending, creating it with mode 0600.
+/// Opens `path` for reading and appending, creating it with mode 0600; never blocking on the
+/// open nor following a link at the path, and refused unless it is a regular file (a FIFO
+/// would hang every command that records).
 pub(super) fn open_private(path: &Path) -> Result<File, AuditError> {
-    fs_err::OpenOptions::new()
+    let file = fs_err::OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .map(fs_err::File::into_file)
-        .map_err(io_error("open", path))
+        .map_err(io_error("open", path))?;
+    super::require_regular(&file, path)?;
+    Ok(file)
 }
 
 /// The end of the log as the writer needs it.

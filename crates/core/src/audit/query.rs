@@ -5,7 +5,7 @@ use super::record::Record;
 use super::{AuditError, io_error};
 use crate::timestamp::Timestamp;
 use std::fs::File;
-use std::io::{BufRead as _, BufReader, ErrorKind};
+use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
@@ -55,11 +55,7 @@ fn parse_line(path: &Path, offset: u64, line: &[u8]) -> Result<Record, AuditErro
 
 /// Opens `path` for reading; `None` if it does not exist.
 fn open_if_exists(path: &Path) -> Result<Option<File>, AuditError> {
-    match fs_err::File::open(path) {
-        Ok(file) => Ok(Some(file.into_file())),
-        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(io_error("open", path)(error)),
-    }
+    super::open_for_reading(path)
 }
 
 /// Streams the records of the log at `log_path` that pass `filter`, oldest first. A missing

@@ -10,7 +10,7 @@ use crate::timestamp::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
-use std::io::{BufRead as _, BufReader, ErrorKind};
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 
 /// What `verify` found. Counts cover only the records before any problem.
@@ -149,11 +149,7 @@ pub fn verify(
         last_checkpoint_seq: None,
         problem: None,
     };
-    let file = match fs_err::File::open(log_path) {
-        Ok(file) => Some(file),
-        Err(error) if error.kind() == ErrorKind::NotFound => None,
-        Err(error) => return Err(io_error("open", log_path)(error)),
-    };
+    let file = super::open_for_reading(log_path)?;
     let mut last_hash = [0u8; 32];
     let mut pending = checkpoints.iter().peekable();
     if let Some(file) = file {
@@ -317,10 +313,13 @@ fn load_checkpoints(
     path: &Path,
     trusted_keys: &[PublicKey],
 ) -> Result<(Vec<GoodCheckpoint>, Option<Problem>), AuditError> {
-    let bytes = match fs_err::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == ErrorKind::NotFound => Vec::new(),
-        Err(error) => return Err(io_error("read", path)(error)),
+    let bytes = match super::open_for_reading(path)? {
+        Some(mut file) => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io_error("read", path))?;
+            bytes
+        }
+        None => Vec::new(),
     };
     let mut good = Vec::new();
     let mut first_bad = None;

@@ -194,3 +194,48 @@ fn wrong_type_and_bad_yaml_are_errors_with_location() {
     let error = parse("sandbox: [unclosed\n").unwrap_err().to_string();
     assert!(error.contains("/h/config.yaml"), "{error}");
 }
+
+#[test]
+fn a_null_or_empty_value_is_an_error_naming_field_and_line_not_a_default() {
+    for (text, field, line) in [
+        ("sandbox: null\n", "sandbox", 1),
+        ("version: 1\nsandbox: ~\n", "sandbox", 2),
+        (
+            "sandbox:\n  limits:\n    timeout_s: ~\n",
+            "sandbox.limits.timeout_s",
+            3,
+        ),
+        ("sandbox:\n  runtime:\n", "sandbox.runtime", 2),
+        ("sandbox:\n  limits:\n", "sandbox.limits", 2),
+        ("sandbox:\n  ca_bundle: null\n", "sandbox.ca_bundle", 2),
+        ("policy:\n  template: ~\n", "policy.template", 2),
+        ("audit:\n  max_run_records:\n", "audit.max_run_records", 2),
+        ("secrets: {backend: null}\n", "secrets.backend", 1),
+    ] {
+        let error = parse(text).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, ConfigError::Parse { .. }),
+            "{text:?}: {message}"
+        );
+        assert!(
+            message.starts_with("invalid config `/h/config.yaml`: "),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!(
+                "field `{field}` is null or empty; give it a value, or remove the key for its default"
+            )),
+            "{text:?}: {message}"
+        );
+        assert!(
+            message.contains(&format!("line {line}")),
+            "{text:?}: {message}"
+        );
+    }
+    // A key left out still takes its default.
+    assert_eq!(
+        parse("sandbox:\n  runtime: native\n").unwrap(),
+        Config::default()
+    );
+}

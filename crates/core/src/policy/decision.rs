@@ -67,11 +67,13 @@ pub(crate) struct Meta<'a> {
 struct Round {
     allow: bool,
     deny: Value,
+    /// What `deny` says, checked by [`denies`].
+    denied: bool,
 }
 
 impl Round {
     fn denied(&self) -> bool {
-        truthy(&self.deny)
+        self.denied
     }
     fn allowed(&self) -> bool {
         self.allow && !self.denied()
@@ -181,7 +183,12 @@ fn round(worker: &mut Worker, meta: &Meta<'_>) -> Result<Round, String> {
     } else {
         Value::Undefined
     };
-    Ok(Round { allow, deny })
+    let denied = denies(&deny)?;
+    Ok(Round {
+        allow,
+        deny,
+        denied,
+    })
 }
 
 fn hits(worker: &mut Worker, meta: &Meta<'_>) -> Result<Vec<usize>, String> {
@@ -258,14 +265,19 @@ fn texts(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// `true`, or a non-empty set, array or object (a `deny contains msg` rule that fired).
-fn truthy(value: &Value) -> bool {
+/// Whether a `deny` value denies. Only `false`, undefined (no `deny` rule held) and the empty
+/// set (a `deny contains msg` rule none of whose bodies held) do not; `true`, any string and
+/// any array or non-empty set deny (their items are the reasons). A number, `null` or an
+/// object is not a decision: an error, which denies (fail closed).
+fn denies(value: &Value) -> Result<bool, String> {
     match value {
-        Value::Bool(flag) => *flag,
-        Value::Set(set) => !set.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(fields) => !fields.is_empty(),
-        Value::String(text) => !text.is_empty(),
-        _ => false,
+        Value::Undefined => Ok(false),
+        Value::Bool(flag) => Ok(*flag),
+        Value::Set(set) => Ok(!set.is_empty()),
+        Value::String(_) | Value::Array(_) => Ok(true),
+        other => Err(format!(
+            "`deny` must be a boolean, a string, or a set or array of reasons, got {}",
+            serde_json::to_string(other).unwrap_or_default()
+        )),
     }
 }

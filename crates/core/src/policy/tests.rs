@@ -164,3 +164,67 @@ fn conflicting_values_fail_closed_on_the_vm_as_on_the_interpreter() {
     ok.scope_kind = crate::scope::ScopeKind::FilesRead;
     assert_eq!(policy.decide(&ok).unwrap().outcome, Outcome::Allow);
 }
+
+#[test]
+fn a_deny_of_any_value_but_false_denies_on_the_vm_as_on_the_interpreter() {
+    let wrong = |json: &str| {
+        Some(format!(
+            "`deny` must be a boolean, a string, or a set or array of reasons, got {json}"
+        ))
+    };
+    // (deny's definition, outcome, reasons, error)
+    let cases: Vec<(&str, Outcome, Vec<&str>, Option<String>)> = vec![
+        ("deny := false", Outcome::Allow, vec![], None),
+        ("deny := true if false", Outcome::Allow, vec![], None),
+        ("deny := set()", Outcome::Allow, vec![], None),
+        (
+            "deny contains \"never\" if false",
+            Outcome::Allow,
+            vec![],
+            None,
+        ),
+        ("deny := true", Outcome::Deny, vec![], None),
+        ("deny := \"yes\"", Outcome::Deny, vec!["yes"], None),
+        ("deny := \"\"", Outcome::Deny, vec![""], None),
+        (
+            "deny := {\"a\", \"b\"}",
+            Outcome::Deny,
+            vec!["a", "b"],
+            None,
+        ),
+        ("deny := [\"r\"]", Outcome::Deny, vec!["r"], None),
+        ("deny := []", Outcome::Deny, vec![], None),
+        ("deny := 1", Outcome::Deny, vec![], wrong("1")),
+        ("deny := 0", Outcome::Deny, vec![], wrong("0")),
+        ("deny := null", Outcome::Deny, vec![], wrong("null")),
+        (
+            "deny := {\"why\": \"x\"}",
+            Outcome::Deny,
+            vec![],
+            wrong("{\"why\":\"x\"}"),
+        ),
+    ];
+    for (deny, outcome, reasons, error) in cases {
+        let text = format!("package aegisclaw.policy\n\nallow := true\n\n{deny}\n");
+        let policy = Policy::compile("deny.rego", &text, None).unwrap();
+        assert_eq!(policy.engine_kind(), "rvm", "{deny}");
+        for input in &grid() {
+            let vm = policy.decide(input).unwrap();
+            assert_eq!(vm, interpreter_decision(&policy, input), "{deny}");
+            assert_eq!(vm.outcome, outcome, "{deny}: {vm:?}");
+            match &error {
+                Some(error) => {
+                    assert_eq!(vm.errors, vec![error.clone()], "{deny}");
+                    assert_eq!(
+                        vm.reasons,
+                        vec![format!("policy error in `deny.rego`: {error}")]
+                    );
+                }
+                None => {
+                    assert!(vm.errors.is_empty(), "{deny}: {vm:?}");
+                    assert_eq!(vm.reasons, reasons, "{deny}");
+                }
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! locked and atomic. Touches only the home's `secrets/` directory; never logs or prints.
 
 use super::{SecretInfo, SecretStore, SecretsError, check_name, check_value};
-use crate::home::{self, Home};
+use crate::home::{self, FileKind, Follow, Home};
 use crate::timestamp::Timestamp;
 use age::secrecy::zeroize::{Zeroize as _, Zeroizing};
 use age::secrecy::{ExposeSecret as _, SecretString};
@@ -213,9 +213,9 @@ impl AgeStore {
     /// passphrase, how many secrets it holds.
     pub fn status(home: &Home) -> Result<StoreStatus, SecretsError> {
         let path = Self::identity_file(home);
-        let bytes = match fs::read(&path) {
+        let bytes = match home::read_file(&path, FileKind::SecretsIdentity, Follow::No) {
             Ok(bytes) => Zeroizing::new(bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if home::is_missing(&error) => {
                 return Ok(StoreStatus {
                     initialised: false,
                     protected: false,
@@ -263,9 +263,9 @@ impl AgeStore {
     /// Decrypts and parses the store; a missing store file is an empty store.
     fn read(&self) -> Result<Document, SecretsError> {
         let path = &self.store_file;
-        let ciphertext = match fs::read(path) {
+        let ciphertext = match home::read_file(path, FileKind::SecretsStore, Follow::No) {
             Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if home::is_missing(&error) => {
                 return Ok(Document {
                     version: STORE_VERSION,
                     ..Document::default()
@@ -437,13 +437,11 @@ fn lock(path: &Path) -> Result<fs::File, SecretsError> {
 }
 
 fn read_identity_file(path: &Path) -> Result<Vec<u8>, SecretsError> {
-    match fs::read(path) {
+    match home::read_file(path, FileKind::SecretsIdentity, Follow::No) {
         Ok(bytes) => Ok(bytes),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            Err(SecretsError::NotInitialised {
-                path: path.to_path_buf(),
-            })
-        }
+        Err(error) if home::is_missing(&error) => Err(SecretsError::NotInitialised {
+            path: path.to_path_buf(),
+        }),
         Err(error) => Err(error.into()),
     }
 }

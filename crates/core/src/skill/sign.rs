@@ -361,13 +361,25 @@ pub fn verify_dir(dir: &Path, trust: &TrustStore) -> Result<Verified, VerifyErro
     })
 }
 
-/// `sha256:<hex>` of a file, read in blocks so large files never sit in memory.
+/// `sha256:<hex>` of a regular file, read in blocks so large files never sit in memory. The
+/// open never blocks (a FIFO put in the file's place is an error, not a hang).
 pub fn file_digest(path: &Path) -> Result<String, SkillFileError> {
+    use fs_err::os::unix::fs::OpenOptionsExt as _;
     let io = |source| SkillFileError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = fs::File::open(path).map_err(io)?;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{}` is not a regular file", path.display()),
+        )));
+    }
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(io)?;
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))

@@ -231,7 +231,12 @@ fn a_validated_policy_text_loads_again_without_its_smoke_test_and_decides_the_sa
     let text = aegisclaw_core::policy::template_text(PolicyTemplate::Standard).unwrap();
     home::atomic_write(&home.default_policy(), text.as_bytes()).unwrap();
     let first = Policy::load_active(&home, &config).unwrap();
-    let marker = home::read_text(&home.policy_marker()).unwrap();
+    let marker = home::read_file_text(
+        &home.policy_marker(),
+        home::FileKind::Cache,
+        home::Follow::No,
+    )
+    .unwrap();
     let (key, module) = marker.trim().split_once(' ').unwrap();
     assert_eq!((key.len(), module.len()), (64, 64), "{marker}");
     let again = Policy::load_active(&home, &config).unwrap();

@@ -18,6 +18,12 @@ pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) })
 }
 
+/// The real user id of this process.
+pub(crate) fn real_uid() -> u32 {
+    // SAFETY: getuid has no preconditions, cannot fail and touches no memory.
+    unsafe { libc::getuid() }
+}
+
 /// `/proc/<pid>/<name>` as text; `None` when the process is gone.
 fn proc_text(pid: i32, name: &str) -> Result<Option<String>, SignalError> {
     match fs_err::read_to_string(format!("/proc/{pid}/{name}")) {

@@ -1,4 +1,5 @@
 //! Attacks on the envelope around the sandbox: a configured runtime that does not exist, a
+//! manifest platform the runtime cannot honour, an actor forged through the environment, a
 //! secret smuggled into the audit log through a host name, an "always" answer for one ad-hoc
 //! command stretched over others, a scope nothing enforces, and a program flooding the log.
 
@@ -62,6 +63,85 @@ fn configured_runtime_without_an_adapter_refuses_instead_of_running_native() {
             .unwrap_or_default();
         assert!(line.contains("FAIL") || line.contains("fail"), "{line}");
         assert!(line.contains("every run is refused"), "{line}");
+    }
+}
+
+#[test]
+fn a_container_platform_manifest_is_refused_instead_of_running_natively() {
+    for (platform, extra) in [
+        ("docker", "image: ghcr.io/example/word-count:1.0.0\n"),
+        ("docker-compose", "compose_file: docker-compose.yml\n"),
+    ] {
+        let escape = Escape::new();
+        let dir = escape.env.skill_copy("word-count", "word-count");
+        let manifest = dir.join("manifest.yaml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace(
+            "platform: native\n",
+            &format!("platform: {platform}\n{extra}"),
+        );
+        // The entrypoint a native run would execute leaves a mark if it runs.
+        std::fs::write(&manifest, text).unwrap();
+        std::fs::write(dir.join("count.sh"), "echo RAN; echo ran > ran.txt\n").unwrap();
+        std::fs::write(dir.join("docker-compose.yml"), "services: {}\n").unwrap();
+        for word in ["sign", "install"] {
+            let output = escape
+                .env
+                .cmd(&["skill", word, dir.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{platform} {word}: {output:?}");
+        }
+        let outcome = escape.run_args(&["sandbox", "run-registered", "word-count"]);
+        assert_eq!(outcome.code(), Some(1), "{platform}: {}", outcome.stderr());
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert!(!escape.work.join("ran.txt").exists());
+        let reason = format!(
+            "the skill's manifest says `platform: {platform}`, which the `native` runtime cannot run"
+        );
+        assert!(outcome.stderr().contains(&reason), "{}", outcome.stderr());
+        let refused = outcome.record("run.refused");
+        assert_eq!(refused["data"]["stage"], "runtime");
+        assert_eq!(refused["decision"], "deny");
+        assert!(
+            refused["reason"].as_str().unwrap().starts_with(&reason),
+            "{refused:#}"
+        );
+        for never in ["policy.decision", "run.launch", "run.finished"] {
+            assert!(!outcome.has(never), "{platform}: {never}");
+        }
+    }
+}
+
+#[test]
+fn a_forged_user_name_is_recorded_only_as_a_claim_after_the_real_user() {
+    // `nobody` says it is root, through `$USER` and through `$AEGISCLAW_ACTOR`.
+    let nobody = Unprivileged::new();
+    for (variable, keep_actor) in [("USER", false), ("AEGISCLAW_ACTOR", true)] {
+        let before = nobody.records().len();
+        let mut setpriv = std::process::Command::new("setpriv");
+        setpriv
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("aegisclaw"))
+            .args(["sandbox", "run", "--", "true"]);
+        let mut command = nobody.env.with_env(setpriv);
+        if !keep_actor {
+            command.env_remove("AEGISCLAW_ACTOR");
+        }
+        let output = command
+            .env(variable, "root")
+            .current_dir(&nobody.work)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{variable}: {output:?}");
+        let records = nobody.records();
+        let actors: Vec<&str> = records[before..]
+            .iter()
+            .map(|record| record["actor"].as_str().unwrap())
+            .collect();
+        assert!(actors.len() >= 2, "{records:#?}");
+        for actor in actors {
+            assert_eq!(actor, "cli:nobody/claims:root", "{variable}");
+        }
     }
 }
 
@@ -147,18 +227,15 @@ fn secret_in_a_host_name_sent_to_the_proxy_never_reaches_the_audit_log() {
 
 /// `sandbox run --scope files.write -- sh -c SCRIPT` in a pseudo-terminal, from `work`.
 fn ask_in_terminal(escape: &Escape, script: &str) -> PtySession {
+    ask_in_terminal_to_run(escape, &["sh", "-c", script])
+}
+
+/// `sandbox run --scope files.write -- ARGV` in a pseudo-terminal, from `work`.
+fn ask_in_terminal_to_run(escape: &Escape, argv: &[&str]) -> PtySession {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
     command
-        .args([
-            "sandbox",
-            "run",
-            "--scope",
-            "files.write",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ])
+        .args(["sandbox", "run", "--scope", "files.write", "--"])
+        .args(argv)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("TERM", "xterm")
@@ -242,6 +319,67 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn an_always_grant_for_a_script_does_not_cover_the_script_once_edited() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // The standard policy asks before an unsigned command writes files; the script is given
+    // to an interpreter, then run directly.
+    for argv in [&["sh", "run.sh"][..], &["./run.sh"][..]] {
+        let escape = Escape::with_policy("standard");
+        let script = escape.work.join("run.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho granted > granted.txt; echo RAN-A\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut session = ask_in_terminal_to_run(&escape, argv);
+        session.exp_string("Allow `files.write:").unwrap();
+        session.exp_string("\x1b[?25h").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        for key in ["\x1b[B", "\x1b[B", "\r"] {
+            session.send(key).unwrap();
+            session.flush().unwrap();
+        }
+        session.exp_string("RAN-A").unwrap();
+        session.exp_eof().unwrap();
+        let grants: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
+        )
+        .unwrap();
+        let files = &grants["grants"][0]["files"];
+        let script_path = script.canonicalize().unwrap();
+        assert!(
+            files
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|file| file["path"] == script_path.to_str().unwrap()
+                    && file["sha256"].as_str().is_some_and(|h| h.len() == 64)),
+            "{argv:?}: {files:#}"
+        );
+        let mut args = vec!["sandbox", "run", "--scope", "files.write", "--"];
+        args.extend_from_slice(argv);
+        // Unchanged, the grant answers.
+        let again = escape.run_args(&args);
+        assert_eq!(again.code(), Some(0), "{argv:?}: {}", again.stderr());
+        assert_eq!(
+            again.record("approval.granted")["reason"],
+            "remembered grant"
+        );
+        // Edited, the same argv in the same directory is another command: asked again, and
+        // with nobody to ask, refused before it runs.
+        std::fs::write(&script, "#!/bin/sh\necho pwned > pwned.txt; echo RAN-B\n").unwrap();
+        let edited = escape.run_args(&args);
+        assert_eq!(edited.code(), Some(1), "{argv:?}: {}", edited.stdout());
+        assert!(!edited.stdout().contains("RAN-B"));
+        assert!(!escape.work.join("pwned.txt").exists());
+        assert_eq!(edited.record("run.refused")["data"]["stage"], "approval");
+        assert!(edited.has("approval.denied"), "{:#?}", edited.records);
+        assert!(!edited.has("approval.granted"), "{:#?}", edited.records);
+    }
 }
 
 #[test]
