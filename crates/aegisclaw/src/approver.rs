@@ -1,8 +1,10 @@
 //! The terminal approval broker: asks the person at the terminal about each scope the policy
 //! marked `needs_approval`, saying what "always" would cover (for an unsigned command: only
 //! that command in that directory). Without a terminal nobody can answer, and the scope is
-//! refused.
+//! refused. Everything it shows that came from the request (scope paths, argv, working
+//! directory, skill, reasons) is escaped as the Printer's lines are.
 
+use crate::output::escape;
 use aegisclaw_engine::approval::{Answer, ApprovalBroker, ApprovalError, ApprovalRequest};
 use inquire::Select;
 use inquire::error::InquireError;
@@ -44,12 +46,16 @@ impl ApprovalBroker for TerminalApprover {
             "Allow `{}` ({} risk{asked}) for skill `{}` ({publisher})?",
             request.scope, request.risk, request.skill
         );
+        // The argv, paths and reasons are untrusted: no control, bidi or invisible character
+        // reaches the terminal raw, and the prompt stays on its lines.
+        let question = escape::text(&question).into_owned();
         let why = if request.reasons.is_empty() {
             format!("decided by {}", request.rules.join(", "))
         } else {
             request.reasons.join("; ")
         };
         let help = format!("{why}; \"always\" covers {}", request.always_covers);
+        let help = escape::text(&help).into_owned();
         let choices = vec![
             Choice {
                 answer: Answer::Deny,

@@ -27,15 +27,35 @@ impl Printer {
         self.json
     }
 
-    /// A progress or status line for humans (hidden by `--json` and `--quiet`).
+    /// A progress or status line for humans (hidden by `--json` and `--quiet`). Like every
+    /// human line but [`Printer::verbatim`], its control, bidi and invisible characters are
+    /// escaped: it may quote a manifest, an argv, a path or a run's text.
     pub(crate) fn status(&self, text: impl Display) {
         if !self.json && !self.quiet {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                escape::message(&text.to_string())
+            );
         }
     }
 
-    /// A line of the data the command exists to print (hidden only by `--json`).
+    /// A line of the data the command exists to print (hidden only by `--json`), escaped as
+    /// [`Printer::status`] is.
     pub(crate) fn data(&self, text: impl Display) {
+        if !self.json {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                escape::message(&text.to_string())
+            );
+        }
+    }
+
+    /// A data line printed exactly as it is (hidden only by `--json`): only for text the user
+    /// asked to see byte for byte from their own store or files (a revealed secret, the
+    /// active policy), never for text from a skill or a run.
+    pub(crate) fn verbatim(&self, text: impl Display) {
         if !self.json {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
@@ -73,9 +93,10 @@ impl Printer {
         eprintln!("warning: {}", escape::message(&text.to_string()));
     }
 
-    /// A plain line on stderr (usage messages, prompts).
+    /// A line on stderr (decisions, notices, usage messages), escaped as [`Printer::status`]
+    /// is.
     pub(crate) fn stderr(&self, text: impl Display) {
-        eprintln!("{text}");
+        eprintln!("{}", escape::message(&text.to_string()));
     }
 
     /// A hint on stderr, after an error or warning.

@@ -460,16 +460,22 @@ mod tests {
         ])
         .unwrap();
         let bound = redactor.hold_bound();
-        // The escaped view's: its longest pattern is the key with CRLF (64 bytes), each byte
-        // an escape of up to 12 raw bytes, and an undecided escape after them.
-        assert_eq!(bound, 63 * 12 + 11);
-        let inputs: [Vec<u8>; 6] = [
+        // The hex view's: its longest pattern is the key with CRLF in hex (128 bytes), each
+        // byte followed by a separator of up to 6, and an undecided separator after them.
+        assert_eq!(bound, 127 * 7 + 6);
+        let inputs: [Vec<u8>; 12] = [
             b"QUJD".repeat(500),
             b"Q\n".repeat(1000),
             b"QU\r\n".repeat(1000),
             b"\\u0041\\ud83d\\ude00".repeat(200),
             b"%41".repeat(1000),
             b"\\".repeat(2000),
+            b"&#x0041;&amp;".repeat(200),
+            b"&".repeat(2000),
+            b"=41=\r\n=\n".repeat(400),
+            b"=".repeat(2000),
+            b"4d, 0x".repeat(400),
+            b"Ab:\r\n \\x".repeat(300),
         ];
         for input in inputs {
             let mut stream = redactor.stream();
@@ -549,6 +555,9 @@ mod tests {
             (View::Unwrapped, (false, false)),
             (View::Escaped, (false, false)),
             (View::Percent, (false, false)),
+            (View::Reference, (false, false)),
+            (View::QuotedPrintable, (false, false)),
+            (View::Hex, (false, false)),
         ];
         assert_eq!(built(&redactor), (Some((true, false)), none.clone()));
         // Plain text, a word wrapped across a line: nothing else is needed.
@@ -569,6 +578,9 @@ mod tests {
                     (View::Unwrapped, (false, false)),
                     (View::Escaped, (true, false)),
                     (View::Percent, (false, false)),
+                    (View::Reference, (false, false)),
+                    (View::QuotedPrintable, (false, false)),
+                    (View::Hex, (false, false)),
                 ]
             )
         );

@@ -92,7 +92,7 @@ fn show(globals: &Globals, printer: &Printer) -> anyhow::Result<Exit> {
     printer.data(format_args!("template: {}", config.policy_template));
     printer.data(format_args!("rego version: {}", config.rego_version));
     printer.data("");
-    printer.data(text.trim_end());
+    printer.verbatim(text.trim_end());
     Ok(Exit::Ok)
 }
 

@@ -204,7 +204,7 @@ fn get(
     )?;
     if reveal {
         printer.json(&json!({"name": name, "updated": updated, "value": value.expose_secret()}));
-        printer.data(value.expose_secret());
+        printer.verbatim(value.expose_secret());
     } else {
         printer.json(&json!({"name": name, "updated": updated, "revealed": false}));
         printer.data(format_args!(

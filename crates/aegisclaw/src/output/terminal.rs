@@ -1,9 +1,10 @@
 //! The writers between a run's (already redacted) output and AegisClaw's stdout and stderr.
 //! Where a stream is a terminal, terminal control is neutralised: every C0 control but
 //! newline, tab and carriage return is shown in caret notation (`^[` for ESC, `^?` for DEL),
-//! and every C1 control, as a UTF-8 character or a raw 8-bit byte, and every other byte that
-//! is not UTF-8, as U+FFFD. It works on a stream: a UTF-8 sequence split across writes is
-//! joined first. Does not redact and does not decide whether to neutralise (the caller asks
+//! every C1 control, as a UTF-8 character or a raw 8-bit byte, and every other byte that is
+//! not UTF-8, as U+FFFD, and every bidi control and the BOM as its escape (`\u{202e}`), so the
+//! text cannot be made to read otherwise than it is. It works on a stream: a UTF-8 sequence
+//! split across writes is joined first. Does not redact and does not decide whether to neutralise (the caller asks
 //! whether the stream is a terminal and whether the user turned it off).
 
 use aegisclaw_engine::run::SharedSink;
@@ -52,12 +53,23 @@ pub(crate) fn neutralise_end(pending: &mut Vec<u8>, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether `c` changes the direction text is shown in, or hides (U+FEFF, the BOM and zero-width
+/// no-break space, which terminals may draw as nothing): the embeddings and overrides
+/// U+202A–U+202E, the isolates U+2066–U+2069, the marks LRM, RLM and ALM.
+fn is_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}' | '\u{feff}'
+    )
+}
+
 /// Appends `text` with its controls neutralised.
 fn push_text(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
     let mut start = 0;
     for (at, c) in text.char_indices() {
         let caret;
+        let escaped;
         let shown: &[u8] = match c {
             '\n' | '\t' | '\r' => continue,
             '\0'..='\x1f' => {
@@ -67,6 +79,10 @@ fn push_text(text: &str, out: &mut Vec<u8>) {
             }
             '\x7f' => b"^?",
             '\u{80}'..='\u{9f}' => REPLACEMENT.as_bytes(),
+            _ if is_bidi(c) => {
+                escaped = c.escape_unicode().to_string();
+                escaped.as_bytes()
+            }
             _ => continue,
         };
         out.extend_from_slice(&bytes[start..at]);
@@ -230,12 +246,33 @@ mod tests {
     }
 
     #[test]
+    fn bidi_controls_and_the_bom_are_shown_escaped() {
+        // Embeddings and overrides, isolates, the marks (LRM, RLM, ALM) and the BOM / ZWNBSP:
+        // each could make a line read otherwise than it is.
+        assert_eq!(
+            neutralised(
+                "a\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}b\u{2066}\u{2067}\u{2068}\u{2069}c\u{200e}\u{200f}\u{61c}\u{feff}d"
+                    .as_bytes()
+            ),
+            r"a\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}b\u{2066}\u{2067}\u{2068}\u{2069}c\u{200e}\u{200f}\u{61c}\u{feff}d"
+        );
+        // Their neighbours are text.
+        assert_eq!(
+            neutralised("\u{2029}\u{2065}\u{206a}\u{fefe}\u{61b}".as_bytes()),
+            "\u{2029}\u{2065}\u{206a}\u{fefe}\u{61b}"
+        );
+    }
+
+    #[test]
     fn every_split_of_a_stream_gives_the_same_output() {
-        let input = "x\u{9b}é\u{1F600}\x1b[31m✓\u{85}".as_bytes();
+        let input = "x\u{9b}é\u{1F600}\x1b[31m✓\u{85}\u{202e}\u{feff}".as_bytes();
         let mut raw = input.to_vec();
         raw.push(0x9b);
         let whole = neutralised(&raw);
-        assert_eq!(whole, "x\u{FFFD}é\u{1F600}^[[31m✓\u{FFFD}\u{FFFD}");
+        assert_eq!(
+            whole,
+            "x\u{FFFD}é\u{1F600}^[[31m✓\u{FFFD}\\u{202e}\\u{feff}\u{FFFD}"
+        );
         for first in 0..raw.len() {
             for second in first..raw.len() {
                 let (mut pending, mut out) = (Vec::new(), Vec::new());

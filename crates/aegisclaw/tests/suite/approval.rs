@@ -21,6 +21,11 @@ fn answer(session: &mut PtySession, prompt: &str, keys: &[&str]) {
 
 /// `sandbox run --scope files.write -- sh -c ...` in a terminal, from a work directory.
 fn run_in_terminal(env: &TestEnv) -> PtySession {
+    run_script_in_terminal(env, "echo approved-run > out.txt; echo RAN")
+}
+
+/// `sandbox run --scope files.write -- sh -c SCRIPT` in a terminal, from a work directory.
+fn run_script_in_terminal(env: &TestEnv, script: &str) -> PtySession {
     let work = env.home().with_file_name("work");
     std::fs::create_dir_all(&work).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_aegisclaw"));
@@ -33,7 +38,7 @@ fn run_in_terminal(env: &TestEnv) -> PtySession {
             "--",
             "sh",
             "-c",
-            "echo approved-run > out.txt; echo RAN",
+            script,
         ])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -148,4 +153,26 @@ fn lockdown_turned_on_while_a_run_awaits_approval_stops_it_before_exec() {
             .iter()
             .any(|record| record["kind"] == "run.finished")
     );
+}
+
+#[test]
+fn terminal_control_in_the_argv_is_shown_escaped_in_the_approval_prompt() {
+    let env = TestEnv::initialised();
+    // The prompt says what "always" covers: this argv, which clears the screen, moves the
+    // cursor home and reverses the rest of the line.
+    let mut session = run_script_in_terminal(&env, "echo \x1b[2J\x1b[H\u{202e}RAN");
+    let shown = session.exp_string("\x1b[?25h").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    session.send(ENTER).unwrap();
+    session.flush().unwrap();
+    let rest = session.exp_eof().unwrap();
+    let terminal = format!("{shown}{rest}");
+    assert!(
+        terminal.contains("echo \\u{1b}[2J\\u{1b}[H\\u{202e}RAN"),
+        "{terminal:?}"
+    );
+    assert!(!terminal.contains("\x1b[2J"), "{terminal:?}");
+    assert!(!terminal.contains('\u{202e}'), "{terminal:?}");
+    let kinds = kinds(&env);
+    assert!(kinds.contains(&"approval.denied".to_string()), "{kinds:?}");
 }

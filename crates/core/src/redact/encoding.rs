@@ -1,9 +1,10 @@
 //! The fixed byte strings the redactor looks for, per view, for one secret value: the value
 //! with its line breaks as written, as LF and as CRLF; the form-encoded `+` for spaces; the
-//! single-quoted shell forms; base64 (standard and URL-safe, padded, unpadded, and the stable
-//! inner text at each offset mod 3) and hex. Escaped and percent-encoded forms are not listed:
-//! their views decode them, so every mix of escaped and plain characters is found. Builds byte
-//! strings; matches nothing.
+//! single-quoted shell forms; quotes doubled (CSV, SQL, YAML); UTF-16 and UTF-32 in either byte
+//! order; base64 (standard and URL-safe, padded, unpadded, and the stable inner text at each
+//! offset mod 3) and hex. Escaped, percent-encoded, character-reference and quoted-printable
+//! forms, and hex with separators or mixed case, are not listed: their views decode them, so
+//! every mix of encoded and plain characters is found. Builds byte strings; matches nothing.
 
 use super::view::View;
 use base64::Engine as _;
@@ -30,6 +31,7 @@ pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Vec<u8>>)> {
         .collect();
     let mut encoded = Vec::new();
     let mut quoted = Vec::new();
+    let mut hex_lower = Vec::new();
     for text in &texts {
         for (padded, unpadded) in [(&STANDARD, &STANDARD_NO_PAD), (&URL_SAFE, &URL_SAFE_NO_PAD)] {
             encoded.push(padded.encode(text).into_bytes());
@@ -38,16 +40,27 @@ pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Vec<u8>>)> {
         }
         encoded.push(hex::encode(text).into_bytes());
         encoded.push(hex::encode_upper(text).into_bytes());
+        hex_lower.push(hex::encode(text).into_bytes());
         quoted.extend(single_quoted(text));
+        for quote in [b'\'', b'"'] {
+            if text.contains(&quote) {
+                quoted.push(replace(text, quote, &[quote, quote]));
+            }
+        }
+        quoted.extend(wide(text));
     }
     encoded.retain(|form| form.len() >= MIN_ENCODED_LEN);
+    hex_lower.retain(|form| form.len() >= MIN_ENCODED_LEN);
     let raw = [&texts[..], &plus, &quoted, &encoded].concat();
     let percent = [&texts[..], &plus].concat();
     [
         (View::Raw, raw),
         (View::Unwrapped, encoded),
-        (View::Escaped, texts),
+        (View::Escaped, texts.clone()),
         (View::Percent, percent),
+        (View::Reference, texts.clone()),
+        (View::QuotedPrintable, texts),
+        (View::Hex, hex_lower),
     ]
     .into_iter()
     .map(|(view, mut forms)| {
@@ -94,6 +107,38 @@ fn single_quoted(text: &[u8]) -> Vec<Vec<u8>> {
     ]
 }
 
+/// `text` in UTF-16 and UTF-32, little- and big-endian (a byte order mark before it changes
+/// nothing): what `.encode("utf-16")`, Windows tools and PowerShell write. A value that is not
+/// UTF-8 has each byte widened, as if it were Latin-1.
+fn wide(text: &[u8]) -> Vec<Vec<u8>> {
+    let (units, points): (Vec<u32>, Vec<u32>) = match std::str::from_utf8(text) {
+        Ok(text) => (
+            text.encode_utf16().map(u32::from).collect(),
+            text.chars().map(u32::from).collect(),
+        ),
+        Err(_) => {
+            let bytes: Vec<u32> = text.iter().map(|&byte| u32::from(byte)).collect();
+            (bytes.clone(), bytes)
+        }
+    };
+    let mut out = Vec::with_capacity(4);
+    for (values, width) in [(&units, 2), (&points, 4)] {
+        for big in [false, true] {
+            let mut form = Vec::with_capacity(values.len() * width);
+            for value in values {
+                let bytes = value.to_le_bytes();
+                let mut bytes = bytes[..width].to_vec();
+                if big {
+                    bytes.reverse();
+                }
+                form.extend(bytes);
+            }
+            out.push(form);
+        }
+    }
+    out
+}
+
 /// `text` with every `from` byte replaced by `to`.
 fn replace(text: &[u8], from: u8, to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 8);
@@ -130,12 +175,15 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    /// The forms of `value` as text, without the UTF-16 and UTF-32 ones (checked apart).
     fn texts(value: &[u8]) -> Vec<(View, Vec<String>)> {
+        let wide = wide(value);
         forms(value)
             .into_iter()
             .map(|(view, forms)| {
                 let forms = forms
                     .into_iter()
+                    .filter(|form| !wide.contains(form))
                     .map(|form| String::from_utf8(form).unwrap());
                 (view, forms.collect())
             })
@@ -170,6 +218,9 @@ mod tests {
                 ),
                 (View::Escaped, strings(&["a b/c"])),
                 (View::Percent, strings(&["a b/c", "a+b/c"])),
+                (View::Reference, strings(&["a b/c"])),
+                (View::QuotedPrintable, strings(&["a b/c"])),
+                (View::Hex, strings(&["6120622f63"])),
             ]
         );
     }
@@ -189,6 +240,30 @@ mod tests {
             vec![b"a\nb".to_vec(), b"a\r\nb".to_vec()]
         );
         assert_eq!(line_endings(b"a\rb"), vec![b"a\rb".to_vec()]);
+    }
+
+    #[test]
+    fn a_secret_with_quotes_has_them_doubled() {
+        let forms = forms(b"it's \"q\"");
+        let (_, raw) = &forms[0];
+        for doubled in [b"it''s \"q\"".as_slice(), b"it's \"\"q\"\""] {
+            assert!(raw.iter().any(|form| form == doubled));
+        }
+    }
+
+    #[test]
+    fn wide_forms_are_utf16_and_utf32_in_both_byte_orders() {
+        assert_eq!(
+            wide("a\u{e9}\u{1F600}".as_bytes()),
+            vec![
+                b"a\0\xe9\0\x3d\xd8\x00\xde".to_vec(),
+                b"\0a\0\xe9\xd8\x3d\xde\x00".to_vec(),
+                b"a\0\0\0\xe9\0\0\0\x00\xf6\x01\0".to_vec(),
+                b"\0\0\0a\0\0\0\xe9\0\x01\xf6\x00".to_vec(),
+            ]
+        );
+        // Not UTF-8: each byte widened.
+        assert_eq!(wide(b"\xff")[..2], [b"\xff\0".to_vec(), b"\0\xff".to_vec()]);
     }
 
     #[test]
@@ -233,6 +308,9 @@ mod tests {
                 (View::Unwrapped, strings(&["6162", "YWI="])),
                 (View::Escaped, strings(&["ab"])),
                 (View::Percent, strings(&["ab"])),
+                (View::Reference, strings(&["ab"])),
+                (View::QuotedPrintable, strings(&["ab"])),
+                (View::Hex, strings(&["6162"])),
             ]
         );
         assert_eq!(texts(b""), Vec::new());
@@ -244,6 +322,8 @@ mod tests {
                 (View::Unwrapped, strings(&["ZQ=="])),
                 (View::Escaped, strings(&["e"])),
                 (View::Percent, strings(&["e"])),
+                (View::Reference, strings(&["e"])),
+                (View::QuotedPrintable, strings(&["e"])),
             ]
         );
     }

@@ -1,11 +1,15 @@
 //! The decoded views of a stream that the redactor matches on besides its raw bytes: line breaks
-//! inside base64/hex text skipped, backslash escapes decoded, `%XX` decoded. Each view is decoded
+//! inside base64/hex text skipped, backslash escapes decoded, `%XX` decoded, character references
+//! decoded, quoted-printable decoded, separators between hex digits skipped. Each view is decoded
 //! incrementally, whatever the chunking, and remembers which raw bytes each of its bytes came
 //! from, so a match maps back to the whole original span. Decodes, searches and maps; does not
 //! choose patterns or emit output.
 
+mod scan;
+
 use super::matcher::{Matcher, SearchFailed};
 use aho_corasick::Input;
+use scan::{MAX_ESCAPE, MAX_REFERENCE, MAX_SEPARATOR, Printable, Scan, Unit};
 
 /// What a view undoes before matching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,10 +27,18 @@ pub(crate) enum View {
     Escaped,
     /// `%XX` decoded, in either case, beside plain bytes (a `+` stays a `+`).
     Percent,
+    /// HTML and XML character references decoded: `&#DDD;`, `&#xHHH;` (`x` or `X`, either
+    /// case, leading zeros) and `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, beside plain bytes
+    /// (`html.escape`, `xmlcharrefreplace`, template engines).
+    Reference,
+    /// Quoted-printable decoded (`email`, MIME, `quopri`): `=XX` in either case, and a soft line
+    /// break (`=` then LF or CRLF) skipped, but not two in a row.
+    QuotedPrintable,
+    /// Hex text in one case with separators dropped: ASCII letters lowercased (one view byte per
+    /// raw byte), and a separator between two hex digits skipped (`de:ad`, `de ad`, `0xde, 0xad`,
+    /// `\xde\xad`, `od`'s lines); its patterns are the lowercase hex of each secret.
+    Hex,
 }
-
-/// The longest escape: a surrogate pair, `\ud83d\ude00`.
-const MAX_ESCAPE: usize = 12;
 
 impl View {
     /// At most how many raw bytes one byte of this view stands for (a decoded escape, or a
@@ -36,6 +48,10 @@ impl View {
             View::Raw => 1,
             View::Unwrapped | View::Percent => 3,
             View::Escaped => MAX_ESCAPE,
+            View::Reference => MAX_REFERENCE,
+            // `=XX` and a soft CRLF break after it.
+            View::QuotedPrintable => 6,
+            View::Hex => 1 + MAX_SEPARATOR,
         }
     }
 
@@ -46,7 +62,9 @@ impl View {
             View::Raw => 0,
             View::Unwrapped => 1,
             View::Escaped => MAX_ESCAPE - 1,
-            View::Percent => 2,
+            View::Percent | View::QuotedPrintable => 2,
+            View::Reference => MAX_REFERENCE - 1,
+            View::Hex => MAX_SEPARATOR,
         }
     }
 }
@@ -66,7 +84,8 @@ pub(crate) struct Window {
     view: View,
     /// Stream offset of the next raw byte not yet decoded.
     cursor: u64,
-    /// For `Unwrapped`: whether the last byte decoded is a base64 or hex character.
+    /// For `Unwrapped`: whether the last byte decoded is a base64 or hex character; for `Hex`,
+    /// a hex digit; for `QuotedPrintable`, whether the last thing decoded was a soft break.
     after_alphabet: bool,
     bytes: Vec<u8>,
     /// View offset (counted from the stream's start) of `bytes[0]`.
@@ -125,11 +144,7 @@ impl Window {
     ) -> Result<u64, SearchFailed> {
         let searched = self.bytes.len();
         let from = offset(self.cursor, base);
-        let decoded = match self.view {
-            View::Raw | View::Unwrapped => self.unwrap(pending, base, from, at_end),
-            View::Escaped => self.unescape(pending, base, from, at_end),
-            View::Percent => self.unpercent(pending, base, from, at_end),
-        };
+        let decoded = self.decode(pending, base, from, at_end);
         self.cursor = base + decoded as u64;
         if self.bytes.len() > searched {
             self.search(searched, patterns, ignore_case, spans)?;
@@ -172,6 +187,23 @@ impl Window {
         let len = self.bytes.len();
         let mut ranges = std::mem::take(&mut self.ranges);
         ranges.clear();
+        if self.view == View::Hex {
+            // Its bytes differ from the raw ones wherever a letter was lowercased, so every
+            // stretch of hex digits long enough for a pattern is searched, not just the seams.
+            hex_stretches(
+                &self.bytes,
+                searched.saturating_sub(reach),
+                patterns.shortest,
+                &mut ranges,
+            );
+            let result = if ranges.is_empty() {
+                Ok(())
+            } else {
+                self.search_ranges(&ranges, searched, patterns, ignore_case, spans)
+            };
+            self.ranges = ranges;
+            return result;
+        }
         // Unwrapped: where the last run of base64 characters taken ends. Each byte is walked
         // at most once per search, however many breaks the run holds.
         let mut alphabet_end = 0;
@@ -306,6 +338,19 @@ impl Window {
         self.bytes.extend_from_slice(&unit.bytes[..unit.len]);
     }
 
+    /// Decodes `pending[at..]` (`pending` starts at stream offset `base`) with this view's
+    /// decoder; returns where decoding stopped (an index into `pending`).
+    fn decode(&mut self, pending: &[u8], base: u64, at: usize, at_end: bool) -> usize {
+        match self.view {
+            View::Raw | View::Unwrapped => self.unwrap(pending, base, at, at_end),
+            View::Escaped => self.unescape(pending, base, at, at_end),
+            View::Percent => self.unpercent(pending, base, at, at_end),
+            View::Reference => self.unreference(pending, base, at, at_end),
+            View::QuotedPrintable => self.unprintable(pending, base, at, at_end),
+            View::Hex => self.unhex(pending, base, at, at_end),
+        }
+    }
+
     /// `Unwrapped`: copies up to each line break, and skips a break right after a base64 or
     /// hex character. Returns where decoding stopped (an index into `pending`).
     fn unwrap(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
@@ -345,7 +390,7 @@ impl Window {
                 at += plain;
                 continue;
             }
-            match escape(rest, at_end) {
+            match scan::escape(rest, at_end) {
                 Scan::More => return at,
                 Scan::No => {
                     self.push_copy(base + at as u64, &rest[..1]);
@@ -370,7 +415,7 @@ impl Window {
                 at += plain;
                 continue;
             }
-            match fixed_hex(rest, 1, 2, at_end) {
+            match scan::fixed_hex(rest, 1, 2, at_end) {
                 Scan::More => return at,
                 Scan::No => {
                     self.push_copy(base + at as u64, &rest[..1]);
@@ -383,6 +428,122 @@ impl Window {
             }
         }
         at
+    }
+
+    /// `Reference`: copies up to each `&` and decodes the reference it starts.
+    fn unreference(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
+        while at < pending.len() {
+            let rest = &pending[at..];
+            let plain = memchr::memchr(b'&', rest).unwrap_or(rest.len());
+            if plain > 0 {
+                self.push_copy(base + at as u64, &rest[..plain]);
+                at += plain;
+                continue;
+            }
+            match scan::reference(rest, at_end) {
+                Scan::More => return at,
+                Scan::No => {
+                    self.push_copy(base + at as u64, &rest[..1]);
+                    at += 1;
+                }
+                Scan::Yes(unit) => {
+                    self.push_escape(base + at as u64, &unit);
+                    at += unit.consumed;
+                }
+            }
+        }
+        at
+    }
+
+    /// `QuotedPrintable`: copies up to each `=`, decodes `=XX` and skips a soft line break
+    /// that does not follow another (so skipped bytes stay bounded).
+    fn unprintable(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
+        while at < pending.len() {
+            let rest = &pending[at..];
+            let plain = memchr::memchr(b'=', rest).unwrap_or(rest.len());
+            if plain > 0 {
+                self.push_copy(base + at as u64, &rest[..plain]);
+                self.after_alphabet = false;
+                at += plain;
+                continue;
+            }
+            match scan::quoted_printable(rest, at_end) {
+                Scan::More => return at,
+                Scan::Yes(Printable::SoftBreak(len)) if !self.after_alphabet => {
+                    self.after_alphabet = true;
+                    at += len;
+                }
+                Scan::Yes(Printable::Byte(byte)) => {
+                    self.push_escape(base + at as u64, &Unit::byte(3, u32::from(byte)));
+                    self.after_alphabet = false;
+                    at += 3;
+                }
+                Scan::No | Scan::Yes(Printable::SoftBreak(_)) => {
+                    self.push_copy(base + at as u64, &rest[..1]);
+                    self.after_alphabet = false;
+                    at += 1;
+                }
+            }
+        }
+        at
+    }
+
+    /// `Hex`: copies (lowercased) up to a byte that may start a separator right after a hex
+    /// digit, and skips the separator when a hex digit follows it.
+    fn unhex(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
+        while at < pending.len() {
+            let rest = &pending[at..];
+            let mut after = self.after_alphabet;
+            let plain = rest
+                .iter()
+                .position(|&byte| {
+                    let stop = after && scan::starts_separator(byte);
+                    after = byte.is_ascii_hexdigit();
+                    stop
+                })
+                .unwrap_or(rest.len());
+            if plain > 0 {
+                let start = self.bytes.len();
+                self.push_copy(base + at as u64, &rest[..plain]);
+                self.bytes[start..].make_ascii_lowercase();
+                self.after_alphabet = rest[plain - 1].is_ascii_hexdigit();
+                at += plain;
+                continue;
+            }
+            match scan::separator(rest, at_end) {
+                Scan::More => return at,
+                Scan::Yes(len) => at += len,
+                Scan::No => {
+                    self.push_copy(base + at as u64, &rest[..1]);
+                    at += 1;
+                }
+            }
+            self.after_alphabet = false;
+        }
+        at
+    }
+}
+
+/// The stretches of hex digits in `bytes` from `from` on (the first may start before it) that
+/// hold at least `shortest` of them.
+fn hex_stretches(bytes: &[u8], from: usize, shortest: usize, out: &mut Vec<(usize, usize)>) {
+    let mut start = from;
+    while start > 0 && bytes[start - 1].is_ascii_hexdigit() {
+        start -= 1;
+    }
+    let mut at = start;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_hexdigit() {
+            at += 1;
+            continue;
+        }
+        let begin = at;
+        while at < bytes.len() && bytes[at].is_ascii_hexdigit() {
+            at += 1;
+        }
+        if at - begin >= shortest {
+            out.push((begin, at));
+        }
     }
 }
 
@@ -408,320 +569,5 @@ const ALPHABET: [bool; 256] = {
     table
 };
 
-/// The outcome of reading a construct from the bytes seen so far.
-enum Scan<T> {
-    /// More bytes could still change the outcome.
-    More,
-    /// It is not there.
-    No,
-    Yes(T),
-}
-
-/// One decoded escape: how many raw bytes it took and the (at most four) bytes it stands for.
-struct Unit {
-    consumed: usize,
-    bytes: [u8; 4],
-    len: usize,
-}
-
-impl Unit {
-    fn byte(consumed: usize, byte: u32) -> Self {
-        Self {
-            consumed,
-            bytes: [(byte & 0xff) as u8, 0, 0, 0],
-            len: 1,
-        }
-    }
-
-    /// Code point `point` in UTF-8; a lone surrogate gets the same three-byte form (WTF-8),
-    /// which no UTF-8 secret contains.
-    fn point(consumed: usize, point: u32) -> Self {
-        let continuation = |shift: u32| 0x80 | ((point >> shift) & 0x3f) as u8;
-        let (bytes, len) = match point {
-            0..=0x7f => ([point as u8, 0, 0, 0], 1),
-            0x80..=0x7ff => ([0xc0 | (point >> 6) as u8, continuation(0), 0, 0], 2),
-            0x800..=0xffff => (
-                [
-                    0xe0 | (point >> 12) as u8,
-                    continuation(6),
-                    continuation(0),
-                    0,
-                ],
-                3,
-            ),
-            _ => (
-                [
-                    0xf0 | (point >> 18) as u8,
-                    continuation(12),
-                    continuation(6),
-                    continuation(0),
-                ],
-                4,
-            ),
-        };
-        Self {
-            consumed,
-            bytes,
-            len,
-        }
-    }
-}
-
-/// The escape at the start of `text` (a `\`). `No` for a `\` ending the stream; an unknown
-/// escape `\X` stands for `X`.
-fn escape(text: &[u8], at_end: bool) -> Scan<Unit> {
-    let Some(&letter) = text.get(1) else {
-        return if at_end { Scan::No } else { Scan::More };
-    };
-    let named = |byte: u8| Scan::Yes(Unit::byte(2, u32::from(byte)));
-    match letter {
-        b'a' => named(0x07),
-        b'b' => named(0x08),
-        b't' => named(b'\t'),
-        b'n' => named(b'\n'),
-        b'v' => named(0x0b),
-        b'f' => named(0x0c),
-        b'r' => named(b'\r'),
-        b'e' | b'E' => named(0x1b),
-        b'0'..=b'7' => match greedy(text, 1, 3, 8, at_end) {
-            Scan::Yes((value, digits)) => Scan::Yes(Unit::byte(1 + digits, value)),
-            Scan::More => Scan::More,
-            Scan::No => named(letter),
-        },
-        b'x' => match greedy(text, 2, 2, 16, at_end) {
-            Scan::Yes((value, digits)) => Scan::Yes(Unit::byte(2 + digits, value)),
-            Scan::More => Scan::More,
-            Scan::No => named(letter),
-        },
-        b'u' if text.get(2) == Some(&b'{') => match braced(text, at_end) {
-            Scan::No => named(letter),
-            other => other,
-        },
-        b'u' => match fixed_hex(text, 2, 4, at_end) {
-            Scan::Yes(high @ 0xd800..=0xdbff) => match low_surrogate(text, at_end) {
-                Scan::Yes(low) => Scan::Yes(Unit::point(
-                    MAX_ESCAPE,
-                    0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00),
-                )),
-                Scan::More => Scan::More,
-                Scan::No => Scan::Yes(Unit::point(6, high)),
-            },
-            Scan::Yes(unit) => Scan::Yes(Unit::point(6, unit)),
-            Scan::More => Scan::More,
-            Scan::No => named(letter),
-        },
-        b'U' => match fixed_hex(text, 2, 8, at_end) {
-            Scan::Yes(point) if char::from_u32(point).is_some() => {
-                Scan::Yes(Unit::point(10, point))
-            }
-            Scan::More => Scan::More,
-            _ => named(letter),
-        },
-        other => named(other),
-    }
-}
-
-/// `\u{H…}` with one to six hex digits naming a character.
-fn braced(text: &[u8], at_end: bool) -> Scan<Unit> {
-    match greedy(text, 3, 6, 16, at_end) {
-        Scan::Yes((point, digits)) => match text.get(3 + digits) {
-            None if !at_end => Scan::More,
-            Some(b'}') if char::from_u32(point).is_some() => {
-                Scan::Yes(Unit::point(4 + digits, point))
-            }
-            _ => Scan::No,
-        },
-        Scan::More => Scan::More,
-        Scan::No => Scan::No,
-    }
-}
-
-/// The `\uDC00`–`\uDFFF` that may follow a high surrogate's escape (at `text[6..]`).
-fn low_surrogate(text: &[u8], at_end: bool) -> Scan<u32> {
-    for (index, expected) in [(6, b'\\'), (7, b'u')] {
-        match text.get(index) {
-            None if !at_end => return Scan::More,
-            Some(&byte) if byte == expected => {}
-            _ => return Scan::No,
-        }
-    }
-    match fixed_hex(text, 8, 4, at_end) {
-        Scan::Yes(low @ 0xdc00..=0xdfff) => Scan::Yes(low),
-        Scan::More => Scan::More,
-        _ => Scan::No,
-    }
-}
-
-/// Exactly `count` hex digits at `text[from..]`.
-fn fixed_hex(text: &[u8], from: usize, count: usize, at_end: bool) -> Scan<u32> {
-    let mut value = 0;
-    for index in from..from + count {
-        match text.get(index) {
-            None if at_end => return Scan::No,
-            None => return Scan::More,
-            Some(&byte) => match char::from(byte).to_digit(16) {
-                Some(digit) => value = value << 4 | digit,
-                None => return Scan::No,
-            },
-        }
-    }
-    Scan::Yes(value)
-}
-
-/// One to `most` digits of `radix` at `text[from..]`, as many as there are: the value and how
-/// many digits.
-fn greedy(text: &[u8], from: usize, most: usize, radix: u32, at_end: bool) -> Scan<(u32, usize)> {
-    let mut value = 0;
-    let mut digits = 0;
-    while digits < most {
-        match text.get(from + digits) {
-            None if at_end => break,
-            None => return Scan::More,
-            Some(&byte) => match char::from(byte).to_digit(radix) {
-                Some(digit) => {
-                    value = value * radix + digit;
-                    digits += 1;
-                }
-                None => break,
-            },
-        }
-    }
-    if digits == 0 {
-        Scan::No
-    } else {
-        Scan::Yes((value, digits))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    /// The whole view of `input` fed in chunks of `size`, and the raw span of each view byte.
-    fn decode(view: View, input: &[u8], size: usize) -> (Vec<u8>, Vec<(u64, u64)>) {
-        let mut window = Window::new(view);
-        let mut pending = Vec::new();
-        let (mut bytes, mut spans) = (Vec::new(), Vec::new());
-        let mut collect = |window: &mut Window| {
-            for index in 0..window.bytes.len() {
-                bytes.push(window.bytes[index]);
-                spans.push((window.raw_start(index), window.raw_end(index)));
-            }
-            window.first += window.bytes.len() as u64;
-            window.bytes.clear();
-            window.runs.retain(|_| false);
-        };
-        for chunk in input.chunks(size.max(1)) {
-            pending.extend_from_slice(chunk);
-            let at = window.cursor as usize;
-            let done = match view {
-                View::Raw | View::Unwrapped => window.unwrap(&pending, 0, at, false),
-                View::Escaped => window.unescape(&pending, 0, at, false),
-                View::Percent => window.unpercent(&pending, 0, at, false),
-            };
-            window.cursor = done as u64;
-            collect(&mut window);
-        }
-        let at = window.cursor as usize;
-        let done = match view {
-            View::Raw | View::Unwrapped => window.unwrap(&pending, 0, at, true),
-            View::Escaped => window.unescape(&pending, 0, at, true),
-            View::Percent => window.unpercent(&pending, 0, at, true),
-        };
-        assert_eq!(done, pending.len());
-        collect(&mut window);
-        (bytes, spans)
-    }
-
-    /// The view of `input`, checked to be the same at every chunk size.
-    fn view_of(view: View, input: &str) -> String {
-        let (whole, spans) = decode(view, input.as_bytes(), input.len());
-        for size in 1..=13 {
-            assert_eq!(
-                decode(view, input.as_bytes(), size),
-                (whole.clone(), spans.clone())
-            );
-        }
-        String::from_utf8(whole).unwrap()
-    }
-
-    #[test]
-    fn json_escapes_decode_whatever_the_serialiser_and_case() {
-        let text = "it's \"é\" <&> \\ / \u{1}\u{7f}\t😀\u{2028}";
-        let serde = serde_json::to_string(text).unwrap();
-        let every: String = text
-            .encode_utf16()
-            .map(|unit| format!("\\u{unit:04x}"))
-            .collect();
-        let upper = every.to_uppercase().replace("\\U", "\\u");
-        let python = "it's \\\"\\u00e9\\\" <&> \\\\ \\/ \\u0001\\u007f\\t\\ud83d\\ude00\\u2028";
-        let go = "it's \\\"é\\\" \\u003c\\u0026\\u003e \\\\ / \\u0001\u{7f}\\t😀\\u2028";
-        for encoded in [&serde[1..serde.len() - 1], &every, &upper, python, go] {
-            assert_eq!(view_of(View::Escaped, encoded), text, "{encoded}");
-        }
-    }
-
-    #[test]
-    fn shell_and_c_escapes_decode() {
-        // bash `printf %q`, bash `$'…'` (octal), C, Rust `{:?}`, `\U`, lone surrogates (WTF-8).
-        for (encoded, text) in [
-            ("it\\'s\\ a\\ \\$b\\\\c\\\"", "it's a $b\\c\"".as_bytes()),
-            (
-                "caf\\303\\251\\001\\E[\\a",
-                "café\u{1}\u{1b}[\u{7}".as_bytes(),
-            ),
-            ("\\x41\\x4\\xg\\0", b"A\x04xg\0"),
-            (
-                "\\u{1f600}\\u{41}\\u{110000}\\U0001F600\\U00110000",
-                "😀Au{110000}😀U00110000".as_bytes(),
-            ),
-            ("\\ud83d\\u0041\\ude00!\\", b"\xed\xa0\xbdA\xed\xb8\x80!\\"),
-        ] {
-            let (whole, _) = decode(View::Escaped, encoded.as_bytes(), encoded.len());
-            for size in 1..=13 {
-                assert_eq!(decode(View::Escaped, encoded.as_bytes(), size).0, whole);
-            }
-            assert_eq!(whole, text, "{encoded}");
-        }
-    }
-
-    #[test]
-    fn every_escape_maps_back_to_all_of_its_bytes() {
-        let (bytes, spans) = decode(View::Escaped, b"a\\u00e9\\ud83d\\ude00b", 3);
-        assert_eq!(bytes, "aé😀b".as_bytes());
-        assert_eq!(
-            spans,
-            vec![
-                (0, 1),
-                (1, 7),
-                (1, 7),
-                (7, 19),
-                (7, 19),
-                (7, 19),
-                (7, 19),
-                (19, 20)
-            ]
-        );
-    }
-
-    #[test]
-    fn percent_escapes_decode_in_either_case_beside_plain_bytes() {
-        assert_eq!(
-            view_of(View::Percent, "%41%62c%2f%2F+%zz%4%"),
-            "Abc//+%zz%4%"
-        );
-    }
-
-    #[test]
-    fn one_line_break_after_base64_or_hex_is_skipped() {
-        // The blank line after `R0g=` keeps its second break: the text ends there.
-        assert_eq!(
-            view_of(View::Unwrapped, "QUJD\nREVG\r\nR0g=\n\nnext line\r\rx\n"),
-            "QUJDREVGR0g=\nnext line\r\rx"
-        );
-        let (bytes, spans) = decode(View::Unwrapped, b"ab\r\ncd", 1);
-        assert_eq!(bytes, b"abcd");
-        assert_eq!(spans, vec![(0, 1), (1, 2), (4, 5), (5, 6)]);
-    }
-}
+mod tests;

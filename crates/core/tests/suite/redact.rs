@@ -179,6 +179,147 @@ fn percent_mixed(value: &[u8], upper: bool, mut pick: impl FnMut() -> bool) -> V
         .collect()
 }
 
+/// HTML/XML character references: `pick` chooses which characters are written as references
+/// (`&`, `<`, `>`, `"`, `'` always, as `html.escape` does), each as a named entity where one
+/// exists and `named`, else decimal or hex (`x` or `X`, either digit case) with `zeros` leading
+/// zeros, cycled per character.
+fn html(text: &str, style: &Style, mut pick: impl FnMut(char) -> bool) -> Vec<u8> {
+    let mut kinds = style.picks.iter().copied().cycle();
+    let mut out = String::new();
+    for (index, character) in text.chars().enumerate() {
+        let special = matches!(character, '&' | '<' | '>' | '"' | '\'');
+        if !(pick(character) || special) {
+            out.push(character);
+            continue;
+        }
+        let named = match character {
+            '&' => Some("&amp;"),
+            '<' => Some("&lt;"),
+            '>' => Some("&gt;"),
+            '"' => Some("&quot;"),
+            '\'' => Some("&apos;"),
+            _ => None,
+        };
+        let zeros = "0".repeat(index % 3);
+        let point = u32::from(character);
+        match (
+            named,
+            kinds.next().unwrap_or(true),
+            kinds.next().unwrap_or(false),
+        ) {
+            (Some(name), true, _) => out.push_str(name),
+            (_, _, true) => out.push_str(&format!("&#{zeros}{point};")),
+            (_, upper, false) => {
+                let x = if style.upper { 'X' } else { 'x' };
+                if upper {
+                    out.push_str(&format!("&#{x}{zeros}{point:X};"));
+                } else {
+                    out.push_str(&format!("&#{x}{zeros}{point:x};"));
+                }
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// Quoted-printable as Python's `quopri` (binary mode) and MIME write it: printable ASCII but
+/// `=` as itself, every other byte `=XX` (in either case), and a soft line break (`=` and LF or
+/// CRLF) before a line would pass `width` characters, never inside an `=XX`.
+fn quoted_printable(value: &[u8], width: usize, crlf: bool, upper: bool) -> Vec<u8> {
+    let width = width.clamp(4, 76);
+    let soft: &[u8] = if crlf { b"=\r\n" } else { b"=\n" };
+    let mut out = Vec::new();
+    let mut column = 0;
+    for &byte in value {
+        let piece = if (0x21..0x7f).contains(&byte) && byte != b'=' || byte == b' ' {
+            vec![byte]
+        } else if upper {
+            format!("={byte:02X}").into_bytes()
+        } else {
+            format!("={byte:02x}").into_bytes()
+        };
+        if column + piece.len() > width - 1 {
+            out.extend_from_slice(soft);
+            column = 0;
+        }
+        column += piece.len();
+        out.extend(piece);
+    }
+    out
+}
+
+/// `text` in UTF-16 or UTF-32, little- or big-endian, with a BOM when asked (a value that is
+/// not UTF-8 has each byte widened, as a Latin-1 decoder would).
+fn wide(value: &[u8], unit: usize, big: bool, bom: bool) -> Vec<u8> {
+    let points: Vec<u32> = match std::str::from_utf8(value) {
+        Ok(text) if unit == 2 => text.encode_utf16().map(u32::from).collect(),
+        Ok(text) => text.chars().map(u32::from).collect(),
+        Err(_) => value.iter().map(|&byte| u32::from(byte)).collect(),
+    };
+    let mut out = Vec::new();
+    for point in bom.then_some(0xfeff).into_iter().chain(points) {
+        let bytes = point.to_le_bytes();
+        let mut bytes = bytes[..unit].to_vec();
+        if big {
+            bytes.reverse();
+        }
+        out.extend(bytes);
+    }
+    out
+}
+
+/// Hex with separators: `aa:bb`, `aa bb`, `0xAA, 0xBB`, `\xaa\xbb`, `od -An -tx1` (lines of 16
+/// with a leading space), each digit's case picked by `pick`.
+fn separated_hex(value: &[u8], mut pick: impl FnMut() -> bool) -> Vec<Vec<u8>> {
+    let mut digit = |byte: u8| -> String {
+        format!("{byte:02x}")
+            .chars()
+            .map(|c| if pick() { c.to_ascii_uppercase() } else { c })
+            .collect()
+    };
+    let pairs: Vec<String> = value.iter().map(|&byte| digit(byte)).collect();
+    let od: String = pairs
+        .chunks(16)
+        .map(|line| {
+            line.iter()
+                .map(|pair| format!(" {pair}"))
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    vec![
+        pairs.join(":").into_bytes(),
+        pairs.join(" ").into_bytes(),
+        pairs
+            .iter()
+            .map(|pair| format!("0x{pair}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+            .into_bytes(),
+        pairs
+            .iter()
+            .map(|pair| format!("\\x{pair}"))
+            .collect::<String>()
+            .into_bytes(),
+        od.into_bytes(),
+        pairs.concat().into_bytes(),
+    ]
+}
+
+/// `value` with every `quote` doubled (CSV and SQL strings, YAML single-quoted scalars).
+fn doubled(value: &[u8], quote: u8) -> Vec<u8> {
+    value
+        .iter()
+        .flat_map(|&byte| {
+            if byte == quote {
+                vec![byte, byte]
+            } else {
+                vec![byte]
+            }
+        })
+        .collect()
+}
+
 /// Secrets of random bytes and lengths (about half at least 58 bytes, whose base64 wraps at 76
 /// columns): printable ASCII, any bytes, shell-hostile text (quotes, spaces, `$`, backslashes,
 /// newlines, non-ASCII), and multi-line PEM-like keys with LF or CRLF.
@@ -293,6 +434,28 @@ fn encoded_forms(
     ] {
         forms.push((form.clone(), form, false));
     }
+    // Quotes doubled; quoted-printable; UTF-16 and UTF-32; hex with separators, any case.
+    for quote in [b'\'', b'"'] {
+        let form = doubled(secret, quote);
+        forms.push((form.clone(), form, false));
+    }
+    let qp = quoted_printable(secret, style.width, style.crlf, style.upper);
+    forms.push((qp.clone(), qp, false));
+    for (unit, big, bom) in [
+        (2, false, true),
+        (2, true, false),
+        (4, false, false),
+        (4, true, true),
+    ] {
+        let form = wide(secret, unit, big, bom);
+        forms.push((form.clone(), form, false));
+    }
+    // (Hex forms count from `MIN_ENCODED_LEN` characters, as wrapped ones do.)
+    if 2 * secret.len() >= MIN_ENCODED_LEN {
+        for form in separated_hex(secret, || picks.next().unwrap_or(false)) {
+            forms.push((form.clone(), form, false));
+        }
+    }
     // The other line ending of a multi-line secret.
     if let Ok(text) = std::str::from_utf8(secret) {
         let lf = text.replace("\r\n", "\n");
@@ -305,6 +468,15 @@ fn encoded_forms(
         let serde = serde_json::to_string(text).unwrap();
         let serde = serde.as_bytes()[1..serde.len() - 1].to_vec();
         forms.push((serde.clone(), serde, false));
+        // HTML/XML: `html.escape`, `xmlcharrefreplace` (non-ASCII), every character, a mix.
+        for form in [
+            html(text, style, |_| false),
+            html(text, style, |c| !c.is_ascii()),
+            html(text, style, |_| true),
+            html(text, style, |_| picks.next().unwrap_or(true)),
+        ] {
+            forms.push((form.clone(), form, false));
+        }
         for form in [
             json(text, style.upper, |c| !c.is_ascii()),
             json(text, style.upper, |_| true),

@@ -73,14 +73,16 @@ fn gigabytes_of_output_to_json_stay_bounded_in_aegisclaws_memory() {
 
 /// What a hostile run prints at a terminal, one `printf` (one write) each: an OSC 52 clipboard
 /// write, a screen clear, a cursor-up and line-erase that would overwrite AegisClaw's own lines
-/// followed by a forged status line, and a CSI as a UTF-8 C1 control (on stderr) and as a raw
-/// 8-bit byte.
-const HOSTILE: [&str; 5] = [
+/// followed by a forged status line, a CSI as a UTF-8 C1 control (on stderr) and as a raw
+/// 8-bit byte, and a right-to-left override, an isolate, a mark and a BOM, which would make a
+/// line read otherwise than it is.
+const HOSTILE: [&str; 6] = [
     r"printf '\033]52;c;cHduZWQ=\007'",
     r"printf '\033[2J\033[H'",
     r"printf '\033[1A\033[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\n'",
     r"printf '\302\2336n err\n' >&2",
     r"printf '\2336n raw\n'",
+    r"printf 'bidi \342\200\256exe.txt \342\201\246iso\342\201\251 \342\200\217m \357\273\277bom\n'",
 ];
 
 /// Runs `aegisclaw sandbox run [flags] -- sh -c HOSTILE` with a pseudo-terminal as its stdin,
@@ -133,8 +135,15 @@ fn terminal_control_sequences_from_a_run_reach_the_terminal_neutralised() {
         "^[[1A^[[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\r\n",
         "\u{FFFD}6n err\r\n",
         "\u{FFFD}6n raw\r\n",
+        "bidi \\u{202e}exe.txt \\u{2066}iso\\u{2069} \\u{200f}m \\u{feff}bom\r\n",
     ] {
         assert!(text.contains(shown), "{shown:?} is not in {text:?}");
+    }
+    for bidi in ['\u{202e}', '\u{2066}', '\u{2069}', '\u{200f}', '\u{feff}'] {
+        assert!(
+            !text.contains(bidi),
+            "{bidi:?} reached the terminal: {text:?}"
+        );
     }
     assert!(!terminal.iter().any(|byte| matches!(byte, 0x1b | 0x07)));
     // AegisClaw's own summary comes last, on a line of its own.
@@ -157,6 +166,7 @@ fn allow_terminal_control_passes_the_runs_bytes_unchanged() {
         b"\x1b[1A\x1b[2K\raegisclaw: run 0000000000000000 exited 0 after 1 ms\r\n",
         b"\xc2\x9b6n err\r\n",
         b"\x9b6n raw\r\n",
+        "bidi \u{202e}exe.txt \u{2066}iso\u{2069} \u{200f}m \u{feff}bom\r\n".as_bytes(),
     ] {
         assert!(
             holds(&terminal, raw),
@@ -289,4 +299,29 @@ fn input_piped_to_a_run_is_named_on_stderr_not_silently_dropped() {
         !String::from_utf8_lossy(&quiet.stderr).contains("stdin"),
         "{quiet:?}"
     );
+}
+
+#[test]
+fn a_workdir_named_with_terminal_control_is_shown_escaped_in_the_notice() {
+    let escape = Escape::new();
+    // A directory whose name clears the screen, returns the cursor and reverses the text.
+    let evil = escape.work.join("dir\x1b[2J\r\u{202e}gnp.exe");
+    std::fs::create_dir(&evil).unwrap();
+    let outcome = escape.run_args(&[
+        "sandbox",
+        "run",
+        "--workdir",
+        evil.to_str().unwrap(),
+        "--",
+        "pwd",
+    ]);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    let stderr = outcome.stderr();
+    let notice = format!(
+        "aegisclaw: `--workdir {}/dir\\u{{1b}}[2J\\r\\u{{202e}}gnp.exe` is not covered by a files.* scope: the run works in its private /tmp",
+        escape.work.display()
+    );
+    assert!(stderr.lines().any(|line| line == notice), "{stderr}");
+    assert!(!stderr.contains(['\x1b', '\r', '\u{202e}']), "{stderr:?}");
+    outcome.finished();
 }

@@ -1,7 +1,8 @@
 //! Escapes of a secret through its accidental encodings: real tools inside the sandbox (`base64`,
-//! `xxd`, Python's `json`/`urllib`/`shlex`, bash's `printf %q`, `${…@Q}` and `declare -p`,
-//! `sed` turning LF into CRLF) print an injected secret; nothing of it may reach stdout, stderr
-//! or the audit log, and the run's records must say what was emitted.
+//! `xxd`, `od`, Python's `json`/`urllib`/`shlex`/`html`/`quopri`/`email`/`csv` and codecs, bash's
+//! `printf %q`, `${…@Q}` and `declare -p`, `sed` turning LF into CRLF) print an injected secret;
+//! nothing of it may reach stdout, stderr or the audit log, and the run's records must say what
+//! was emitted.
 
 use super::*;
 use base64::Engine as _;
@@ -203,5 +204,112 @@ printf '%s\n' "$CRLF_KEY" | tr -d '\r'
         &outcome,
         &["PEM_KEY", "CRLF_KEY"],
         &[&[PEM, CRLF][..], &lines].concat(),
+    );
+}
+
+/// Runs `script` with the long secret and asserts its stdout is exactly `expected` and that
+/// nothing of the secret reached stdout, stderr or the audit log.
+fn assert_redacted_run(script: &str, expected: &[u8]) {
+    let escape = Escape::new();
+    set_secret(&escape, "API_TOKEN", LONG);
+    let outcome = escape.run(&["secrets.read:API_TOKEN"], script);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.output.stdout,
+        expected,
+        "{:?}",
+        String::from_utf8_lossy(&outcome.output.stdout)
+    );
+    assert_recorded(&escape, &outcome, &["API_TOKEN"], &[LONG]);
+}
+
+#[test]
+fn html_character_references_of_a_secret_are_redacted() {
+    // `html.escape` (named and `&#x27;`), `xmlcharrefreplace` (`&#233;`), every character in
+    // decimal with leading zeros, in hex with `&#X` and upper-case digits.
+    let script = python(
+        r#"import html,os
+t=os.environ["API_TOKEN"]
+print(html.escape(t))
+print(t.encode("ascii", "xmlcharrefreplace").decode())
+print("".join("&#%05d;" % ord(c) for c in t))
+print("".join("&#X%X;" % ord(c) for c in t))"#,
+    );
+    assert_redacted_run(&script, &b"[REDACTED:API_TOKEN]\n".repeat(4));
+}
+
+#[test]
+fn quoted_printable_of_a_secret_is_redacted() {
+    // `quopri` wraps past 76 columns with a soft break (`=\n`); with `quotetabs` spaces are
+    // `=20`; an `email` message for SMTP writes CRLF soft breaks.
+    let script = python(
+        r#"import email.message,email.policy,os,quopri,sys
+t=os.environ["API_TOKEN"]
+sys.stdout.buffer.write(quopri.encodestring(t.encode()) + b"\n")
+sys.stdout.buffer.write(quopri.encodestring(t.encode(), quotetabs=True) + b"\n")
+m=email.message.EmailMessage(policy=email.policy.SMTP)
+m.set_content(t, cte="quoted-printable")
+sys.stdout.buffer.write(m.as_bytes().split(b"\r\n\r\n", 1)[1])"#,
+    );
+    assert_redacted_run(
+        &script,
+        b"[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\r\n",
+    );
+}
+
+#[test]
+fn utf16_and_utf32_of_a_secret_are_redacted() {
+    // Python's `utf-16` writes a BOM and little-endian units; `utf-16-be`; `utf-32`.
+    let script = python(
+        r#"import os,sys
+t=os.environ["API_TOKEN"]
+for codec in ["utf-16", "utf-16-be", "utf-32"]:
+    sys.stdout.buffer.write(t.encode(codec) + b"\n")"#,
+    );
+    let expected = [
+        b"\xff\xfe[REDACTED:API_TOKEN]\n".as_slice(),
+        b"[REDACTED:API_TOKEN]\n",
+        b"\xff\xfe\0\0[REDACTED:API_TOKEN]\n",
+    ]
+    .concat();
+    assert_redacted_run(&script, &expected);
+}
+
+#[test]
+fn hex_with_separators_or_mixed_case_of_a_secret_is_redacted() {
+    // `od -An -tx1` (lines of 16 pairs, each after a space), `xxd -p -c1` (a pair per line),
+    // Python's `bytes.hex(":")`, C-array `0xDE, 0xAD`, and mixed-case digits.
+    let script = format!(
+        r#"printf %s "$API_TOKEN" | od -An -tx1
+printf %s "$API_TOKEN" | xxd -p -c1
+{}"#,
+        python(
+            r#"import os
+t=os.environ["API_TOKEN"].encode()
+print(t.hex(":"))
+print(", ".join("0x%02X" % b for b in t))
+print("".join(c.upper() if i % 3 else c for i, c in enumerate(t.hex())))"#
+        )
+    );
+    assert_redacted_run(
+        &script,
+        b" [REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n\
+          0x[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n",
+    );
+}
+
+#[test]
+fn doubled_quotes_of_a_secret_are_redacted() {
+    // A CSV field (`""` for `"`) and an SQL or YAML single-quoted string (`''` for `'`).
+    let script = python(
+        r#"import csv,os,sys
+t=os.environ["API_TOKEN"]
+csv.writer(sys.stdout, lineterminator="\n").writerow([t])
+q=chr(39)
+print("INSERT INTO t VALUES (" + q + t.replace(q, q + q) + q + ");")"#,
+    );
+    assert_redacted_run(
+        &script,
+        b"\"[REDACTED:API_TOKEN]\"\nINSERT INTO t VALUES ('[REDACTED:API_TOKEN]');\n",
     );
 }
