@@ -133,6 +133,11 @@ pub struct OutputSinks {
 /// up on a sink that does not take it.
 const DELIVERY_GRACE: Duration = Duration::from_secs(1);
 
+/// How long after a run's deadline the copier still waits for room in a blocked sink: long
+/// enough that the sandbox's watchdog kills the run first, so a run past its limit always
+/// ends by the limit's kill, never by an `EPIPE` from a copier that gave up a moment earlier.
+const KILL_FIRST: Duration = Duration::from_millis(250);
+
 /// Runs an authorised skill in the native sandbox (steps 7–11 of DESIGN §1).
 pub fn execute(
     context: &mut Context,
@@ -323,7 +328,7 @@ fn execute_inner(
     // The copier (this thread) redacts and hands each chunk to the delivery thread, waiting
     // for room no later than the run's deadline: a sink that never reads holds up neither
     // the sandbox's watchdog nor AegisClaw, which gives up on it a grace after the deadline.
-    let deadline = started + plan.timeout;
+    let deadline = started + plan.timeout + KILL_FIRST;
     let delivery = Delivery::start(sinks).map_err(|source| SandboxError::Layer {
         layer: "output",
         detail: String::new(),
