@@ -133,11 +133,6 @@ pub struct OutputSinks {
 /// up on a sink that does not take it.
 const DELIVERY_GRACE: Duration = Duration::from_secs(1);
 
-/// How long after a run's deadline the copier still waits for room in a blocked sink: long
-/// enough that the sandbox's watchdog kills the run first, so a run past its limit always
-/// ends by the limit's kill, never by an `EPIPE` from a copier that gave up a moment earlier.
-const KILL_FIRST: Duration = Duration::from_millis(250);
-
 /// Runs an authorised skill in the native sandbox (steps 7–11 of DESIGN §1).
 pub fn execute(
     context: &mut Context,
@@ -326,14 +321,11 @@ fn execute_inner(
     let started = Instant::now();
     let child = held.release()?;
     // The copier (this thread) redacts and hands each chunk to the delivery thread, waiting
-    // for room no later than the run's deadline: a sink that never reads holds up neither
-    // the sandbox's watchdog nor AegisClaw, which gives up on it a grace after the deadline.
-    let deadline = started + plan.timeout + KILL_FIRST;
-    let delivery = Delivery::start(sinks).map_err(|source| SandboxError::Layer {
-        layer: "output",
-        detail: String::new(),
-        source,
-    })?;
+    // for room no later than the run's deadline (the sandbox's wait kills the run at its
+    // deadline, so it needs every chunk handed over by then): a sink that never reads holds up
+    // neither the limit nor AegisClaw, which gives up on it a grace after the deadline.
+    let deadline = started + plan.timeout;
+    let delivery = Delivery::start(sinks);
     let mut streams = [
         (redactor.stream(), Which::Stdout),
         (redactor.stream(), Which::Stderr),

@@ -413,9 +413,10 @@ impl RunningChild {
     }
 
     /// Waits like [`wait`](Self::wait) while reading stdout and stderr on this thread: each
-    /// chunk goes to `sink` as it arrives; a `false` from `sink` closes that stream. The
-    /// wall-clock limit is kept by a watchdog thread, so a `sink` that blocks cannot hold the
-    /// run past it. Returns once the child has exited and both streams have ended.
+    /// chunk goes to `sink` as it arrives; a `false` from `sink` closes that stream. From the
+    /// first chunk on, the wall-clock limit is also kept by a watchdog thread, so a `sink` that
+    /// blocks cannot hold the run past it. Returns once the child has exited and both streams
+    /// have ended.
     pub fn wait_streaming(
         self,
         sink: &mut dyn FnMut(Stream, &[u8]) -> bool,

@@ -4,6 +4,7 @@
 //! delivered by the deadline and a grace after it is abandoned, and said so. Redacts nothing.
 
 use super::OutputSinks;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -21,10 +22,19 @@ pub(super) enum Which {
     Stderr = 1,
 }
 
-/// The writer thread and what it shares with the copier.
+/// The writer thread and what it shares with the copier. The thread starts with the first
+/// chunk: a run that prints nothing costs no thread.
 pub(super) struct Delivery {
     shared: Arc<Shared>,
-    writer: JoinHandle<()>,
+    writer: RefCell<Writer>,
+}
+
+enum Writer {
+    /// No chunk yet: the sinks wait here.
+    Idle(OutputSinks),
+    Started(JoinHandle<()>),
+    /// The thread could not be started: nothing is delivered.
+    Failed,
 }
 
 struct Shared {
@@ -63,17 +73,41 @@ impl Shared {
 }
 
 impl Delivery {
-    /// Starts the writer thread, which owns the sinks from now on.
-    pub(super) fn start(sinks: OutputSinks) -> io::Result<Self> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-        });
-        let theirs = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("aegisclaw-output".to_string())
-            .spawn(move || write_all(&theirs, sinks))?;
-        Ok(Self { shared, writer })
+    /// Takes the sinks; the writer thread that owns them from then on starts with the first
+    /// chunk.
+    pub(super) fn start(sinks: OutputSinks) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                changed: Condvar::new(),
+            }),
+            writer: RefCell::new(Writer::Idle(sinks)),
+        }
+    }
+
+    /// Starts the writer thread unless it runs; `false` when it cannot be started (both
+    /// streams then count as failed).
+    fn ensure_writer(&self) -> bool {
+        let mut writer = self.writer.borrow_mut();
+        match std::mem::replace(&mut *writer, Writer::Failed) {
+            Writer::Idle(sinks) => {
+                let theirs = Arc::clone(&self.shared);
+                match std::thread::Builder::new()
+                    .name("aegisclaw-output".to_string())
+                    .spawn(move || write_all(&theirs, sinks))
+                {
+                    Ok(handle) => *writer = Writer::Started(handle),
+                    Err(_) => {
+                        let mut state = self.shared.lock();
+                        state.failed = [true, true];
+                        return false;
+                    }
+                }
+            }
+            started @ Writer::Started(_) => *writer = started,
+            Writer::Failed => return false,
+        }
+        true
     }
 
     /// Hands `bytes` of `which` to the writer, waiting for room until `deadline`. `false`
@@ -82,6 +116,9 @@ impl Delivery {
     pub(super) fn send(&self, which: Which, bytes: &[u8], deadline: Instant) -> bool {
         if bytes.is_empty() {
             return true;
+        }
+        if !self.ensure_writer() {
+            return false;
         }
         let mut state = self.shared.lock();
         loop {
@@ -113,6 +150,23 @@ impl Delivery {
     /// A writer still blocked then is left to its sink (its thread ends with the process, or
     /// when the sink takes the bytes), and the output counts as not delivered.
     pub(super) fn finish(self, deadline: Instant) -> Delivered {
+        let writer = match self.writer.into_inner() {
+            // Nothing was printed: the sinks are dropped here (their owners get them back).
+            Writer::Idle(sinks) => {
+                drop(sinks);
+                return Delivered {
+                    written: [0, 0],
+                    complete: true,
+                };
+            }
+            Writer::Failed => {
+                return Delivered {
+                    written: [0, 0],
+                    complete: false,
+                };
+            }
+            Writer::Started(handle) => handle,
+        };
         let mut state = self.shared.lock();
         state.closed = true;
         self.shared.changed.notify_all();
@@ -135,7 +189,7 @@ impl Delivery {
         let done = state.done;
         drop(state);
         if done {
-            let _ = self.writer.join();
+            let _ = writer.join();
         }
         delivered
     }
@@ -254,8 +308,7 @@ mod tests {
         let delivery = Delivery::start(OutputSinks {
             stdout: Box::new(Stuck(blocked)),
             stderr: stderr.sink(),
-        })
-        .unwrap();
+        });
         let deadline = Instant::now() + Duration::from_millis(200);
         let chunk = vec![b'y'; 64 * 1024];
         let started = Instant::now();
@@ -286,8 +339,7 @@ mod tests {
         let delivery = Delivery::start(OutputSinks {
             stdout: stdout.sink(),
             stderr: stderr.sink(),
-        })
-        .unwrap();
+        });
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut expected = Vec::new();
         for round in 0..100u8 {
@@ -322,8 +374,7 @@ mod tests {
         let delivery = Delivery::start(OutputSinks {
             stdout: Box::new(Broken),
             stderr: Box::new(Vec::new()),
-        })
-        .unwrap();
+        });
         let deadline = Instant::now() + Duration::from_secs(10);
         assert!(delivery.send(Which::Stdout, b"first", deadline));
         let refused = (0..1000).any(|_| {

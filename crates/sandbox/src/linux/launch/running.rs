@@ -1,6 +1,7 @@
 //! A spawned child of `launch`: waiting for it with a pidfd (reading its stdout and stderr on
-//! the same thread) while a watchdog thread kills its whole pid namespace at the plan's
-//! wall-clock limit, whatever the output's reader does; reaping it and releasing its cgroups.
+//! the same thread) while its whole pid namespace is killed at the plan's wall-clock limit
+//! (by this thread, and once output flows by a watchdog thread too, whatever the output's
+//! reader does); reaping it and releasing its cgroups.
 //! Builds nothing of the sandbox.
 
 use crate::linux::cgroups::RunCgroup;
@@ -99,13 +100,13 @@ impl Running {
             source,
         };
         let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
-        // The wall-clock limit is the watchdog's, on a descriptor of its own: a `sink` that
-        // blocks (a reader that never reads) holds up this thread, never the kill.
-        let watchdog = Watchdog::start(
-            pidfd.try_clone().map_err(wait_error)?,
-            self.started + self.plan_timeout,
-        )
-        .map_err(wait_error)?;
+        let deadline = self.started + self.plan_timeout;
+        // Until `sink` is first called this thread kills at the deadline itself. From then on
+        // the wall-clock limit is also a watchdog's, on a descriptor of its own: a `sink`
+        // that blocks (a reader that never reads) holds up this thread, never the kill. A
+        // run that prints nothing costs no thread.
+        let mut watchdog: Option<Watchdog> = None;
+        let mut killed_here = false;
         let mut streams = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)];
         // `wait` passes no streams and needs no buffer. 16 KiB per read: small enough that
         // a run with little output does not pay for zeroing and faulting in a pipe's worth.
@@ -115,9 +116,12 @@ impl Running {
             Vec::new()
         };
         let mut exited = false;
-        let backstop = self.started + self.plan_timeout + std::time::Duration::from_secs(1);
+        let backstop = deadline + std::time::Duration::from_secs(1);
         let mut backstop_fired = false;
         loop {
+            if !exited && !killed_here && watchdog.is_none() && Instant::now() >= deadline {
+                killed_here = kill_unless_ended(&pidfd).map_err(wait_error)?;
+            }
             let open: Vec<usize> = (0..2).filter(|at| streams[*at].1.is_some()).collect();
             if exited && open.is_empty() {
                 break;
@@ -146,10 +150,18 @@ impl Running {
                 backstop_fired = true;
                 self.kill();
             }
-            let millis = if backstop_fired {
+            // Without a watchdog this thread wakes at the deadline (rounded up, never before
+            // it) to kill; with one, at the backstop.
+            let wake = if watchdog.is_none() && !killed_here {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                left
+            };
+            let millis = if backstop_fired || exited {
                 -1
             } else {
-                libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX)
+                libc::c_int::try_from(wake.as_micros().div_ceil(1000).max(1))
+                    .unwrap_or(libc::c_int::MAX)
             };
             let count = libc::nfds_t::try_from(polls.len()).unwrap_or(0);
             // SAFETY: `polls` is a live array of `count` pollfds.
@@ -172,7 +184,19 @@ impl Running {
                 match reader.read(&mut buffer) {
                     Ok(0) => *file = None,
                     Ok(read) => {
+                        if watchdog.is_none() && !exited && !killed_here {
+                            watchdog = Some(
+                                Watchdog::start(pidfd.try_clone().map_err(wait_error)?, deadline)
+                                    .map_err(wait_error)?,
+                            );
+                        }
                         if !sink(*which, &buffer[..read]) {
+                            // A sink that gave up at the deadline: the kill comes before the
+                            // stream closes, so a run over its limit always ends by the kill,
+                            // never by an `EPIPE` a moment earlier (racing the watchdog).
+                            if !exited && !killed_here && Instant::now() >= deadline {
+                                killed_here = kill_unless_ended(&pidfd).map_err(wait_error)?;
+                            }
                             *file = None;
                         }
                     }
@@ -184,7 +208,11 @@ impl Running {
                 exited = true;
             }
         }
-        let timed_out = watchdog.finish().map_err(wait_error)? || backstop_fired;
+        let watchdog_fired = match watchdog {
+            Some(watchdog) => watchdog.finish().map_err(wait_error)?,
+            None => false,
+        };
+        let timed_out = watchdog_fired || killed_here || backstop_fired;
         let status = self.reap().map_err(wait_error)?;
         let exit = if libc::WIFSIGNALED(status) {
             ExitStatus::Signal(libc::WTERMSIG(status))
@@ -226,28 +254,10 @@ impl Watchdog {
                         break;
                     }
                 }
-                // 2. The deadline passed with the child alive: SIGKILL to its pid namespace's
-                // init kills every process inside.
-                // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a
-                // null siginfo (the kernel fills in what a kill() would) and no flags.
-                let sent = unsafe {
-                    libc::syscall(
-                        libc::SYS_pidfd_send_signal,
-                        pidfd.as_raw_fd(),
-                        libc::SIGKILL,
-                        std::ptr::null::<libc::siginfo_t>(),
-                        0,
-                    )
-                };
-                if sent < 0 {
-                    let error = io::Error::last_os_error();
-                    // Ended (and reaped) just now: it was not stopped by the limit.
-                    if error.raw_os_error() == Some(libc::ESRCH) {
-                        return Ok(());
-                    }
-                    return Err(error);
+                // 2. The deadline passed with the child alive: kill it.
+                if kill_unless_ended(&pidfd)? {
+                    flag.store(true, Ordering::SeqCst);
                 }
-                flag.store(true, Ordering::SeqCst);
                 Ok(())
             })?;
         Ok(Self { thread, fired })
@@ -261,6 +271,34 @@ impl Watchdog {
         }
         Ok(self.fired.load(Ordering::SeqCst))
     }
+}
+
+/// At the deadline: SIGKILL through `pidfd` to the child, its pid namespace's init, which
+/// kills every process inside, unless the child has already ended; `true` when it was killed.
+fn kill_unless_ended(pidfd: &OwnedFd) -> io::Result<bool> {
+    if poll_readable(pidfd, 0)? {
+        return Ok(false);
+    }
+    // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a null siginfo
+    // (the kernel fills in what a kill() would) and no flags.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if sent < 0 {
+        let error = io::Error::last_os_error();
+        // Ended (and reaped) just now: it was not stopped by the limit.
+        if error.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(false);
+        }
+        return Err(error);
+    }
+    Ok(true)
 }
 
 /// Polls one descriptor for `POLLIN` for up to `millis`; `true` when it is readable.
