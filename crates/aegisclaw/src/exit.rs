@@ -43,8 +43,8 @@ impl From<Exit> for ExitCode {
 pub(crate) struct Refusal(pub(crate) String);
 
 /// Maps an error onto its exit code: refusals are 1, a state file of the home that cannot be
-/// used is 3 (a config or policy that cannot is bad input, 2), everything else is an input or
-/// usage error (2).
+/// used is 3 (a config or policy that cannot is bad input, 2), a refused CA store 2 when
+/// configured and 3 when it is the distribution's, everything else an input or usage error (2).
 pub(crate) fn code_for(error: &anyhow::Error) -> Exit {
     let unusable = error
         .chain()
@@ -54,6 +54,16 @@ pub(crate) fn code_for(error: &anyhow::Error) -> Exit {
             Exit::Usage
         } else {
             Exit::Environment
+        };
+    }
+    // A refused CA store: the configured one is bad input, the distribution's a host problem.
+    let ca_store = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<aegisclaw_engine::ca_store::CaStoreError>());
+    if let Some(refused) = ca_store {
+        return match refused.from() {
+            aegisclaw_engine::ca_store::Whose::Configured => Exit::Usage,
+            aegisclaw_engine::ca_store::Whose::Distribution => Exit::Environment,
         };
     }
     // `downcast_ref` also finds a `Refusal` attached with `.context(...)`.

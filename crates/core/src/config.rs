@@ -176,8 +176,8 @@ pub struct SandboxSection {
         deserialize_with = "present_sandbox_network_namespace"
     )]
     pub network_namespace: Option<String>,
-    /// The CA store (a PEM bundle) runs see at `/etc/ssl/certs/ca-certificates.crt`; unset:
-    /// the distribution's own.
+    /// The CA store (a PEM bundle of certificates only) runs see at
+    /// `/etc/ssl/certs/ca-certificates.crt`; unset: the distribution's own.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -423,8 +423,9 @@ pub struct Config {
     pub limits: Limits,
     /// Where a run with no network gets its network namespace.
     pub network_namespace: NetworkNamespace,
-    /// The CA store runs see (`sandbox.ca_bundle`, checked to exist when loaded); `None`: the
-    /// distribution's, found by the sandbox at run time.
+    /// The CA store runs see (`sandbox.ca_bundle`, checked to exist when loaded, and before
+    /// every run to hold certificates only: `aegisclaw_engine::ca_store`); `None`: the
+    /// distribution's.
     pub ca_bundle: Option<PathBuf>,
     /// The template the active policy came from.
     pub policy_template: PolicyTemplate,

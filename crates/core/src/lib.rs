@@ -11,6 +11,7 @@ pub mod env;
 pub mod home;
 pub mod key;
 pub mod lockdown;
+pub mod pem;
 pub mod policy;
 pub mod redact;
 pub mod scope;

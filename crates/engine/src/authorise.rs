@@ -8,8 +8,10 @@ mod paths;
 
 pub(crate) use files::RUN_PATH;
 pub use paths::ScopePathError;
+pub(crate) use paths::scope_context;
 
 use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
+use crate::ca_store::{self, CaStore, CaStoreError};
 use crate::context::{Context, ContextError};
 use crate::runtime::{self, RuntimeChoice};
 use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants};
@@ -92,6 +94,9 @@ pub enum RefusalStage {
     /// The configured runtime cannot run anything here (no adapter; never a silent
     /// downgrade), or cannot honour the skill's manifest platform.
     Runtime,
+    /// The CA store every run is given is refused (not certificates only, or where a
+    /// `files.read` scope would be critical): `crate::ca_store`.
+    CaStore,
 }
 
 /// The outcome of authorisation.
@@ -137,6 +142,8 @@ pub struct Authorised {
     pub resources: Option<Resources>,
     /// The skill's own files (relative paths), which the run sees read-only.
     pub files: Vec<String>,
+    /// The CA store the run is given, checked (`None`: the host has none).
+    pub ca_store: Option<CaStore>,
     /// The decisions, for reports.
     pub verdicts: Vec<ScopeVerdict>,
     /// Records not written yet: `run::execute` writes them with the launch record in one
@@ -172,6 +179,9 @@ pub enum AuthoriseError {
         /// The name asked for.
         name: String,
     },
+    /// The CA store every run is given is refused (the run is, on the record, before this).
+    #[error(transparent)]
+    CaStore(#[from] CaStoreError),
 }
 
 /// The policy [`authorise`] decides with: one already loaded, or the home's active policy
@@ -394,13 +404,24 @@ pub fn authorise(
         return refuse(context, pending, RefusalStage::Runtime, reason, Vec::new());
     }
 
-    // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
-    // symlink cannot hide what is bound, and a path-less `files.*` scope is the working
-    // directory (running from `~` or `/` cannot hide a sensitive mount).
+    // 3c. The CA store every run is given, checked like a `files.read` scope and for holding
+    // certificates only: a bad one refuses every run (on the record, then as bad input).
     let scope_context = paths::scope_context(
         env::get(env::HOME).map(PathBuf::from),
         context.home().root(),
     );
+    let ca_store = match ca_store::load(context.config().ca_bundle.as_deref(), &scope_context) {
+        Ok(store) => store,
+        Err(error) => {
+            let reason = crate::doctor::error_chain(&error);
+            refuse(context, pending, RefusalStage::CaStore, reason, Vec::new())?;
+            return Err(error.into());
+        }
+    };
+
+    // 4. Parse the scopes; open each path once and decide on what it resolves to, so a
+    // symlink cannot hide what is bound, and a path-less `files.*` scope is the working
+    // directory (running from `~` or `/` cannot hide a sensitive mount).
     let mut resolved = Vec::new();
     for text in &scope_texts {
         // A scope no runtime here enforces is refused, never granted on paper only.
@@ -627,6 +648,7 @@ pub fn authorise(
         paths,
         resources,
         files,
+        ca_store,
         verdicts,
         pending,
     })))

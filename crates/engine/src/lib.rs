@@ -4,6 +4,7 @@
 
 pub mod approval;
 pub mod authorise;
+pub mod ca_store;
 pub mod capture;
 pub mod context;
 pub mod doctor;

@@ -242,6 +242,7 @@ fn execute_inner(
                 "exec": plan.exec,
                 "secrets": secret_names,
                 "egress_proxy": proxied.then(|| PROXY_ADDR.to_string()),
+                "ca_store": authorised.ca_store,
             })),
     );
     // Written and fsynced while the child builds its sandbox (the child's waits are the
@@ -559,7 +560,7 @@ fn spec_for(
         limits: limits(&context.config().limits, authorised.resources.as_ref()),
         hostname: "aegisclaw".to_string(),
         exec: exec_grant(&authorised.scopes),
-        ca_bundle: context.config().ca_bundle.clone(),
+        ca_store: authorised.ca_store.as_ref().map(|store| store.pem.clone()),
     }
 }
 

@@ -39,7 +39,7 @@ fn main() -> Result<(), Error> {
         hostname: "aegisclaw".into(),
         // As the envelope runs it: no `shell.exec`, so only `/bin/true` and its loader.
         exec: ExecGrant::program_only(),
-        ca_bundle: None,
+        ca_store: None,
     };
     let plan = plan(&spec, &host_facts(&spec))?;
     let launcher = Launcher::new(&plan)?;

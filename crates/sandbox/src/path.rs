@@ -2,7 +2,8 @@
 //! symlinks followed (the user scoped what the link names), identified by kind, device and
 //! inode, and named by the path the kernel reports for that descriptor. The engine rates and
 //! decides that path; the runtime binds that very object (the child re-opens the path without
-//! following any symlink and checks `(dev, ino)`). Decides nothing and mounts nothing.
+//! following any symlink and checks `(dev, ino)`); the engine reads the CA store through
+//! [`OpenedPath::read_prefix`]. Decides nothing and mounts nothing.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ pub struct OpenedPath {
     set_id: bool,
     /// `None` only for values made by the plan's pure tests.
     #[cfg(target_os = "linux")]
-    _fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
+    fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 impl OpenedPath {
@@ -82,6 +83,22 @@ impl OpenedPath {
         self.dev == other.dev && self.ino == other.ino
     }
 
+    /// Reads at most `max` bytes of the opened regular file itself: re-opened read-only through
+    /// the descriptor it was opened as (`/proc/self/fd/N`), never by its path, so a path
+    /// swapped since cannot change what is read. A caller that accepts `n` bytes asks for
+    /// `n + 1` to learn that a file is larger. Anything but a regular file is an error.
+    pub fn read_prefix(&self, max: u64) -> Result<Vec<u8>, PathError> {
+        #[cfg(target_os = "linux")]
+        {
+            crate::linux::path::read_prefix(&self.path, self.kind, self.fd.as_deref(), max)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = max;
+            Err(PathError::Unsupported)
+        }
+    }
+
     #[cfg(target_os = "linux")]
     pub(crate) fn from_parts(
         path: PathBuf,
@@ -97,7 +114,7 @@ impl OpenedPath {
             dev,
             ino,
             set_id,
-            _fd: Some(std::sync::Arc::new(fd)),
+            fd: Some(std::sync::Arc::new(fd)),
         }
     }
 
@@ -112,7 +129,7 @@ impl OpenedPath {
             ino,
             set_id: false,
             #[cfg(target_os = "linux")]
-            _fd: None,
+            fd: None,
         }
     }
 }

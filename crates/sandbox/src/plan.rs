@@ -16,7 +16,7 @@ mod mount;
 mod seccomp;
 mod userns;
 pub use error::PlanError;
-pub use etc::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES, LD_CACHE};
+pub use etc::{CA_BUNDLE_TARGET, CA_STORE_MAX_BYTES, DISTRIBUTION_CA_BUNDLES, LD_CACHE};
 pub use exec::{
     ExecFile, ExecGrant, ExecPlan, ExecRole, ExecSource, MAX_EXEC_CHAIN, PROGRAM_DIRS,
     PlannedProgram, ResolveFailure, ResolvedProgram,
@@ -56,10 +56,11 @@ pub struct RunSpec {
     pub hostname: String,
     /// What the run may execute besides its own program (its `shell.exec` scopes).
     pub exec: ExecGrant,
-    /// The CA store bound read-only at [`CA_BUNDLE_TARGET`] inside (`sandbox.ca_bundle`);
-    /// `None`: the distribution's own (the first of [`DISTRIBUTION_CA_BUNDLES`] that exists),
-    /// or none at all when the host has none.
-    pub ca_bundle: Option<PathBuf>,
+    /// The CA store's certificates (PEM), written read-only at [`CA_BUNDLE_TARGET`] inside: a
+    /// copy the caller read and checked to be certificates only (the engine's `ca_store`,
+    /// from `sandbox.ca_bundle` or the first of [`DISTRIBUTION_CA_BUNDLES`]), never a bind of
+    /// a host file. `None`: no store at all (TLS verification fails, closed).
+    pub ca_store: Option<String>,
 }
 
 /// One host object made visible inside the sandbox, at the path it was opened as.
@@ -531,7 +532,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         flags: MountFlags::SCRATCH,
     });
     // A synthetic /etc: the run's user, localhost, the zone, the CA store; nothing else.
-    mounts.extend(etc::mounts(spec, facts)?);
+    mounts.extend(etc::mounts(spec, facts));
     for bind in &binds {
         mounts.push(MountOp::BindOpened {
             opened: bind.opened.clone(),

@@ -227,7 +227,6 @@ pub fn host_facts(spec: &RunSpec) -> HostFacts {
             usr_dirs: Vec::new(),
             user_name: None,
             localtime: None,
-            ca_bundle: None,
             distribution_ca_bundle: None,
             ld_cache: None,
             user_ns_max: Vec::new(),

@@ -314,11 +314,7 @@ fn posture_without_a_home_is_an_error_naming_init() {
 fn doctor_reports_the_configured_ca_bundle_and_a_config_naming_a_missing_one_fails() {
     let env = TestEnv::initialised();
     let bundle = env.dir.path().join("ca.pem");
-    std::fs::write(
-        &bundle,
-        "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
-    )
-    .unwrap();
+    std::fs::write(&bundle, CERTIFICATE_PEM).unwrap();
     let config = env.home().join("config.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
     let with_bundle = text.replacen(
@@ -348,4 +344,55 @@ fn doctor_reports_the_configured_ca_bundle_and_a_config_naming_a_missing_one_fai
     assert_eq!(code, 1);
     assert_eq!(status_of(&report, "Configuration"), "fail");
     assert_eq!(status_of(&report, "CA bundle"), "warn");
+}
+
+/// A self-signed P-256 certificate (`openssl req -x509`, valid until 2126).
+const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBkjCCATegAwIBAgIUcKPFd4y+B7RZoAsRlQrHdqu/zrMwCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSQWVnaXNDbGF3IHBlbSB0ZXN0MCAXDTI2MTIwMjE0NTQzNFoY
+DzIxMjYxMTA4MTQ1NDM0WjAdMRswGQYDVQQDDBJBZWdpc0NsYXcgcGVtIHRlc3Qw
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQOvn2V0VxVgrgJKWeT8Kq7ULWhdCQ3
+1y5cLdLYyY/OFMHyAuou/50zf6q7+j02KSlSPEARvC2juI4AKXkqM3k/o1MwUTAd
+BgNVHQ4EFgQUWt1jMYtB1aXNM3YiwlCpsrwhDVwwHwYDVR0jBBgwFoAUWt1jMYtB
+1aXNM3YiwlCpsrwhDVwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBG
+AiEAia2FAVNa0ovqmLs3ajKVeffV2M5SdhYujqppqD39YqoCIQDBrA/Wc8lShIt8
+ePK83nvU1IFGTnPA2ichIqA+CU03JA==
+-----END CERTIFICATE-----
+";
+
+#[test]
+fn doctor_fails_a_ca_bundle_holding_a_private_key_as_every_run_would_be_refused() {
+    let env = TestEnv::initialised();
+    let config = env.home().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let bundle = env.dir.path().join("bundle.pem");
+    for contents in [
+        format!(
+            "{CERTIFICATE_PEM}-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n"
+        ),
+        "no certificates here\n".to_string(),
+    ] {
+        std::fs::write(&bundle, &contents).unwrap();
+        let with_bundle = text.replacen(
+            "sandbox:\n",
+            &format!("sandbox:\n  ca_bundle: {}\n", bundle.display()),
+            1,
+        );
+        std::fs::write(&config, &with_bundle).unwrap();
+        let (code, report) = json(&env, &["doctor", "--json"]);
+        assert_eq!(code, 1);
+        assert_eq!(status_of(&report, "CA bundle"), "fail", "{report:#}");
+        let detail = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|result| result["name"] == "CA bundle")
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(detail.contains(&bundle.display().to_string()), "{detail}");
+        assert!(detail.ends_with("so every run is refused"), "{detail}");
+        assert!(!detail.contains("MIGHAgEAMBMG"), "{detail}");
+    }
 }

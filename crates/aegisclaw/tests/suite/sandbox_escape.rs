@@ -4,6 +4,7 @@
 //! per attack surface.
 
 mod basics;
+mod ca_store;
 mod devices;
 mod egress;
 mod egress_bypass;

@@ -74,7 +74,7 @@ pub enum ScopePathError {
 
 /// The context scopes are parsed and rated in: both homes resolved (so `~` and the AegisClaw
 /// home match the resolved paths scopes bind), and [`resolve_leniently`] for the table.
-pub(super) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -> ScopeContext {
+pub(crate) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -> ScopeContext {
     let resolved = |path: PathBuf| resolve_leniently(&path).unwrap_or(path);
     ScopeContext {
         user_home: user_home.map(resolved),

@@ -3,10 +3,12 @@
 //! the OpenClaw check touches the network (one TCP connect, 2 s timeout, no request sent).
 
 use super::{DoctorInput, Outcome};
+use crate::ca_store;
+use aegisclaw_core::env;
 use aegisclaw_sandbox::plan::{CA_BUNDLE_TARGET, DISTRIBUTION_CA_BUNDLES};
 use aegisclaw_sandbox::probe::{self, KvmKind, Layer, RuntimeInfo};
 use std::net::{TcpStream, ToSocketAddrs as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The fix for a namespace the kernel or a surrounding container refuses.
@@ -46,9 +48,9 @@ pub(super) fn check_cgroups(input: &DoctorInput) -> Outcome {
     }
 }
 
-/// The CA store runs see at `/etc/ssl/certs/ca-certificates.crt`: the configured one (which
-/// must still be there: runs refuse otherwise) or the distribution's (HTTPS from a run fails
-/// verification without one).
+/// The CA store runs see at `/etc/ssl/certs/ca-certificates.crt`, checked exactly as a run
+/// checks it (`crate::ca_store::load`): one that a run would refuse fails (every run is
+/// refused), none at all warns (HTTPS from a run fails verification).
 pub(super) fn check_ca_bundle(input: &DoctorInput) -> Outcome {
     if !input.home.exists() {
         return Outcome::no_home();
@@ -56,43 +58,25 @@ pub(super) fn check_ca_bundle(input: &DoctorInput) -> Outcome {
     let Ok(config) = &input.config else {
         return Outcome::warn("not checked: the configuration does not load");
     };
-    let (path, whose) = match &config.ca_bundle {
-        Some(path) => (Some(path.clone()), "`sandbox.ca_bundle`"),
-        None => (
-            DISTRIBUTION_CA_BUNDLES
-                .iter()
-                .map(std::path::PathBuf::from)
-                .find(|path| path.is_file()),
-            "the distribution's",
-        ),
-    };
-    let Some(path) = path else {
-        return Outcome::warn(format!(
+    let context =
+        crate::authorise::scope_context(env::get(env::HOME).map(PathBuf::from), input.home.root());
+    match ca_store::load(config.ca_bundle.as_deref(), &context) {
+        Ok(Some(store)) => {
+            let plural = if store.certificates == 1 { "" } else { "s" };
+            Outcome::pass(format!(
+                "{} ({}, {} certificate{plural}), seen by runs at {CA_BUNDLE_TARGET}",
+                store.path.display(),
+                store.from,
+                store.certificates,
+            ))
+        }
+        Ok(None) => Outcome::warn(format!(
             "no CA store found (looked for {}): HTTPS from a run fails verification",
             DISTRIBUTION_CA_BUNDLES.join(", ")
-        ));
-    };
-    match fs_err::read_to_string(&path) {
-        Ok(text) => {
-            let certificates = text.matches("-----BEGIN CERTIFICATE-----").count();
-            let plural = if certificates == 1 { "" } else { "s" };
-            let detail = format!(
-                "{} ({whose}, {certificates} certificate{plural}), seen by runs at {CA_BUNDLE_TARGET}",
-                path.display()
-            );
-            if certificates == 0 {
-                Outcome::warn(format!("{detail}: HTTPS from a run fails verification"))
-            } else {
-                Outcome::pass(detail)
-            }
-        }
-        Err(error) if config.ca_bundle.is_some() => Outcome::fail(format!(
-            "{} ({whose}) cannot be read, so every run is refused: {error}",
-            path.display()
         )),
-        Err(error) => Outcome::warn(format!(
-            "{} ({whose}) cannot be read: {error}",
-            path.display()
+        Err(error) => Outcome::fail(format!(
+            "{}, so every run is refused",
+            super::error_chain(&error)
         )),
     }
 }

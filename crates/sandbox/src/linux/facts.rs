@@ -45,10 +45,6 @@ pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
         },
         user_name: user_name(uid),
         localtime: localtime(),
-        ca_bundle: match &spec.ca_bundle {
-            Some(asked) => asked.is_file().then(|| asked.clone()),
-            None => distribution_ca_bundle.clone(),
-        },
         distribution_ca_bundle,
         ld_cache: Some(PathBuf::from(LD_CACHE)).filter(|path| path.is_file()),
         user_ns_max: user_ns_max(),

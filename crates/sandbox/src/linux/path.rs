@@ -40,6 +40,35 @@ pub(crate) fn open(path: &Path) -> Result<OpenedPath, PathError> {
     describe(path, fd)
 }
 
+/// [`OpenedPath::read_prefix`]: the regular file behind `fd`, re-opened read-only and without
+/// blocking through `/proc/self/fd/N` (the object itself, whatever its path names now).
+pub(crate) fn read_prefix(
+    path: &Path,
+    kind: ObjectKind,
+    fd: Option<&OwnedFd>,
+    max: u64,
+) -> Result<Vec<u8>, PathError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let open_error = |source: std::io::Error| PathError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let Some(fd) = fd.filter(|_| kind == ObjectKind::File) else {
+        return Err(open_error(std::io::Error::other(
+            "not an opened regular file",
+        )));
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(open_error)?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).map_err(open_error)?;
+    Ok(bytes)
+}
+
 /// Kind and identity by `fstat`, the resolved path by `/proc/self/fd`.
 fn describe(path: &Path, fd: OwnedFd) -> Result<OpenedPath, PathError> {
     let open_error = |source: std::io::Error| PathError::Open {
@@ -181,5 +210,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn read_prefix_reads_the_opened_file_not_what_its_path_names_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.pem");
+        fs_err::write(&path, "the checked bytes").unwrap();
+        let opened = open(&path).unwrap();
+        // Swapped for another file after the open.
+        let other = dir.path().join("other");
+        fs_err::write(&other, "something else").unwrap();
+        fs_err::rename(&other, &path).unwrap();
+        assert_eq!(opened.read_prefix(1024).unwrap(), b"the checked bytes");
+        assert_eq!(opened.read_prefix(3).unwrap(), b"the");
+        // Only a regular file is read.
+        let directory = open(dir.path()).unwrap();
+        assert!(matches!(
+            directory.read_prefix(10),
+            Err(PathError::Open { .. })
+        ));
     }
 }

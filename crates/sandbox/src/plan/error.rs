@@ -66,12 +66,6 @@ pub enum PlanError {
         /// The file it needs.
         path: PathBuf,
     },
-    /// The CA store `sandbox.ca_bundle` names is missing.
-    #[error("the CA bundle `{path}` (`sandbox.ca_bundle`) does not exist")]
-    CaBundleMissing {
-        /// The file.
-        path: PathBuf,
-    },
     /// A `files.*` mount names a unix socket: file scopes never grant `connect()`.
     #[error(
         "`{path}` is a unix socket, and `files.*` never grants connect(): ask for `unix.connect:{path}`"

@@ -1,10 +1,10 @@
 //! The run's synthetic `/etc`, as mount ops: `passwd` and `group` naming the run's user (uid
 //! and gid 0 inside), `hosts` with localhost and the run's hostname, `nsswitch.conf`,
-//! `localtime`, and the CA store and the dynamic loader's cache, bound read-only. Nothing else
-//! of the host's `/etc` is shown.
-//! Pure: the host's user name, zone and CA store arrive as facts.
+//! `localtime`, the CA store (a copy of certificates the engine checked, on the read-only root)
+//! and the dynamic loader's cache (bound read-only). Nothing else of the host's `/etc` is shown.
+//! Pure: the host's user name and zone arrive as facts, the CA store's certificates in the spec.
 
-use super::{HostFacts, MountFlags, MountOp, PathKind, PlanError, RunSpec};
+use super::{HostFacts, MountFlags, MountOp, PathKind, RunSpec};
 use std::path::{Path, PathBuf};
 
 /// Where the CA store is bound inside: where OpenSSL, GnuTLS and curl look on Debian and its
@@ -26,6 +26,10 @@ pub const DISTRIBUTION_CA_BUNDLES: [&str; 5] = [
     // Alpine and the BSD layout
     "/etc/ssl/cert.pem",
 ];
+
+/// The largest CA store a run is given (the engine refuses a larger file): Debian's, with
+/// every Mozilla root, is about 220 KB. The run's root has room for it.
+pub const CA_STORE_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The dynamic loader's cache, shown read-only at the same path when the host has one.
 pub const LD_CACHE: &str = "/etc/ld.so.cache";
@@ -55,7 +59,7 @@ pub(super) fn user_name(facts: &HostFacts) -> &str {
 }
 
 /// The mount ops of the synthetic `/etc`, in order.
-pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Result<Vec<MountOp>, PlanError> {
+pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Vec<MountOp> {
     let name = user_name(facts);
     let file = |path: &str, contents: String| MountOp::File {
         target: PathBuf::from(path),
@@ -80,22 +84,11 @@ pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Result<Vec<MountOp>, 
             link: PathBuf::from("/etc/localtime"),
         });
     }
-    // The CA store the config names must be there; the distribution's may be missing (TLS
-    // then fails verification, which `doctor` warns about).
-    if let Some(asked) = &spec.ca_bundle
-        && facts.ca_bundle.as_ref() != Some(asked)
-    {
-        return Err(PlanError::CaBundleMissing {
-            path: asked.clone(),
-        });
-    }
-    if let Some(source) = &facts.ca_bundle {
-        mounts.push(MountOp::Bind {
-            source: source.clone(),
-            target: PathBuf::from(CA_BUNDLE_TARGET),
-            kind: PathKind::File,
-            flags: MountFlags::READ_ONLY,
-        });
+    // The CA store: the certificates the caller checked, written on the run's own root (made
+    // read-only with it), never a bind of the host's file, so what the run reads is exactly
+    // what was checked and recorded. None: TLS verification fails, closed.
+    if let Some(certificates) = &spec.ca_store {
+        mounts.push(file(CA_BUNDLE_TARGET, certificates.clone()));
         if let Some(own) = &facts.distribution_ca_bundle
             && own != Path::new(CA_BUNDLE_TARGET)
         {
@@ -116,5 +109,5 @@ pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Result<Vec<MountOp>, 
             flags: MountFlags::READ_ONLY,
         });
     }
-    Ok(mounts)
+    mounts
 }

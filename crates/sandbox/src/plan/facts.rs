@@ -67,11 +67,8 @@ pub struct HostFacts {
     /// The host's time zone file when `/etc/localtime` links into `/usr/share/zoneinfo`
     /// (which the run sees), else the zoneinfo UTC file if there is one.
     pub localtime: Option<PathBuf>,
-    /// The CA store to bind: `RunSpec::ca_bundle` when that file exists, else the
-    /// distribution's ([`HostFacts::distribution_ca_bundle`]).
-    pub ca_bundle: Option<PathBuf>,
     /// The first of [`DISTRIBUTION_CA_BUNDLES`](super::DISTRIBUTION_CA_BUNDLES) on the host:
-    /// where its TLS libraries look for the CA store.
+    /// where its TLS libraries look for the CA store (a link to the store inside).
     pub distribution_ca_bundle: Option<PathBuf>,
     /// The dynamic loader's cache of library paths (`/etc/ld.so.cache`), when the host has
     /// one: bound read-only so programs find their libraries without searching every

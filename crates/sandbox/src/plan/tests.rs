@@ -41,9 +41,12 @@ fn spec() -> RunSpec {
         },
         hostname: "aegisclaw".into(),
         exec: ExecGrant::program_only(),
-        ca_bundle: None,
+        ca_store: Some(CA_STORE.into()),
     }
 }
+
+/// The certificates [`spec`] gives the run (the plan writes them as given).
+const CA_STORE: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
 
 fn exec_file(path: &str, role: ExecRole) -> ExecFile {
     ExecFile {
@@ -102,7 +105,6 @@ fn facts(abi: u32) -> HostFacts {
         .to_vec(),
         user_name: Some("alice".into()),
         localtime: Some(PathBuf::from("/usr/share/zoneinfo/Europe/Paris")),
-        ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         distribution_ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         ld_cache: Some(PathBuf::from(LD_CACHE)),
         user_ns_max: vec![
@@ -135,12 +137,7 @@ fn etc_mounts() -> Vec<MountOp> {
             points_to: PathBuf::from("/usr/share/zoneinfo/Europe/Paris"),
             link: PathBuf::from("/etc/localtime"),
         },
-        MountOp::Bind {
-            source: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
-            target: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
-            kind: PathKind::File,
-            flags: MountFlags::READ_ONLY,
-        },
+        file("/etc/ssl/certs/ca-certificates.crt", CA_STORE),
         MountOp::Bind {
             source: PathBuf::from(LD_CACHE),
             target: PathBuf::from(LD_CACHE),

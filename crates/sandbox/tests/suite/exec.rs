@@ -29,7 +29,7 @@ fn spec(workdir: &Path, exec: ExecGrant, script: &str) -> RunSpec {
         },
         hostname: "aegisclaw".to_string(),
         exec,
-        ca_bundle: None,
+        ca_store: None,
     }
 }
 
@@ -81,11 +81,15 @@ fn a_listed_command_runs_beside_the_program_and_its_neighbours_do_not() {
 #[test]
 fn the_synthetic_etc_holds_the_runs_user_and_nothing_of_the_hosts() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run_spec(&spec(
+    let mut spec = spec(
         dir.path(),
         ExecGrant::Any,
-        "ls /etc; cut -d: -f1,3,6,7 /etc/passwd; cat /etc/group; cat /etc/hostname",
-    ));
+        "ls /etc; cut -d: -f1,3,6,7 /etc/passwd; cat /etc/group; cat /etc/hostname; cat /etc/ssl/certs/ca-certificates.crt",
+    );
+    // The CA store as the caller gives it (the engine checks it is certificates only).
+    let store = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    spec.ca_store = Some(store.into());
+    let output = run_spec(&spec);
     let stdout = text(&output.stdout);
     let mut lines = stdout.lines();
     let listing: Vec<&str> = lines.by_ref().take_while(|line| *line != "ssl").collect();
@@ -103,7 +107,11 @@ fn the_synthetic_etc_holds_the_runs_user_and_nothing_of_the_hosts() {
     let user = lines.next().unwrap();
     assert!(user.ends_with(":0:/tmp:/bin/sh"), "{stdout}");
     assert!(lines.next().unwrap().ends_with(":x:0:"), "{stdout}");
-    assert_eq!(lines.next(), None, "{stdout}");
+    assert_eq!(
+        lines.collect::<Vec<_>>().join("\n") + "\n",
+        store,
+        "{stdout}"
+    );
     assert!(
         text(&output.stderr).contains("/etc/hostname: No such file"),
         "{}",

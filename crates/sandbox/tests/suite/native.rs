@@ -32,7 +32,7 @@ fn spec(workdir: &Path, argv: &[&str]) -> RunSpec {
         hostname: "aegisclaw".to_string(),
         // Not about what may execute (`exec.rs` is): any program.
         exec: ExecGrant::Any,
-        ca_bundle: None,
+        ca_store: None,
     }
 }
 

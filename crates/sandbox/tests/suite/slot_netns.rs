@@ -58,7 +58,7 @@ fn spec(dir: &Path, script: &str) -> RunSpec {
         hostname: "aegisclaw".to_string(),
         // Not about what may execute (`exec.rs` is): any program.
         exec: ExecGrant::Any,
-        ca_bundle: None,
+        ca_store: None,
     }
 }
 

@@ -16,7 +16,7 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
 
 /// A test CA (`<name>.pem`, `<name>.key`) and a server certificate it signs for `host`
 /// (`<name>-server.pem`, `<name>-server.key`), in `dir`.
-fn test_ca(dir: &std::path::Path, name: &str, host: &str) {
+pub(super) fn test_ca(dir: &std::path::Path, name: &str, host: &str) {
     let subject = format!("/CN=AegisClaw test CA {name}");
     openssl(
         dir,
@@ -121,7 +121,7 @@ impl Drop for TlsOrigin {
 
 impl Escape {
     /// Sets `sandbox.<key>: <value>` in the home's config.
-    fn set_sandbox(&self, key: &str, value: &str) {
+    pub(super) fn set_sandbox(&self, key: &str, value: &str) {
         let path = self.env.home().join("config.yaml");
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text.replacen("sandbox:\n", &format!("sandbox:\n  {key}: {value}\n"), 1);

@@ -248,7 +248,7 @@ mod tests {
             exec: ExecGrant::Listed {
                 commands: commands.iter().map(|word| word.to_string()).collect(),
             },
-            ca_bundle: None,
+            ca_store: None,
         }
     }
 

@@ -246,7 +246,9 @@ pub(super) fn child(
         if libc::dup2(fds.stdout, 1) < 0 || libc::dup2(fds.stderr, 2) < 0 {
             fail(fds, Stage::Stdio, 1);
         }
-        // 4. A private mount table, a staging tmpfs, the host root moved to /old under it.
+        // 4. A private mount table, a staging tmpfs, the host root moved to /old under it. Its
+        // 8 MiB (a cap, not an allocation) hold the new root's mount points and synthetic
+        // `/etc`, whose CA store may be up to `plan::CA_STORE_MAX_BYTES` (4 MiB).
         if libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -262,7 +264,7 @@ pub(super) fn child(
             c"/tmp".as_ptr(),
             c"tmpfs".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            c"size=1m,mode=0700".as_ptr().cast(),
+            c"size=8m,mode=0700".as_ptr().cast(),
         ) != 0
             || libc::mkdir(c"/tmp/old".as_ptr(), 0o700) != 0
             || libc::mkdir(c"/tmp/new".as_ptr(), 0o755) != 0

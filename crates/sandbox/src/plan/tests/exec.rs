@@ -207,26 +207,20 @@ fn a_writable_bind_holding_something_the_run_may_execute_stays_executable() {
 }
 
 #[test]
-fn the_ca_store_is_the_configured_one_and_a_missing_one_refuses_the_run() {
+fn the_ca_store_is_written_as_given_never_bound_from_the_host() {
     let mut asked = spec();
-    asked.ca_bundle = Some(PathBuf::from("/srv/test-ca.pem"));
+    asked.ca_store = Some("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".into());
     let mut facts = facts(7);
-    // The configured file is gone: refused, never silently the distribution's.
-    assert_eq!(
-        plan(&asked, &facts),
-        Err(PlanError::CaBundleMissing {
-            path: PathBuf::from("/srv/test-ca.pem")
-        })
-    );
     // A host whose TLS libraries look elsewhere finds it there too, through a link.
-    facts.ca_bundle = Some(PathBuf::from("/srv/test-ca.pem"));
     facts.distribution_ca_bundle = Some(PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt"));
     let planned = plan(&asked, &facts).unwrap();
     let etc: Vec<&MountOp> = planned
         .mounts
         .iter()
         .filter(|op| match op {
-            MountOp::Bind { target, .. } => target.starts_with("/etc/ssl"),
+            MountOp::Bind { target, .. } | MountOp::File { target, .. } => {
+                target.starts_with("/etc/ssl")
+            }
             MountOp::Symlink { link, .. } => link.starts_with("/etc/pki"),
             _ => false,
         })
@@ -234,11 +228,9 @@ fn the_ca_store_is_the_configured_one_and_a_missing_one_refuses_the_run() {
     assert_eq!(
         etc,
         [
-            &MountOp::Bind {
-                source: PathBuf::from("/srv/test-ca.pem"),
+            &MountOp::File {
                 target: PathBuf::from(CA_BUNDLE_TARGET),
-                kind: PathKind::File,
-                flags: MountFlags::READ_ONLY,
+                contents: asked.ca_store.clone().unwrap(),
             },
             &MountOp::Symlink {
                 points_to: PathBuf::from(CA_BUNDLE_TARGET),
@@ -246,13 +238,12 @@ fn the_ca_store_is_the_configured_one_and_a_missing_one_refuses_the_run() {
             },
         ]
     );
-    // No CA store on the host at all: no bind (verification then fails, closed).
-    facts.ca_bundle = None;
-    facts.distribution_ca_bundle = None;
-    let none = plan(&spec(), &facts).unwrap();
+    // No CA store at all: nothing at the target (verification then fails, closed).
+    asked.ca_store = None;
+    let none = plan(&asked, &facts).unwrap();
     assert!(!none.mounts.iter().any(|op| matches!(
         op,
-        MountOp::Bind { target, .. } if target.starts_with("/etc/ssl")
+        MountOp::Bind { target, .. } | MountOp::File { target, .. } if target.starts_with("/etc/ssl")
     )));
 }
 
