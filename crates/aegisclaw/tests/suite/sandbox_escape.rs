@@ -12,6 +12,7 @@ mod etc;
 mod exec;
 mod limits;
 mod lockdown;
+mod objects;
 mod output;
 mod paths;
 mod redaction;

@@ -16,6 +16,7 @@ fn alice() -> ScopeContext {
     ScopeContext {
         user_home: Some(PathBuf::from("/home/alice")),
         aegisclaw_home: Some(PathBuf::from("/srv/aegisclaw")),
+        program: None,
         resolve: None,
     }
 }
@@ -355,6 +356,7 @@ fn home_defaults_are_sensitive_without_a_context_aegisclaw_home() {
     let context = ScopeContext {
         user_home: Some("/home/alice".into()),
         aegisclaw_home: None,
+        program: None,
         resolve: None,
     };
     let scope = Scope::parse("files.read:~/.aegisclaw/keys", &context).unwrap();

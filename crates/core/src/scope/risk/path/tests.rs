@@ -12,6 +12,7 @@ fn context(home: &str, resolve: Option<PathResolver>) -> ScopeContext {
     ScopeContext {
         user_home: Some(home.into()),
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
+        program: None,
         resolve,
     }
 }
@@ -311,6 +312,7 @@ fn unusable_homes_rate_critical_and_say_why() {
     let relative = ScopeContext {
         user_home: Some("home/alice".into()),
         aegisclaw_home: None,
+        program: None,
         resolve: None,
     };
     assert_eq!(
