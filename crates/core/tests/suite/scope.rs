@@ -1,8 +1,10 @@
 //! Integration tests: scope. The DESIGN §3 examples and a table of inputs to normalised text and
 //! risk (or an error naming the text), `explain` output, and proptests that display re-parses
 //! to the same scope and that a `..` segment in a `files.*` path is always refused. The
-//! sensitive-path table as a whole is in `scope/sensitive.rs`.
+//! sensitive-path table as a whole is in `scope/sensitive.rs`; the running binary's directory and
+//! the table listed as objects in `scope/program.rs`.
 
+mod program;
 mod sensitive;
 
 use aegisclaw_core::scope::{

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 /// more, the rest are compared by path and through the mount table only.
 const MAX_HOMES: usize = 64;
 
+/// Sensitive directories a reason names before the rest are counted.
+const SHOWN_NEAR: usize = 2;
+
 /// Where the mount table is read.
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
@@ -31,6 +34,7 @@ struct Known {
     object: SensitiveObject,
     dev: u64,
     ino: u64,
+    directory: bool,
 }
 
 /// One line of the mount table: the filesystem (`major:minor`), the directory of it that is
@@ -81,6 +85,7 @@ impl Objects {
                         Some(Known {
                             dev: metadata.dev(),
                             ino: metadata.ino(),
+                            directory: metadata.is_dir(),
                             object,
                         })
                     })
@@ -134,8 +139,11 @@ impl Objects {
             }
         };
         let mut findings = Vec::new();
-        same_objects(path, opened, known, &mut findings);
-        if let Some(reason) = many_names(path, opened, kind, known) {
+        // A file found to be a table path is known; only one whose other names are unknown
+        // is rated by where they could be.
+        if !same_objects(path, opened, known, &mut findings)
+            && let Some(reason) = many_names(path, opened, kind, known)
+        {
             raise(reason);
         }
         mounted_inside(path, known, mounts, &mut findings);
@@ -170,8 +178,15 @@ fn finish(base: Rating, risk: Risk, object_reasons: Vec<String>) -> ObjectRating
 }
 
 /// The path and each ancestor that is a table path's object under another path (a bind mount
-/// of it, or a hard link to it): the scope is that path, and what lies below it.
-fn same_objects(path: &Path, opened: &OpenedPath, known: &[Known], findings: &mut Vec<Finding>) {
+/// of it, or a hard link to it): the scope is that path, and what lies below it. Whether the
+/// path itself is one.
+fn same_objects(
+    path: &Path,
+    opened: &OpenedPath,
+    known: &[Known],
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let mut itself = false;
     let mut object = Some((opened.dev(), opened.ino()));
     for ancestor in path.ancestors() {
         let Some((dev, ino)) = object.take().or_else(|| {
@@ -182,6 +197,7 @@ fn same_objects(path: &Path, opened: &OpenedPath, known: &[Known], findings: &mu
         };
         for entry in known {
             if (entry.dev, entry.ino) == (dev, ino) && entry.object.path() != ancestor {
+                itself |= ancestor == path;
                 let rest = path.strip_prefix(ancestor).unwrap_or(Path::new(""));
                 findings.push(Finding {
                     path: join(entry.object.path(), rest),
@@ -194,6 +210,7 @@ fn same_objects(path: &Path, opened: &OpenedPath, known: &[Known], findings: &mu
             }
         }
     }
+    itself
 }
 
 /// A file with more than one name: where the others are is unknown, so if any lies on the
@@ -209,16 +226,34 @@ fn many_names(
     if !same || metadata.is_dir() || metadata.nlink() < 2 {
         return None;
     }
-    let entry = known.iter().find(|entry| {
-        entry.dev == metadata.dev()
-            && entry.object.holds_sensitive_files(kind)
-            && entry.object.path() != path
-    })?;
+    let mut near: Vec<&Path> = known
+        .iter()
+        .filter(|entry| {
+            entry.dev == metadata.dev()
+                && entry.directory
+                && entry.object.holds_sensitive_files(kind)
+                && entry.object.path() != path
+        })
+        .map(|entry| entry.object.path())
+        .collect();
+    if near.is_empty() {
+        return None;
+    }
+    // The deepest first: a home's `.ssh` says more than `/etc`.
+    near.sort_by_key(|path| std::cmp::Reverse(path.components().count()));
+    let mut named: Vec<String> = near
+        .iter()
+        .take(SHOWN_NEAR)
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    if near.len() > SHOWN_NEAR {
+        named.push(format!("{} more", near.len() - SHOWN_NEAR));
+    }
     Some(format!(
-        "`{}` has {} names and lies on the filesystem of sensitive path `{}`: another of its names may be inside it",
+        "`{}` has {} names, and its other names may be inside a sensitive directory on its filesystem ({})",
         path.display(),
         metadata.nlink(),
-        entry.object.path().display()
+        named.join(", ")
     ))
 }
 

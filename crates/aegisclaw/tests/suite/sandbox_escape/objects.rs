@@ -77,6 +77,7 @@ fn ssh_key(escape: &Escape) -> PathBuf {
 }
 
 /// Whether this machine lets the tests make a private mount namespace and bind mount in it.
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
 fn can_bind_mount() -> bool {
     let dir = tempfile::tempdir().unwrap();
     let probe = std::process::Command::new("unshare")

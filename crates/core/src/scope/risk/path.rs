@@ -6,6 +6,7 @@
 use super::super::parse::normalise_path;
 use super::super::{PathResolver, Risk, ScopeContext, ScopeKind};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -336,8 +337,9 @@ impl SensitiveTable {
     ) -> Result<Vec<SensitiveObject>, String> {
         let prepared = self.prepared(context)?;
         let mut objects: Vec<SensitiveObject> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut add = |path: String, covers: Covers, access: Access| {
-            if !path.contains('*') && !objects.iter().any(|known| known.path == Path::new(&path)) {
+            if !path.contains('*') && seen.insert(path.clone()) {
                 objects.push(SensitiveObject {
                     path: PathBuf::from(path),
                     holds: covers != Covers::Itself,
