@@ -47,6 +47,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let context = |home: PathBuf, resolver| ScopeContext {
         aegisclaw_home: Some(home.join(".aegisclaw")),
         user_home: Some(home),
+        program: None,
         resolve: resolver,
     };
     let rate_all = |context: &ScopeContext| -> Result<(), Box<dyn Error>> {

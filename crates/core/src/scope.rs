@@ -19,6 +19,7 @@ mod risk;
 mod suffix;
 
 pub use net::non_public_reason;
+pub use risk::{SensitiveObject, sensitive_objects};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -136,6 +137,12 @@ pub enum ScopeError {
         what: &'static str,
         /// The allowed form.
         grammar: &'static str,
+    },
+    /// A path the context gives (a home, the running binary) is not an absolute UTF-8 path.
+    #[error("unusable scope context: {problem}")]
+    Context {
+        /// Which path and what is wrong.
+        problem: String,
     },
     /// An embedded risk table does not load (a build defect that unit tests catch).
     #[error("embedded scope risk table is invalid: {problem}")]
@@ -295,6 +302,9 @@ pub struct ScopeContext {
     pub user_home: Option<PathBuf>,
     /// The AegisClaw home, which is always sensitive (`~/.aegisclaw` is, either way).
     pub aegisclaw_home: Option<PathBuf>,
+    /// The running `aegisclaw` binary, resolved (`/proc/self/exe`; the engine finds it): its
+    /// directory and the binary are sensitive to write, as the program the user runs next.
+    pub program: Option<PathBuf>,
     /// Resolves the sensitive-path table's entries as the runtime resolves scope paths, so a
     /// sensitive path behind a symlinked parent is still recognised once resolved. `None`:
     /// rate lexically only (tests, and `scope explain` of text that names no host).

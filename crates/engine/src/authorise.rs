@@ -4,6 +4,7 @@
 //! durable before anything acts on it. Launching is the runtime's job.
 
 mod files;
+mod objects;
 mod paths;
 
 pub(crate) use files::RUN_PATH;
@@ -445,11 +446,23 @@ pub fn authorise(
         }
     }
 
-    // 5. Rate and decide each scope by policy.
+    // 5. Rate and decide each scope by policy: a path scope as itself and as every sensitive
+    // object it is by another name (a bind mount, a hard link), compared once per run.
+    let objects = resolved
+        .iter()
+        .any(|resolved| resolved.opened.is_some())
+        .then(|| objects::Objects::gather(&scope_context));
     let mut verdicts = Vec::new();
     for resolved in &resolved {
         let scope = &resolved.scope;
-        let risk = scope.rating(&scope_context).risk;
+        let rated = objects.as_ref().map_or_else(
+            || objects::ObjectRating {
+                rating: scope.rating(&scope_context),
+                object_reasons: Vec::new(),
+            },
+            |objects| objects.rate(scope, resolved.opened.as_ref(), &scope_context),
+        );
+        let risk = rated.rating.risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, runtime.selected.as_str(), &actor);
         let loaded = match policy.get(context) {
             Ok(loaded) => loaded,
@@ -468,6 +481,9 @@ pub fn authorise(
         let mut data = json!({"risk": risk, "rules": decision.rules, "errors": decision.errors});
         if let Some(requested) = &resolved.requested {
             data["requested"] = json!(requested);
+        }
+        if !rated.object_reasons.is_empty() {
+            data["object_reasons"] = json!(rated.object_reasons);
         }
         pending.push(
             context
@@ -676,7 +692,8 @@ pub struct ScopeExplanation {
 
 /// Explains `text` exactly as a run's authorisation sees it (steps 4 and 5): parsed in the same
 /// context (both homes resolved), its path opened and re-parsed as what it resolves to (a
-/// path-less `files.*` scope as `workdir`), refused where a run would refuse it, and rated.
+/// path-less `files.*` scope as `workdir`), refused where a run would refuse it, and rated
+/// (a path as the sensitive objects it is by another name too).
 /// Decides no policy and records nothing.
 pub fn explain_scope(
     text: &str,
@@ -686,8 +703,18 @@ pub fn explain_scope(
     let context = paths::scope_context(env::get(env::HOME).map(PathBuf::from), aegisclaw_home);
     let workdir = paths::resolve_leniently(workdir).unwrap_or_else(|| workdir.to_path_buf());
     let resolved = paths::resolve_scope(text, &workdir, &context)?;
+    let mut explanation = resolved.scope.explain(&context);
+    if resolved.opened.is_some() {
+        let rated = objects::Objects::gather(&context).rate(
+            &resolved.scope,
+            resolved.opened.as_ref(),
+            &context,
+        );
+        explanation.risk = rated.rating.risk;
+        explanation.reasons = rated.rating.reasons;
+    }
     Ok(ScopeExplanation {
         requested: resolved.requested,
-        explanation: resolved.scope.explain(&context),
+        explanation,
     })
 }

@@ -13,6 +13,7 @@ mod etc;
 mod exec;
 mod limits;
 mod lockdown;
+mod objects;
 mod output;
 mod paths;
 mod redaction;

@@ -7,6 +7,7 @@ mod path;
 
 use super::net::Cidr;
 use super::{Host, HostPattern, Rating, Risk, ScopeContext, ScopeError, ScopeKind, Target};
+pub use path::SensitiveObject;
 use path::SensitiveTable;
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -91,6 +92,19 @@ pub(super) fn tables() -> Result<&'static Tables, ScopeError> {
     TABLES.as_ref().map_err(|problem| ScopeError::Table {
         problem: problem.clone(),
     })
+}
+
+/// The table's paths for `context`, each name also under each of `homes` (see
+/// [`SensitiveObject`]). A broken table, or a home that is not an absolute UTF-8 path, is its
+/// typed error.
+pub fn sensitive_objects(
+    context: &ScopeContext,
+    homes: &[std::path::PathBuf],
+) -> Result<Vec<SensitiveObject>, ScopeError> {
+    tables()?
+        .sensitive
+        .objects(context, homes)
+        .map_err(|problem| ScopeError::Context { problem })
 }
 
 /// Rates a parsed target. Fails closed: a broken table rates critical with the error as reason.

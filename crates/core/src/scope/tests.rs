@@ -5,6 +5,7 @@ fn context() -> ScopeContext {
     ScopeContext {
         user_home: Some(PathBuf::from("/home/alice")),
         aegisclaw_home: Some(PathBuf::from("/home/alice/.aegisclaw")),
+        program: None,
         resolve: None,
     }
 }
@@ -276,6 +277,7 @@ fn containing_a_sensitive_path_is_critical_and_says_which() {
         &ScopeContext {
             user_home: Some("/srv/alice".into()),
             aegisclaw_home: None,
+            program: None,
             resolve: None,
         },
     )

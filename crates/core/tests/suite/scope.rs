@@ -1,8 +1,10 @@
 //! Integration tests: scope. The DESIGN §3 examples and a table of inputs to normalised text and
 //! risk (or an error naming the text), `explain` output, and proptests that display re-parses
 //! to the same scope and that a `..` segment in a `files.*` path is always refused. The
-//! sensitive-path table as a whole is in `scope/sensitive.rs`.
+//! sensitive-path table as a whole is in `scope/sensitive.rs`; the running binary's directory and
+//! the table listed as objects in `scope/program.rs`.
 
+mod program;
 mod sensitive;
 
 use aegisclaw_core::scope::{
@@ -16,6 +18,7 @@ fn alice() -> ScopeContext {
     ScopeContext {
         user_home: Some(PathBuf::from("/home/alice")),
         aegisclaw_home: Some(PathBuf::from("/srv/aegisclaw")),
+        program: None,
         resolve: None,
     }
 }
@@ -355,6 +358,7 @@ fn home_defaults_are_sensitive_without_a_context_aegisclaw_home() {
     let context = ScopeContext {
         user_home: Some("/home/alice".into()),
         aegisclaw_home: None,
+        program: None,
         resolve: None,
     };
     let scope = Scope::parse("files.read:~/.aegisclaw/keys", &context).unwrap();

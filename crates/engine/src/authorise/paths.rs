@@ -73,14 +73,25 @@ pub enum ScopePathError {
 }
 
 /// The context scopes are parsed and rated in: both homes resolved (so `~` and the AegisClaw
-/// home match the resolved paths scopes bind), and [`resolve_leniently`] for the table.
+/// home match the resolved paths scopes bind), the running binary (`/proc/self/exe`, which the
+/// kernel resolves; its directory is sensitive to write), and [`resolve_leniently`] for the
+/// table.
 pub(crate) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -> ScopeContext {
     let resolved = |path: PathBuf| resolve_leniently(&path).unwrap_or(path);
     ScopeContext {
         user_home: user_home.map(resolved),
         aegisclaw_home: Some(resolved(aegisclaw_home.to_path_buf())),
+        program: running_program(),
         resolve: Some(resolve_leniently),
     }
+}
+
+/// The running binary, as the kernel names it (`/proc/self/exe`); a binary replaced since it
+/// started keeps its directory (the kernel appends ` (deleted)` to the name). `None` only when
+/// the kernel does not say, and then the directory is rated by the table alone.
+fn running_program() -> Option<PathBuf> {
+    let program = std::env::current_exe().ok()?;
+    Some(resolve_leniently(&program).unwrap_or(program))
 }
 
 /// Resolves `path` as far as it exists: the deepest existing ancestor canonicalised, the
@@ -171,6 +182,7 @@ mod tests {
         ScopeContext {
             user_home: None,
             aegisclaw_home: None,
+            program: None,
             resolve: Some(resolve_leniently),
         }
     }
@@ -202,6 +214,9 @@ mod tests {
         assert_eq!(context.user_home, Some(real.join("user")));
         assert_eq!(context.aegisclaw_home, Some(real.join("home")));
         assert!(context.resolve.is_some());
+        // The running binary (this test's), resolved.
+        let program = fs_err::canonicalize(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(context.program, Some(program));
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! Rates a path against the sensitive-path table (`data/sensitive-paths.yaml`): every entry as
-//! written, as the table's aliases spell it, and as the context's resolver resolves it. Does no
+//! written, as the table's aliases spell it, and as the context's resolver resolves it; and lists
+//! the table's paths for one context, for a caller that compares host objects with them. Does no
 //! I/O itself, only through `ScopeContext::resolve`, once per entry and context (cached).
 
 use super::super::parse::normalise_path;
 use super::super::{PathResolver, Risk, ScopeContext, ScopeKind};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Contained sensitive paths listed in a reason before the rest are only counted.
 const SHOWN_CONTAINED: usize = 3;
+
+/// How the table names the directory holding the running `aegisclaw` (`ScopeContext::program`).
+const PROGRAM_DIR: &str = "$AEGISCLAW_PROGRAM_DIR";
 
 /// Contexts whose resolved table is kept: a process rates in one or two (the CLI's, a server's).
 const CACHED_CONTEXTS: usize = 8;
@@ -118,6 +123,7 @@ pub(in crate::scope) struct SensitiveTable {
 struct ContextKey {
     user_home: Option<PathBuf>,
     aegisclaw_home: Option<PathBuf>,
+    program: Option<PathBuf>,
     resolver: Option<usize>,
 }
 
@@ -126,6 +132,7 @@ impl ContextKey {
         Self {
             user_home: context.user_home.clone(),
             aegisclaw_home: context.aegisclaw_home.clone(),
+            program: context.program.clone(),
             resolver: context.resolve.map(|resolve| resolve as usize),
         }
     }
@@ -221,6 +228,29 @@ struct Form {
     note: Option<String>,
 }
 
+/// A path the table names, for one context, to compare host objects with (the engine matches
+/// them by device and inode: a bind mount or a hard link is the same object by another path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensitiveObject {
+    path: PathBuf,
+    /// Whether the entry covers what is inside it (`tree`, `children`), not only itself.
+    holds: bool,
+    access: Access,
+}
+
+impl SensitiveObject {
+    /// The path, absolute and normalised, as the table names it for the context.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a file inside it is sensitive for a scope of `kind`, so that a file with more
+    /// names than the one a scope gives could be one of them.
+    pub fn holds_sensitive_files(&self, kind: ScopeKind) -> bool {
+        self.holds && self.access.applies_to(kind)
+    }
+}
+
 /// How a scope path relates to an entry form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Relation {
@@ -298,12 +328,57 @@ impl SensitiveTable {
         Ok(prepared)
     }
 
+    /// Every path entry and name as a path for `context` (each name under `~` and under each of
+    /// `homes`), and the running `aegisclaw` itself: patterns (`/tmp/krb5cc_*`) are left out.
+    pub(super) fn objects(
+        &self,
+        context: &ScopeContext,
+        homes: &[PathBuf],
+    ) -> Result<Vec<SensitiveObject>, String> {
+        let prepared = self.prepared(context)?;
+        let mut objects: Vec<SensitiveObject> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut add = |path: String, covers: Covers, access: Access| {
+            if !path.contains('*') && seen.insert(path.clone()) {
+                objects.push(SensitiveObject {
+                    path: PathBuf::from(path),
+                    holds: covers != Covers::Itself,
+                    access,
+                });
+            }
+        };
+        for entry in &prepared.entries {
+            add(entry.forms[0].path.clone(), entry.covers, entry.access);
+        }
+        for home in homes {
+            let Some(home) = home_text(Some(home)).map_err(|problem| format!("home {problem}"))?
+            else {
+                continue;
+            };
+            for name in &self.file.names {
+                add(
+                    join(&home, &format!("/{}", name.name)),
+                    Covers::Tree,
+                    name.access,
+                );
+            }
+        }
+        if let Some(program) = home_text(context.program.as_deref())
+            .map_err(|problem| format!("the running `aegisclaw` {problem}"))?
+        {
+            add(program, Covers::Itself, Access::Write);
+        }
+        Ok(objects)
+    }
+
     /// Expands, aliases and resolves every path entry, and every name as `~/<name>`.
     fn prepare(&self, context: &ScopeContext) -> Result<Prepared, String> {
         let user_home = home_text(context.user_home.as_deref())
             .map_err(|problem| format!("user home {problem}"))?;
         let aegisclaw_home = home_text(context.aegisclaw_home.as_deref())
             .map_err(|problem| format!("AegisClaw home {problem}"))?;
+        let program_dir = home_text(context.program.as_deref().and_then(Path::parent))
+            .map_err(|problem| format!("the running `aegisclaw`'s directory {problem}"))?;
         let mut entries = Vec::new();
         for entry in &self.file.paths {
             let written = entry.path.as_str();
@@ -314,6 +389,13 @@ impl SensitiveTable {
                     };
                     let label = format!("the AegisClaw home `{home}`");
                     (home.clone(), Shown::plain(label))
+                }
+                PROGRAM_DIR => {
+                    let Some(directory) = &program_dir else {
+                        continue;
+                    };
+                    let label = format!("the directory of the running `aegisclaw` `{directory}`");
+                    (directory.clone(), Shown::plain(label))
                 }
                 _ => match written.strip_prefix('~') {
                     Some(rest) => {
@@ -533,7 +615,7 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
     for entry in &file.paths {
         let path = entry.path.as_str();
         let well_formed = match path {
-            "~" | "$AEGISCLAW_HOME" => true,
+            "~" | "$AEGISCLAW_HOME" | PROGRAM_DIR => true,
             _ => {
                 let absolute = path.strip_prefix('~').unwrap_or(path);
                 is_normal(absolute) && glob_is_well_formed(absolute)

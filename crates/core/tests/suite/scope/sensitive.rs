@@ -29,9 +29,13 @@ fn context(who: Who) -> ScopeContext {
     ScopeContext {
         user_home: Some(home.into()),
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
+        program: Some(PROGRAM.into()),
         resolve: None,
     }
 }
+
+/// The running `aegisclaw` in these contexts: a checkout's build, as a developer runs it.
+const PROGRAM: &str = "/data/checkout/target/release/aegisclaw";
 
 fn rate(who: Who, text: &str) -> Risk {
     let context = context(who);
@@ -416,6 +420,168 @@ const ONE: &[(Who, &str, Risk)] = &[
     (Alice, "files.read:/root/.aegisclaw", Critical),
 ];
 
+/// Names inside a home, reviewed after the table-gaps attack: (name, read risk, write risk),
+/// checked in root's home and an ordinary user's for both users' contexts.
+const IN_EVERY_HOME: &[(&str, Risk, Risk)] = &[
+    // Key, wallet and token stores the attack found rated low to read.
+    (".config/age", Critical, Critical),
+    (".config/age/keys.txt", Critical, Critical),
+    (".bitcoin/wallets", Critical, Critical),
+    (".litecoin/wallet.dat", Critical, Critical),
+    (".electrum/wallets/default_wallet", Critical, Critical),
+    (".ethereum/keystore", Critical, Critical),
+    (".config/syncthing/key.pem", Critical, Critical),
+    (".config/borg/keys", Critical, Critical),
+    (".authinfo", Critical, Critical),
+    (".authinfo.gpg", Critical, Critical),
+    (".msmtprc", Critical, Critical),
+    (".fetchmailrc", Critical, Critical),
+    (".mbsyncrc", Critical, Critical),
+    (".offlineimaprc", Critical, Critical),
+    (".muttrc", Critical, Critical),
+    (".mutt", Critical, Critical),
+    (".config/mutt/muttrc", Critical, Critical),
+    (".config/aerc/accounts.conf", Critical, Critical),
+    (".purple/accounts.xml", Critical, Critical),
+    (".irssi/config", Critical, Critical),
+    (".weechat/sec.conf", Critical, Critical),
+    (".config/weechat/sec.conf", Critical, Critical),
+    (".config/hexchat/servlist.conf", Critical, Critical),
+    (".config/Signal", Critical, Critical),
+    (".config/Element", Critical, Critical),
+    (".local/share/TelegramDesktop/tdata", Critical, Critical),
+    (".pulumi/credentials.json", Critical, Critical),
+    (".wrangler/config/default.toml", Critical, Critical),
+    (".config/.wrangler/config/default.toml", Critical, Critical),
+    (".config/composer/auth.json", Critical, Critical),
+    (".composer/auth.json", Critical, Critical),
+    (".terraformrc", Critical, Critical),
+    (".databrickscfg", Critical, Critical),
+    (".config/ngrok/ngrok.yml", Critical, Critical),
+    (".subversion/auth", Critical, Critical),
+    (".bundle/config", Critical, Critical),
+    (".k5login", Critical, Critical),
+    // Histories.
+    (".local/share/atuin/history.db", Critical, Critical),
+    (".histfile", Critical, Critical),
+    (".irb_history", Critical, Critical),
+    (".pry_history", Critical, Critical),
+    (".dbshell", Critical, Critical),
+    (".mongosh/mongosh_repl_history", Critical, Critical),
+    (".julia/logs/repl_history.jl", Critical, Critical),
+    (".local/state/nvim/shada/main.shada", Critical, Critical),
+    // Start-up files that read as both: history or keys inside, code run from them.
+    (".ipython/profile_default/startup", Critical, Critical),
+    (
+        ".ipython/profile_default/history.sqlite",
+        Critical,
+        Critical,
+    ),
+    (".ghc/ghci.conf", Critical, Critical),
+    (".local/share/nvim/lazy", Critical, Critical),
+    (".continue/config.json", Critical, Critical),
+    (".aider.conf.yml", Critical, Critical),
+    // Start-up files the attack found rated medium to write: low to read, critical to write.
+    (".bash_aliases", Low, Critical),
+    (".config/bash/bashrc", Low, Critical),
+    (".zshrc.d/aliases.zsh", Low, Critical),
+    (".p10k.zsh", Low, Critical),
+    (".local/share/zinit", Low, Critical),
+    (".config/nushell/config.nu", Low, Critical),
+    (".xonshrc", Low, Critical),
+    (".config/xonsh", Low, Critical),
+    (
+        ".config/powershell/Microsoft.PowerShell_profile.ps1",
+        Low,
+        Critical,
+    ),
+    (".config/elvish/rc.elv", Low, Critical),
+    (".tmux/plugins", Low, Critical),
+    (".jupyter/jupyter_server_config.py", Low, Critical),
+    (".gdbinit", Low, Critical),
+    (".config/gdb/gdbinit", Low, Critical),
+    (".lldbinit", Low, Critical),
+    (".pdbrc", Low, Critical),
+    (".irbrc", Low, Critical),
+    (".pryrc", Low, Critical),
+    (".Rprofile", Low, Critical),
+    (".Renviron", Low, Critical),
+    (".julia/config/startup.jl", Low, Critical),
+    (".ghci", Low, Critical),
+    (".octaverc", Low, Critical),
+    (".guile", Low, Critical),
+    (".sbclrc", Low, Critical),
+    (".ocamlinit", Low, Critical),
+    (".erlang", Low, Critical),
+    (".iex.exs", Low, Critical),
+    (".racketrc", Low, Critical),
+    (".tclshrc", Low, Critical),
+    (".radare2rc", Low, Critical),
+    (".psqlrc", Low, Critical),
+    (".sqliterc", Low, Critical),
+    (".mongoshrc.js", Low, Critical),
+    (".mongorc.js", Low, Critical),
+    (".hgrc", Low, Critical),
+    (".config/hg/hgrc", Low, Critical),
+    (".config/i3/config", Low, Critical),
+    (".config/sway/config", Low, Critical),
+    (".config/hypr/hyprland.conf", Low, Critical),
+    (".config/openbox/autostart", Low, Critical),
+    (".config/autostart-scripts", Low, Critical),
+    (".config/plasma-workspace/env", Low, Critical),
+    (".config/awesome/rc.lua", Low, Critical),
+    (".config/bspwm/bspwmrc", Low, Critical),
+    (".config/sxhkd/sxhkdrc", Low, Critical),
+    (".config/qtile/config.py", Low, Critical),
+    (".xmonad/xmonad.hs", Low, Critical),
+    (".config/xmonad", Low, Critical),
+    (".config/herbstluftwm/autostart", Low, Critical),
+    (".config/labwc/autostart", Low, Critical),
+    (".config/river/init", Low, Critical),
+    (".config/lxsession", Low, Critical),
+    (".config/mise/config.toml", Low, Critical),
+    (".local/share/mise/shims", Low, Critical),
+    (".config/nix/nix.conf", Low, Critical),
+    (".config/nixpkgs/overlays", Low, Critical),
+    (".virtualenvs/app/bin/postactivate", Low, Critical),
+    (".conda/envs", Low, Critical),
+    (".condarc", Low, Critical),
+    ("miniconda3/bin", Low, Critical),
+    ("anaconda3/bin", Low, Critical),
+    ("miniforge3/bin", Low, Critical),
+    ("mambaforge", Low, Critical),
+    (".local/share/uv/tools", Low, Critical),
+    (".local/share/pipx/venvs", Low, Critical),
+    (".local/pipx/venvs", Low, Critical),
+    (".config/uv/uv.toml", Low, Critical),
+    (".gemrc", Low, Critical),
+    (".bunfig.toml", Low, Critical),
+    (".sbt/1.0/plugins", Low, Critical),
+    (".lein/profiles.clj", Low, Critical),
+    (".mavenrc", Low, Critical),
+    (".cursor/mcp.json", Low, Critical),
+    (".config/Cursor/User", Low, Critical),
+    (".codeium/windsurf/mcp_config.json", Low, Critical),
+    (".windsurf/extensions", Low, Critical),
+    (".config/zed/settings.json", Low, Critical),
+    (".config/opencode/opencode.json", Low, Critical),
+    (".mcp.json", Low, Critical),
+    (".curlrc", Low, Critical),
+    (".config/curlrc", Low, Critical),
+    (".wgetrc", Low, Critical),
+    (".procmailrc", Low, Critical),
+    (".doom.d/init.el", Low, Critical),
+    (".config/doom", Low, Critical),
+    (".spacemacs", Low, Critical),
+    // Siblings already in the table, kept here as the class reviewed.
+    (".npmrc", Critical, Critical),
+    (".pypirc", Critical, Critical),
+    (".config/fish", Low, Critical),
+    // Not start-up files: a project's own files stay medium to write.
+    ("projects/app/.mcp.json.bak", Low, Medium),
+    ("projects/app/miniconda3", Low, Medium),
+];
+
 #[test]
 fn host_trees_and_every_home_rate_as_reviewed() {
     let mut wrong = Vec::new();
@@ -424,6 +590,19 @@ fn host_trees_and_every_home_rate_as_reviewed() {
             let got = rate(who, text);
             if got != *risk {
                 wrong.push(format!("{who:?} {text}: {got}, expected {risk}"));
+            }
+        }
+    }
+    for (name, read, write) in IN_EVERY_HOME {
+        for home in ["/root", "/home/bob"] {
+            for (kind, risk) in [("files.read", read), ("files.write", write)] {
+                let text = format!("{kind}:{home}/{name}");
+                for who in [Alice, Root] {
+                    let got = rate(who, &text);
+                    if got != *risk {
+                        wrong.push(format!("{who:?} {text}: {got}, expected {risk}"));
+                    }
+                }
             }
         }
     }
@@ -514,6 +693,7 @@ fn every_table_entry_rates_critical_for_the_kinds_it_covers() {
         for entry in &table.paths {
             let path = match entry.path.as_str() {
                 "$AEGISCLAW_HOME" => "~/.aegisclaw".to_string(),
+                "$AEGISCLAW_PROGRAM_DIR" => "/data/checkout/target/release".to_string(),
                 path => path.replace('*', "x"),
             };
             for kind in kinds(&entry.access) {
@@ -569,6 +749,7 @@ fn resolved_scope_paths_are_rated_against_the_resolved_table() {
     let context = ScopeContext {
         user_home: Some("/data/home/alice".into()),
         aegisclaw_home: Some("/data/home/alice/.aegisclaw".into()),
+        program: None,
         resolve: Some(data_home),
     };
     let rating = |text: &str| Scope::parse(text, &context).unwrap().rating(&context);
