@@ -192,7 +192,7 @@ pub fn load(
     }
     // 3. Rated as a `files.read` scope on what it resolves to, before anything is read.
     let resolved = opened.path().to_path_buf();
-    if let Err(reason) = rate(&resolved, context) {
+    if let Err(reason) = placement(&resolved, context) {
         return Err(CaStoreError::Sensitive {
             path,
             from,
@@ -211,9 +211,23 @@ pub fn load(
     if bytes.len() as u64 > CA_STORE_MAX_BYTES {
         return Err(CaStoreError::TooLarge { path, from });
     }
-    let certificates = match pem::certificates_only(&bytes) {
-        Ok(certificates) => certificates,
-        Err(source) => return Err(CaStoreError::Content { path, from, source }),
+    // The distribution's own store, which only root can change, is given as it is (a
+    // certificate is counted, not parsed): checking its 200-odd KB on every run would cost
+    // more than the rest of a run's start. A configured store, or one anyone but root could
+    // have written, is checked to hold certificates only.
+    let trusted = if from == Whose::Distribution && opened.is_root_only() {
+        String::from_utf8(bytes.clone())
+            .ok()
+            .and_then(pem::as_root_gave_it)
+    } else {
+        None
+    };
+    let certificates = match trusted {
+        Some(certificates) => certificates,
+        None => match pem::certificates_only(&bytes) {
+            Ok(certificates) => certificates,
+            Err(source) => return Err(CaStoreError::Content { path, from, source }),
+        },
     };
     Ok(Some(CaStore {
         from,
@@ -226,22 +240,26 @@ pub fn load(
     }))
 }
 
-/// Why a store at `resolved` is refused for where it lies, if it is: a `files.read` scope on it
-/// would be critical, and it is outside [`SYSTEM_CONFIGURATION`] or inside the AegisClaw home
-/// (wherever that is). The user's home is not asked about: it may be `/` for a service user.
-fn rate(resolved: &Path, context: &ScopeContext) -> Result<(), String> {
+/// Why a store at `resolved` is refused for where it lies, if it is: inside the AegisClaw home
+/// (wherever that is), or outside [`SYSTEM_CONFIGURATION`] where a `files.read` scope on it
+/// would be critical. Under the host's configuration tree, which the table rates critical as a
+/// whole, the contents decide, and the table is not consulted. The user's home is not asked
+/// about: it may be `/` for a service user.
+fn placement(resolved: &Path, context: &ScopeContext) -> Result<(), String> {
+    let in_aegisclaw_home = context
+        .aegisclaw_home
+        .as_ref()
+        .is_some_and(|home| resolved.starts_with(home));
+    if resolved.starts_with(SYSTEM_CONFIGURATION) && !in_aegisclaw_home {
+        return Ok(());
+    }
     let text = format!("files.read:{}", resolved.display());
     let rating = match Scope::parse(&text, context) {
         Ok(scope) => scope.rating(context),
         // A resolved path always parses; if one did not, fail closed.
         Err(error) => return Err(error.to_string()),
     };
-    let in_aegisclaw_home = context
-        .aegisclaw_home
-        .as_ref()
-        .is_some_and(|home| resolved.starts_with(home));
-    let exempt = resolved.starts_with(SYSTEM_CONFIGURATION) && !in_aegisclaw_home;
-    if rating.risk == Risk::Critical && !exempt {
+    if rating.risk == Risk::Critical {
         return Err(rating.reasons.into_iter().next().unwrap_or_default());
     }
     Ok(())

@@ -46,6 +46,8 @@ pub struct OpenedPath {
     ino: u64,
     /// A regular file with the set-user-ID or set-group-ID bit, when it was opened.
     set_id: bool,
+    /// Owned by uid 0 and writable by neither its group nor others, when it was opened.
+    root_only: bool,
     /// `None` only for values made by the plan's pure tests.
     #[cfg(target_os = "linux")]
     fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
@@ -78,6 +80,12 @@ impl OpenedPath {
         self.set_id
     }
 
+    /// Whether it is owned by uid 0 and writable by neither its group nor others, as it was
+    /// opened: only root can change what it holds.
+    pub fn is_root_only(&self) -> bool {
+        self.root_only
+    }
+
     /// Whether `other` is the same object (same device and inode), whatever path named it.
     pub fn same_object(&self, other: &OpenedPath) -> bool {
         self.dev == other.dev && self.ino == other.ino
@@ -106,6 +114,7 @@ impl OpenedPath {
         dev: u64,
         ino: u64,
         set_id: bool,
+        root_only: bool,
         fd: std::os::fd::OwnedFd,
     ) -> Self {
         Self {
@@ -114,6 +123,7 @@ impl OpenedPath {
             dev,
             ino,
             set_id,
+            root_only,
             fd: Some(std::sync::Arc::new(fd)),
         }
     }
@@ -128,6 +138,7 @@ impl OpenedPath {
             dev: 1,
             ino,
             set_id: false,
+            root_only: false,
             #[cfg(target_os = "linux")]
             fd: None,
         }

@@ -103,6 +103,7 @@ fn describe(path: &Path, fd: OwnedFd) -> Result<OpenedPath, PathError> {
         stat.st_dev,
         stat.st_ino,
         kind == ObjectKind::File && stat.st_mode & (libc::S_ISUID | libc::S_ISGID) != 0,
+        stat.st_uid == 0 && stat.st_mode & (libc::S_IWGRP | libc::S_IWOTH) == 0,
         fd,
     ))
 }
