@@ -86,23 +86,6 @@ fn describe_label(label: &Option<String>) -> String {
     }
 }
 
-/// A store given as it is, unparsed (for one only root can change, the distribution's): its
-/// certificate blocks counted and the whole hashed once, or `None` when it holds no
-/// certificate block at all (the caller then checks it and says why).
-pub fn as_root_gave_it(text: String) -> Option<Certificates> {
-    let count = memchr::memmem::find_iter(text.as_bytes(), b"-----BEGIN CERTIFICATE-----").count();
-    if count == 0 {
-        return None;
-    }
-    let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
-    Some(Certificates {
-        pem: text,
-        count,
-        input_sha256: sha256.clone(),
-        sha256,
-    })
-}
-
 /// Reads `input` as a CA store: its certificate blocks, checked and re-encoded, or why it is
 /// not certificates only.
 pub fn certificates_only(input: &[u8]) -> Result<Certificates, PemError> {

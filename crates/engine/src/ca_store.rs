@@ -7,8 +7,8 @@
 
 use aegisclaw_core::pem::{self, PemError};
 use aegisclaw_core::scope::{Risk, Scope, ScopeContext};
-use aegisclaw_sandbox::path::{ObjectKind, PathError, open_scope_path};
-use aegisclaw_sandbox::plan::{CA_STORE_MAX_BYTES, DISTRIBUTION_CA_BUNDLES};
+use aegisclaw_sandbox::path::{ObjectKind, OpenedPath, PathError, open_scope_path};
+use aegisclaw_sandbox::plan::{CA_STORE_MAX_BYTES, CaStoreSpec, DISTRIBUTION_CA_BUNDLES};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -36,8 +36,8 @@ impl std::fmt::Display for Whose {
     }
 }
 
-/// A CA store checked to hold certificates only, as `run.launch` records it (`ca_store`).
-#[derive(Clone, Serialize)]
+/// The CA store runs are given, as `run.launch` records it (`ca_store`).
+#[derive(Clone, Debug, Serialize)]
 pub struct CaStore {
     /// Where it came from.
     pub from: Whose,
@@ -45,26 +45,81 @@ pub struct CaStore {
     pub path: PathBuf,
     /// The path it resolved to when it was opened (symlinks followed).
     pub resolved: PathBuf,
-    /// How many certificates the run is given.
-    pub certificates: usize,
-    /// Hex sha256 of what the run is given (the certificates, re-encoded).
-    pub sha256: String,
-    /// Hex sha256 of the file as read; the same as `sha256` for a store of certificates only.
-    pub file_sha256: String,
-    /// The certificates, PEM.
-    #[serde(skip)]
-    pub pem: String,
+    /// What the run is given.
+    #[serde(flatten)]
+    pub given: Given,
 }
 
-impl std::fmt::Debug for CaStore {
+/// What a run is given of its CA store.
+#[derive(Clone, Serialize)]
+#[serde(tag = "given", rename_all = "snake_case")]
+pub enum Given {
+    /// The certificates, checked and copied onto the run's own root.
+    Certificates {
+        /// How many certificates the run is given.
+        certificates: usize,
+        /// Hex sha256 of what the run is given (the certificates, re-encoded).
+        sha256: String,
+        /// Hex sha256 of the file as read; the same as `sha256` for a store of certificates
+        /// only.
+        file_sha256: String,
+        /// The certificates, PEM.
+        #[serde(skip)]
+        pem: String,
+    },
+    /// The distribution's store, which only root can change (it and every directory above it
+    /// owned by root and writable by no one else), bound read-only as it is: not read.
+    RootOwned {
+        /// Its size when it was opened.
+        bytes: u64,
+    },
+}
+
+impl std::fmt::Debug for Given {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaStore")
-            .field("from", &self.from)
-            .field("path", &self.path)
-            .field("resolved", &self.resolved)
-            .field("certificates", &self.certificates)
-            .field("sha256", &self.sha256)
-            .finish_non_exhaustive()
+        match self {
+            Given::Certificates {
+                certificates,
+                sha256,
+                ..
+            } => f
+                .debug_struct("Certificates")
+                .field("certificates", certificates)
+                .field("sha256", sha256)
+                .finish_non_exhaustive(),
+            Given::RootOwned { bytes } => {
+                f.debug_struct("RootOwned").field("bytes", bytes).finish()
+            }
+        }
+    }
+}
+
+impl CaStore {
+    /// What the sandbox is told to give the run.
+    pub fn spec(&self) -> CaStoreSpec {
+        match &self.given {
+            Given::Certificates { pem, .. } => CaStoreSpec::Certificates(pem.clone()),
+            Given::RootOwned { .. } => CaStoreSpec::RootOwned(self.resolved.clone()),
+        }
+    }
+
+    /// How many certificates it holds, reading a root-owned store (which runs are given
+    /// unread) and checking it as a configured one is: `doctor`'s fuller look.
+    pub fn count_certificates(&self) -> Result<usize, CaStoreError> {
+        match &self.given {
+            Given::Certificates { certificates, .. } => Ok(*certificates),
+            Given::RootOwned { .. } => {
+                let opened = open(&self.resolved, self.from)?;
+                let bytes = read_bounded(&opened, &self.path, self.from)?;
+                pem::certificates_only(&bytes)
+                    .map(|read| read.count)
+                    .map_err(|source| CaStoreError::Content {
+                        path: self.path.clone(),
+                        from: self.from,
+                        source,
+                    })
+            }
+        }
     }
 }
 
@@ -176,20 +231,7 @@ pub fn load(
         },
     };
     // 2. Opened once; everything below is about this object.
-    let opened = open_scope_path(&path).map_err(|source| CaStoreError::Open {
-        path: path.clone(),
-        from,
-        source,
-    })?;
-    let found = match opened.kind() {
-        ObjectKind::File => None,
-        ObjectKind::Directory => Some("directory"),
-        ObjectKind::Socket => Some("unix socket"),
-        ObjectKind::Other => Some("device or FIFO"),
-    };
-    if let Some(found) = found {
-        return Err(CaStoreError::NotRegular { path, from, found });
-    }
+    let opened = open(&path, from)?;
     // 3. Rated as a `files.read` scope on what it resolves to, before anything is read.
     let resolved = opened.path().to_path_buf();
     if let Err(reason) = placement(&resolved, context) {
@@ -200,44 +242,87 @@ pub fn load(
             reason,
         });
     }
-    // 4. Read from that descriptor, bounded, and checked to be certificates only.
-    let bytes = opened
-        .read_prefix(CA_STORE_MAX_BYTES + 1)
-        .map_err(|source| CaStoreError::Open {
-            path: path.clone(),
+    // 4. The distribution's own store, when only root can change it or swap it, is bound as
+    // it is: reading and checking its 200-odd KB on every run would cost more than the rest
+    // of a run's start. A configured store, or one anyone but root could have written, is
+    // read from that descriptor, bounded, and checked to be certificates only.
+    if from == Whose::Distribution && opened.is_root_only() && above_is_root_only(&resolved) {
+        return Ok(Some(CaStore {
             from,
-            source,
-        })?;
-    if bytes.len() as u64 > CA_STORE_MAX_BYTES {
-        return Err(CaStoreError::TooLarge { path, from });
+            path,
+            given: Given::RootOwned {
+                bytes: opened.len(),
+            },
+            resolved,
+        }));
     }
-    // The distribution's own store, which only root can change, is given as it is (a
-    // certificate is counted, not parsed): checking its 200-odd KB on every run would cost
-    // more than the rest of a run's start. A configured store, or one anyone but root could
-    // have written, is checked to hold certificates only.
-    let trusted = if from == Whose::Distribution && opened.is_root_only() {
-        String::from_utf8(bytes.clone())
-            .ok()
-            .and_then(pem::as_root_gave_it)
-    } else {
-        None
-    };
-    let certificates = match trusted {
-        Some(certificates) => certificates,
-        None => match pem::certificates_only(&bytes) {
-            Ok(certificates) => certificates,
-            Err(source) => return Err(CaStoreError::Content { path, from, source }),
-        },
+    let bytes = read_bounded(&opened, &path, from)?;
+    let certificates = match pem::certificates_only(&bytes) {
+        Ok(certificates) => certificates,
+        Err(source) => return Err(CaStoreError::Content { path, from, source }),
     };
     Ok(Some(CaStore {
         from,
         path,
         resolved,
-        certificates: certificates.count,
-        sha256: certificates.sha256,
-        file_sha256: certificates.input_sha256,
-        pem: certificates.pem,
+        given: Given::Certificates {
+            certificates: certificates.count,
+            sha256: certificates.sha256,
+            file_sha256: certificates.input_sha256,
+            pem: certificates.pem,
+        },
     }))
+}
+
+/// Opens the store once (symlinks followed); refused unless it is a regular file.
+fn open(path: &Path, from: Whose) -> Result<OpenedPath, CaStoreError> {
+    let opened = open_scope_path(path).map_err(|source| CaStoreError::Open {
+        path: path.to_path_buf(),
+        from,
+        source,
+    })?;
+    let found = match opened.kind() {
+        ObjectKind::File => None,
+        ObjectKind::Directory => Some("directory"),
+        ObjectKind::Socket => Some("unix socket"),
+        ObjectKind::Other => Some("device or FIFO"),
+    };
+    match found {
+        Some(found) => Err(CaStoreError::NotRegular {
+            path: path.to_path_buf(),
+            from,
+            found,
+        }),
+        None => Ok(opened),
+    }
+}
+
+/// Reads the opened store through its descriptor, refused beyond [`CA_STORE_MAX_BYTES`].
+fn read_bounded(opened: &OpenedPath, path: &Path, from: Whose) -> Result<Vec<u8>, CaStoreError> {
+    let bytes = opened
+        .read_prefix(CA_STORE_MAX_BYTES + 1)
+        .map_err(|source| CaStoreError::Open {
+            path: path.to_path_buf(),
+            from,
+            source,
+        })?;
+    if bytes.len() as u64 > CA_STORE_MAX_BYTES {
+        return Err(CaStoreError::TooLarge {
+            path: path.to_path_buf(),
+            from,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Whether every directory above `resolved` (which holds no symlink) is owned by root and
+/// writable by neither its group nor others, so no one but root can swap the file it names.
+fn above_is_root_only(resolved: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    resolved.ancestors().skip(1).all(|directory| {
+        fs_err::symlink_metadata(directory)
+            .is_ok_and(|meta| meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o022 == 0)
+    })
 }
 
 /// Why a store at `resolved` is refused for where it lies, if it is: inside the AegisClaw home

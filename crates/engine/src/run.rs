@@ -7,6 +7,7 @@
 //! run registry (`runs`) from before exec to its end.
 
 use crate::authorise::Authorised;
+use crate::ca_store::CaStore;
 use crate::context::{Context, ContextError};
 use crate::egress::{
     EgressHandle, EgressPolicy, EgressProxy, EgressTally, PROXY_ADDR, PROXY_LISTENER,
@@ -560,7 +561,7 @@ fn spec_for(
         limits: limits(&context.config().limits, authorised.resources.as_ref()),
         hostname: "aegisclaw".to_string(),
         exec: exec_grant(&authorised.scopes),
-        ca_store: authorised.ca_store.as_ref().map(|store| store.pem.clone()),
+        ca_store: authorised.ca_store.as_ref().map(CaStore::spec),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct OpenedPath {
     set_id: bool,
     /// Owned by uid 0 and writable by neither its group nor others, when it was opened.
     root_only: bool,
+    /// Its size (`st_size`) when it was opened.
+    len: u64,
     /// `None` only for values made by the plan's pure tests.
     #[cfg(target_os = "linux")]
     fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
@@ -86,6 +88,16 @@ impl OpenedPath {
         self.root_only
     }
 
+    /// Its size in bytes (`st_size`) as it was opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it was empty when it was opened.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether `other` is the same object (same device and inode), whatever path named it.
     pub fn same_object(&self, other: &OpenedPath) -> bool {
         self.dev == other.dev && self.ino == other.ino
@@ -107,23 +119,23 @@ impl OpenedPath {
         }
     }
 
+    /// The value for an object opened as `fd` at `path` (resolved), from its `fstat`.
     #[cfg(target_os = "linux")]
-    pub(crate) fn from_parts(
-        path: PathBuf,
-        kind: ObjectKind,
-        dev: u64,
-        ino: u64,
-        set_id: bool,
-        root_only: bool,
-        fd: std::os::fd::OwnedFd,
-    ) -> Self {
+    pub(crate) fn from_stat(path: PathBuf, stat: &libc::stat, fd: std::os::fd::OwnedFd) -> Self {
+        let kind = match stat.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => ObjectKind::Directory,
+            libc::S_IFREG => ObjectKind::File,
+            libc::S_IFSOCK => ObjectKind::Socket,
+            _ => ObjectKind::Other,
+        };
         Self {
             path,
             kind,
-            dev,
-            ino,
-            set_id,
-            root_only,
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            set_id: kind == ObjectKind::File && stat.st_mode & (libc::S_ISUID | libc::S_ISGID) != 0,
+            root_only: stat.st_uid == 0 && stat.st_mode & (libc::S_IWGRP | libc::S_IWOTH) == 0,
+            len: u64::try_from(stat.st_size).unwrap_or(0),
             fd: Some(std::sync::Arc::new(fd)),
         }
     }
@@ -139,6 +151,7 @@ impl OpenedPath {
             ino,
             set_id: false,
             root_only: false,
+            len: 0,
             #[cfg(target_os = "linux")]
             fd: None,
         }

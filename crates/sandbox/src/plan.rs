@@ -56,11 +56,23 @@ pub struct RunSpec {
     pub hostname: String,
     /// What the run may execute besides its own program (its `shell.exec` scopes).
     pub exec: ExecGrant,
-    /// The CA store's certificates (PEM), written read-only at [`CA_BUNDLE_TARGET`] inside: a
-    /// copy the caller read and checked to be certificates only (the engine's `ca_store`,
-    /// from `sandbox.ca_bundle` or the first of [`DISTRIBUTION_CA_BUNDLES`]), never a bind of
-    /// a host file. `None`: no store at all (TLS verification fails, closed).
-    pub ca_store: Option<String>,
+    /// The CA store a run sees read-only at [`CA_BUNDLE_TARGET`] (the engine's `ca_store`, from
+    /// `sandbox.ca_bundle` or the first of [`DISTRIBUTION_CA_BUNDLES`]). `None`: no store at
+    /// all (TLS verification fails, closed).
+    pub ca_store: Option<CaStoreSpec>,
+}
+
+/// How the run is given its CA store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaStoreSpec {
+    /// Certificates (PEM) the caller read and checked to hold certificates only, written on
+    /// the run's own root: what the run reads is exactly what was checked.
+    Certificates(String),
+    /// A host file only root can change (the file and every directory above it owned by root
+    /// and writable by no one else), bound read-only by name: the distribution's own store,
+    /// given as it is.
+    RootOwned(PathBuf),
 }
 
 /// One host object made visible inside the sandbox, at the path it was opened as.

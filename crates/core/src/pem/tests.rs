@@ -149,28 +149,3 @@ fn the_hosts_distribution_store_reads_as_certificates_only_unchanged() {
     assert!(read.count > 10, "{}", read.count);
     assert_eq!(read.pem.as_bytes(), bytes.as_slice());
 }
-
-#[test]
-fn a_store_root_gave_is_counted_and_hashed_as_the_checked_reading_would_be() {
-    let two = format!("{CERTIFICATE_PEM}{CERTIFICATE_PEM}");
-    assert_eq!(
-        as_root_gave_it(two.clone()),
-        Some(certificates_only(two.as_bytes()).unwrap())
-    );
-    // No certificate block at all: left to the checked reading, which says why.
-    assert_eq!(as_root_gave_it(KEY_PEM.to_string()), None);
-    assert_eq!(as_root_gave_it(String::new()), None);
-}
-
-#[test]
-fn the_hosts_own_store_reads_the_same_checked_or_counted() {
-    let path = "/etc/ssl/certs/ca-certificates.crt";
-    let Ok(text) = fs_err::read_to_string(path) else {
-        eprintln!("skipped: no readable {path} on this host");
-        return;
-    };
-    assert_eq!(
-        as_root_gave_it(text.clone()),
-        Some(certificates_only(text.as_bytes()).unwrap())
-    );
-}

@@ -1,5 +1,6 @@
 use super::*;
 use aegisclaw_core::pem::PemError;
+use aegisclaw_sandbox::plan::CaStoreSpec;
 
 /// A self-signed P-256 certificate (`openssl req -x509`, valid until 2126).
 const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----
@@ -61,9 +62,19 @@ fn a_store_of_certificates_is_given_as_read_and_named_as_resolved() {
     assert_eq!(store.from, Whose::Configured);
     assert_eq!(store.path, link);
     assert_eq!(store.resolved, fs_err::canonicalize(&file).unwrap());
-    assert_eq!(store.certificates, 2);
-    assert_eq!(store.pem, CERTIFICATE_PEM.repeat(2));
-    assert_eq!(store.sha256, store.file_sha256);
+    let Given::Certificates {
+        certificates,
+        sha256,
+        file_sha256,
+        pem,
+    } = &store.given
+    else {
+        panic!("a configured store is checked: {store:?}");
+    };
+    assert_eq!(*certificates, 2);
+    assert_eq!(*pem, CERTIFICATE_PEM.repeat(2));
+    assert_eq!(sha256, file_sha256);
+    assert_eq!(store.spec(), CaStoreSpec::Certificates(pem.clone()));
     // The record names it, and never holds the certificates themselves.
     let record = serde_json::to_value(&store).unwrap();
     assert_eq!(record["from"], "sandbox.ca_bundle");
@@ -164,7 +175,7 @@ fn certificates_among_a_homes_keys_or_in_the_aegisclaw_home_are_refused() {
 }
 
 #[test]
-fn the_distribution_store_under_etc_is_judged_by_its_contents() {
+fn the_distribution_store_only_root_can_change_is_bound_unread_and_counted_by_doctor() {
     let scratch = Scratch::new();
     let Some(own) = DISTRIBUTION_CA_BUNDLES
         .iter()
@@ -177,7 +188,21 @@ fn the_distribution_store_under_etc_is_judged_by_its_contents() {
     };
     let store = load(None, &scratch.context).unwrap().unwrap();
     assert_eq!((store.from, &store.path), (Whose::Distribution, &own));
-    assert!(store.certificates > 0);
-    // The same file configured by name.
-    assert_eq!(scratch.load(&own).unwrap().unwrap().sha256, store.sha256);
+    let Given::RootOwned { bytes } = store.given else {
+        eprintln!(
+            "skipped: {} is not root's alone on this host",
+            own.display()
+        );
+        return;
+    };
+    assert_eq!(bytes, fs_err::metadata(&store.resolved).unwrap().len());
+    assert_eq!(store.spec(), CaStoreSpec::RootOwned(store.resolved.clone()));
+    // `doctor` reads and checks it as a configured one; the same file configured by name is
+    // checked for every run.
+    let configured = scratch.load(&own).unwrap().unwrap();
+    let Given::Certificates { certificates, .. } = configured.given else {
+        panic!("a configured store is checked: {configured:?}");
+    };
+    assert_eq!(store.count_certificates().unwrap(), certificates);
+    assert!(certificates > 0);
 }

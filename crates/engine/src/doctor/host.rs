@@ -61,15 +61,20 @@ pub(super) fn check_ca_bundle(input: &DoctorInput) -> Outcome {
     let context =
         crate::authorise::scope_context(env::get(env::HOME).map(PathBuf::from), input.home.root());
     match ca_store::load(config.ca_bundle.as_deref(), &context) {
-        Ok(Some(store)) => {
-            let plural = if store.certificates == 1 { "" } else { "s" };
-            Outcome::pass(format!(
-                "{} ({}, {} certificate{plural}), seen by runs at {CA_BUNDLE_TARGET}",
-                store.path.display(),
-                store.from,
-                store.certificates,
-            ))
-        }
+        Ok(Some(store)) => match store.count_certificates() {
+            Ok(count) => {
+                let plural = if count == 1 { "" } else { "s" };
+                Outcome::pass(format!(
+                    "{} ({}, {count} certificate{plural}), seen by runs at {CA_BUNDLE_TARGET}",
+                    store.path.display(),
+                    store.from,
+                ))
+            }
+            Err(error) => Outcome::fail(format!(
+                "{}, so HTTPS from a run cannot verify",
+                super::error_chain(&error)
+            )),
+        },
         Ok(None) => Outcome::warn(format!(
             "no CA store found (looked for {}): HTTPS from a run fails verification",
             DISTRIBUTION_CA_BUNDLES.join(", ")

@@ -82,12 +82,6 @@ fn describe(path: &Path, fd: OwnedFd) -> Result<OpenedPath, PathError> {
     }
     // SAFETY: fstat returned 0, so it initialised `stat`.
     let stat = unsafe { stat.assume_init() };
-    let kind = match stat.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => ObjectKind::Directory,
-        libc::S_IFREG => ObjectKind::File,
-        libc::S_IFSOCK => ObjectKind::Socket,
-        _ => ObjectKind::Other,
-    };
     let answer =
         fs_err::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(open_error)?;
     let text = answer.to_string_lossy();
@@ -97,13 +91,9 @@ fn describe(path: &Path, fd: OwnedFd) -> Result<OpenedPath, PathError> {
             answer: text.into_owned(),
         });
     }
-    Ok(OpenedPath::from_parts(
+    Ok(OpenedPath::from_stat(
         PathBuf::from(answer.as_os_str()),
-        kind,
-        stat.st_dev,
-        stat.st_ino,
-        kind == ObjectKind::File && stat.st_mode & (libc::S_ISUID | libc::S_ISGID) != 0,
-        stat.st_uid == 0 && stat.st_mode & (libc::S_IWGRP | libc::S_IWOTH) == 0,
+        &stat,
         fd,
     ))
 }

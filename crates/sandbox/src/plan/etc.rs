@@ -4,7 +4,7 @@
 //! and the dynamic loader's cache (bound read-only). Nothing else of the host's `/etc` is shown.
 //! Pure: the host's user name and zone arrive as facts, the CA store's certificates in the spec.
 
-use super::{HostFacts, MountFlags, MountOp, PathKind, RunSpec};
+use super::{CaStoreSpec, HostFacts, MountFlags, MountOp, PathKind, RunSpec};
 use std::path::{Path, PathBuf};
 
 /// Where the CA store is bound inside: where OpenSSL, GnuTLS and curl look on Debian and its
@@ -85,10 +85,19 @@ pub(super) fn mounts(spec: &RunSpec, facts: &HostFacts) -> Vec<MountOp> {
         });
     }
     // The CA store: the certificates the caller checked, written on the run's own root (made
-    // read-only with it), never a bind of the host's file, so what the run reads is exactly
-    // what was checked and recorded. None: TLS verification fails, closed.
-    if let Some(certificates) = &spec.ca_store {
-        mounts.push(file(CA_BUNDLE_TARGET, certificates.clone()));
+    // read-only with it), so what the run reads is exactly what was checked and recorded; or
+    // a store only root can change, bound read-only. None: TLS verification fails, closed.
+    if let Some(store) = &spec.ca_store {
+        mounts.push(match store {
+            CaStoreSpec::Certificates(certificates) => file(CA_BUNDLE_TARGET, certificates.clone()),
+            // Only root can change it or swap it: bound by name, read-only.
+            CaStoreSpec::RootOwned(source) => MountOp::Bind {
+                source: source.clone(),
+                target: PathBuf::from(CA_BUNDLE_TARGET),
+                kind: PathKind::File,
+                flags: MountFlags::READ_ONLY,
+            },
+        });
         if let Some(own) = &facts.distribution_ca_bundle
             && own != Path::new(CA_BUNDLE_TARGET)
         {

@@ -41,7 +41,7 @@ fn spec() -> RunSpec {
         },
         hostname: "aegisclaw".into(),
         exec: ExecGrant::program_only(),
-        ca_store: Some(CA_STORE.into()),
+        ca_store: Some(CaStoreSpec::Certificates(CA_STORE.into())),
     }
 }
 

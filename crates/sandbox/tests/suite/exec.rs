@@ -88,7 +88,9 @@ fn the_synthetic_etc_holds_the_runs_user_and_nothing_of_the_hosts() {
     );
     // The CA store as the caller gives it (the engine checks it is certificates only).
     let store = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
-    spec.ca_store = Some(store.into());
+    spec.ca_store = Some(aegisclaw_sandbox::plan::CaStoreSpec::Certificates(
+        store.into(),
+    ));
     let output = run_spec(&spec);
     let stdout = text(&output.stdout);
     let mut lines = stdout.lines();

@@ -207,9 +207,10 @@ fn a_writable_bind_holding_something_the_run_may_execute_stays_executable() {
 }
 
 #[test]
-fn the_ca_store_is_written_as_given_never_bound_from_the_host() {
+fn a_checked_ca_store_is_written_as_given_and_a_root_owned_one_bound_read_only() {
     let mut asked = spec();
-    asked.ca_store = Some("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".into());
+    let pem = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    asked.ca_store = Some(CaStoreSpec::Certificates(pem.to_string()));
     let mut facts = facts(7);
     // A host whose TLS libraries look elsewhere finds it there too, through a link.
     facts.distribution_ca_bundle = Some(PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt"));
@@ -230,13 +231,27 @@ fn the_ca_store_is_written_as_given_never_bound_from_the_host() {
         [
             &MountOp::File {
                 target: PathBuf::from(CA_BUNDLE_TARGET),
-                contents: asked.ca_store.clone().unwrap(),
+                contents: pem.to_string(),
             },
             &MountOp::Symlink {
                 points_to: PathBuf::from(CA_BUNDLE_TARGET),
                 link: PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt"),
             },
         ]
+    );
+    // The distribution's, which only root can change: bound by name, read-only, unread.
+    let own = PathBuf::from("/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem");
+    asked.ca_store = Some(CaStoreSpec::RootOwned(own.clone()));
+    let bound = plan(&asked, &facts).unwrap();
+    assert!(
+        bound.mounts.contains(&MountOp::Bind {
+            source: own,
+            target: PathBuf::from(CA_BUNDLE_TARGET),
+            kind: PathKind::File,
+            flags: MountFlags::READ_ONLY,
+        }),
+        "{:?}",
+        bound.mounts
     );
     // No CA store at all: nothing at the target (verification then fails, closed).
     asked.ca_store = None;
