@@ -62,16 +62,19 @@ fn split_layers(value: &str) -> impl Iterator<Item = PathBuf> {
     let mut parts = vec![String::new()];
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    parts.last_mut().map(|part| part.push(next));
-                }
+        let c = match c {
+            ':' => {
+                parts.push(String::new());
+                continue;
             }
-            ':' => parts.push(String::new()),
-            c => {
-                parts.last_mut().map(|part| part.push(c));
-            }
+            '\\' => match chars.next() {
+                Some(next) => next,
+                None => continue,
+            },
+            c => c,
+        };
+        if let Some(part) = parts.last_mut() {
+            part.push(c);
         }
     }
     parts

@@ -15,8 +15,11 @@ fn typed(device: &str, root: &str, point: &str, fstype: &str, options: &str) -> 
     }
 }
 
+/// Paths found, each with why.
+type Found = Vec<(String, String)>;
+
 /// What `path` is shown through: the layer paths with why, and the direct reasons.
-fn shown(path: &str, mounts: &[Mount]) -> (Vec<(String, String)>, Vec<(Risk, String)>) {
+fn shown(path: &str, mounts: &[Mount]) -> (Found, Vec<(Risk, String)>) {
     let (mut layers, mut direct) = (Vec::new(), Vec::new());
     shown_through(Path::new(path), mounts, &mut layers, &mut direct);
     let layers = layers
