@@ -6,6 +6,7 @@
 
 mod program;
 mod sensitive;
+mod table_gaps;
 
 use aegisclaw_core::scope::{
     Host, HostPattern, Risk, Scope, ScopeContext, ScopeError, ScopeKind, Target, non_public_reason,
@@ -100,7 +101,7 @@ const TABLE: &[(&str, Expected)] = &[
     ),
     (
         "files.read:~/.bashrc",
-        Ok(("files.read:/home/alice/.bashrc", Risk::Low)),
+        Ok(("files.read:/home/alice/.bashrc", Risk::High)),
     ),
     ("files.read:/a:b", Ok(("files.read:/a:b", Risk::Low))),
     (

@@ -37,14 +37,9 @@ struct Known {
     directory: bool,
 }
 
-/// One line of the mount table: the filesystem (`major:minor`), the directory of it that is
-/// mounted (`root`), and where.
-#[derive(Debug, PartialEq, Eq)]
-struct Mount {
-    device: String,
-    root: PathBuf,
-    point: PathBuf,
-}
+use mount::{Mount, parse_mountinfo, shown_through};
+
+mod mount;
 
 /// A scope's rating with the object comparisons in it, and those reasons alone for the record.
 #[derive(Debug)]
@@ -59,6 +54,94 @@ pub(super) struct ObjectRating {
 struct Finding {
     path: PathBuf,
     why: String,
+}
+
+/// Overlays on overlays followed at most (each level's layers are rated as the scope).
+const MAX_DEPTH: usize = 4;
+
+/// The files `aegisclaw init` makes in a home's `keys/` that hold private keys.
+const KEY_FILES: [&str; 2] = ["audit.key", "signing.key"];
+
+/// The directory of a home that holds them, and the file beside it that makes it a home.
+const KEYS_DIR: &str = "keys";
+const HOME_CONFIG: &str = "config.yaml";
+
+/// Entries of a scope directory looked into for an AegisClaw home, at most.
+const MAX_CHILDREN: usize = 4096;
+
+/// An AegisClaw key file in `keys` (a directory named `keys`), if there is one.
+fn key_file(keys: &Path) -> Option<PathBuf> {
+    KEY_FILES
+        .iter()
+        .map(|name| keys.join(name))
+        .find(|file| fs_err::symlink_metadata(file).is_ok_and(|metadata| metadata.is_file()))
+}
+
+/// AegisClaw homes and key directories by their structure, wherever they are (another home
+/// than the current one, at a path the table cannot name): the path or an ancestor that is a
+/// `keys` directory holding AegisClaw's key files, or a home (its `config.yaml` beside such a
+/// `keys`); and a path that holds such a `keys`, directly or in a directory directly in it.
+fn key_directories(path: &Path, direct: &mut Vec<(Risk, String)>) {
+    let critical = |direct: &mut Vec<(Risk, String)>, reason: String| {
+        direct.push((Risk::Critical, reason));
+    };
+    for ancestor in path.ancestors() {
+        if ancestor.file_name().is_some_and(|name| name == KEYS_DIR)
+            && let Some(file) = key_file(ancestor)
+        {
+            critical(
+                direct,
+                format!(
+                    "`{}` holds `{}`, a private key file as AegisClaw keeps them: an AegisClaw home's keys sign skills and audit checkpoints",
+                    ancestor.display(),
+                    file.display()
+                ),
+            );
+            return;
+        }
+        if let Some(file) = key_file(&ancestor.join(KEYS_DIR))
+            && fs_err::symlink_metadata(ancestor.join(HOME_CONFIG)).is_ok()
+        {
+            critical(
+                direct,
+                format!(
+                    "`{}` is an AegisClaw home (it holds `{HOME_CONFIG}` and `{}`): its keys, secrets, policy and audit log",
+                    ancestor.display(),
+                    file.display()
+                ),
+            );
+            return;
+        }
+    }
+    if let Some(file) = key_file(&path.join(KEYS_DIR)) {
+        critical(
+            direct,
+            format!(
+                "`{}` holds `{}`, a private key file as AegisClaw keeps them",
+                path.display(),
+                file.display()
+            ),
+        );
+        return;
+    }
+    let Ok(listing) = fs_err::read_dir(path) else {
+        return;
+    };
+    for entry in listing.filter_map(Result::ok).take(MAX_CHILDREN) {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir())
+            && let Some(file) = key_file(&entry.path().join(KEYS_DIR))
+        {
+            critical(
+                direct,
+                format!(
+                    "`{}` holds `{}`, a private key file as AegisClaw keeps them",
+                    path.display(),
+                    file.display()
+                ),
+            );
+            return;
+        }
+    }
 }
 
 impl Objects {
@@ -122,8 +205,8 @@ impl Objects {
         let kind = scope.kind();
         let mut object_reasons = Vec::new();
         let mut risk = base.risk;
-        let mut raise = |reason: String| {
-            risk = Risk::Critical;
+        let mut raise = |raised: Risk, reason: String| {
+            risk = risk.max(raised);
             if !object_reasons.contains(&reason) {
                 object_reasons.push(reason);
             }
@@ -131,23 +214,69 @@ impl Objects {
         let (known, mounts) = match (&self.known, &self.mounts) {
             (Ok(known), Ok(mounts)) => (known, mounts),
             (Err(problem), _) | (_, Err(problem)) => {
-                raise(format!(
-                    "`{}` cannot be compared with the sensitive paths as an object: {problem}",
-                    path.display()
-                ));
+                raise(
+                    Risk::Critical,
+                    format!(
+                        "`{}` cannot be compared with the sensitive paths as an object: {problem}",
+                        path.display()
+                    ),
+                );
                 return finish(base, risk, object_reasons);
             }
         };
         let mut findings = Vec::new();
+        let mut direct = Vec::new();
         // A file found to be a table path is known; only one whose other names are unknown
         // is rated by where they could be.
-        if !same_objects(path, opened, known, &mut findings)
-            && let Some(reason) = many_names(path, opened, kind, known)
+        if !same_objects(
+            path,
+            Some((opened.dev(), opened.ino())),
+            known,
+            &mut findings,
+        ) && let Some(reason) = many_names(path, opened, kind, known)
         {
-            raise(reason);
+            raise(Risk::Critical, reason);
         }
         mounted_inside(path, known, mounts, &mut findings);
         mounted_from(path, mounts, &mut findings);
+        key_directories(path, &mut direct);
+        let mut layers = Vec::new();
+        shown_through(path, mounts, &mut layers, &mut direct);
+        // Each directory a filesystem shows (an overlay's layers) is rated as if the scope named
+        // it: as a path, and as an object by the same checks, through nested overlays too.
+        let mut depth = 0;
+        while !layers.is_empty() && depth < MAX_DEPTH {
+            depth += 1;
+            let mut next = Vec::new();
+            for layer in std::mem::take(&mut layers) {
+                let mut found = Vec::new();
+                same_objects(&layer.path, None, known, &mut found);
+                mounted_from(&layer.path, mounts, &mut found);
+                let mut near = Vec::new();
+                key_directories(&layer.path, &mut near);
+                shown_through(&layer.path, mounts, &mut next, &mut near);
+                let through = |why: &str| format!("{}, and {why}", layer.why);
+                findings.extend(found.into_iter().map(|finding| Finding {
+                    why: through(&finding.why),
+                    path: finding.path,
+                }));
+                direct.extend(near.into_iter().map(|(risk, why)| (risk, through(&why))));
+                findings.push(layer);
+            }
+            layers = next;
+        }
+        if !layers.is_empty() {
+            raise(
+                Risk::Critical,
+                format!(
+                    "`{}` is shown through more than {MAX_DEPTH} overlays, which are not followed further",
+                    path.display()
+                ),
+            );
+        }
+        for (raised, reason) in direct {
+            raise(raised, reason);
+        }
         for finding in findings {
             let text = format!("{kind}:{}", finding.path.display());
             match Scope::parse(&text, context) {
@@ -156,12 +285,14 @@ impl Objects {
                     // The last reason is the kind's default; any before it raised the risk.
                     if let Some(first) = rating.reasons.first()
                         && rating.reasons.len() > 1
-                        && rating.risk == Risk::Critical
                     {
-                        raise(format!("{}: {first}", finding.why));
+                        raise(rating.risk, format!("{}: {first}", finding.why));
                     }
                 }
-                Err(error) => raise(format!("{}, which cannot be rated: {error}", finding.why)),
+                Err(error) => raise(
+                    Risk::Critical,
+                    format!("{}, which cannot be rated: {error}", finding.why),
+                ),
             }
         }
         finish(base, risk, object_reasons)
@@ -182,12 +313,12 @@ fn finish(base: Rating, risk: Risk, object_reasons: Vec<String>) -> ObjectRating
 /// path itself is one.
 fn same_objects(
     path: &Path,
-    opened: &OpenedPath,
+    opened: Option<(u64, u64)>,
     known: &[Known],
     findings: &mut Vec<Finding>,
 ) -> bool {
     let mut itself = false;
-    let mut object = Some((opened.dev(), opened.ino()));
+    let mut object = opened;
     for ancestor in path.ancestors() {
         let Some((dev, ino)) = object.take().or_else(|| {
             let metadata = fs_err::metadata(ancestor).ok()?;
@@ -358,48 +489,6 @@ fn join(base: &Path, rest: &Path) -> PathBuf {
     } else {
         base.join(rest)
     }
-}
-
-/// The mounts `/proc/self/mountinfo` lists, in its order (later mounts over earlier ones).
-/// Lines that do not parse are left out.
-fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let device = fields.nth(2)?;
-            let root = fields.next()?;
-            let point = fields.next()?;
-            Some(Mount {
-                device: device.to_string(),
-                root: PathBuf::from(unescape(root)),
-                point: PathBuf::from(unescape(point)),
-            })
-        })
-        .collect()
-}
-
-/// Undoes the mount table's octal escapes (`\040` for a space, `\134` for `\`).
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        let octal = bytes
-            .get(at + 1..at + 4)
-            .filter(|digits| bytes[at] == b'\\' && digits.iter().all(|d| (b'0'..=b'7').contains(d)))
-            .map(|digits| digits.iter().fold(0u32, |n, d| n * 8 + u32::from(d - b'0')));
-        match octal.and_then(|value| u8::try_from(value).ok()) {
-            Some(byte) => {
-                out.push(byte);
-                at += 4;
-            }
-            None => {
-                out.push(bytes[at]);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -110,10 +110,31 @@ impl Escape {
         scopes: &[&str],
         script: &str,
     ) -> Outcome {
+        let mount = format!("mount --bind '{}' '{}'", source.display(), target.display());
+        self.run_with_mount(&mount, scopes, script)
+    }
+
+    /// The same where `target` is an overlay of `options` (`lowerdir=...,upperdir=...`).
+    fn run_with_overlay(
+        &self,
+        options: &str,
+        target: &Path,
+        scopes: &[&str],
+        script: &str,
+    ) -> Outcome {
+        let mount = format!(
+            "mount -t overlay overlay -o '{options}' '{}'",
+            target.display()
+        );
+        self.run_with_mount(&mount, scopes, script)
+    }
+
+    /// The same after the shell command `mount` (its paths quoted) in the namespace.
+    fn run_with_mount(&self, mount: &str, scopes: &[&str], script: &str) -> Outcome {
         let mut command = std::process::Command::new("unshare");
         command.args(["-m", "--propagation", "private", "--", "sh", "-c"]);
-        command.arg(r#"mount --bind "$1" "$2" || exit 97; shift 2; exec "$@""#);
-        command.arg("sh").arg(source).arg(target);
+        command.arg(format!(r#"{mount} || exit 97; exec "$@""#));
+        command.arg("sh");
         command
             .arg(env!("CARGO_BIN_EXE_aegisclaw"))
             .args(["sandbox", "run"]);
@@ -131,7 +152,7 @@ impl Escape {
         assert_ne!(
             output.status.code(),
             Some(97),
-            "the bind mount failed: {output:?}"
+            "the mount failed: {output:?}"
         );
         Outcome {
             output,
@@ -250,4 +271,107 @@ fn a_hard_link_to_a_home_netrc_is_rated_as_the_netrc() {
     let reasons = object_reasons(&outcome, &scope);
     let same = format!("`{}` is `{}`", link.display(), netrc.display());
     assert!(reasons.contains(&same), "{reasons}");
+}
+
+/// `/proc/self/mountinfo` shows an overlay as `overlay` with its layers in its options; its
+/// files have the overlay's own device and inode numbers, so only the options say what it is.
+#[test]
+fn an_overlay_whose_lower_layer_is_an_aegisclaw_homes_keys_is_refused_as_critical() {
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    let keys = canonical(&escape.env.home().join("keys"));
+    let work = canonical(&escape.work);
+    let (empty, mounted) = (work.join("empty"), work.join("certs"));
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::create_dir(&mounted).unwrap();
+    let options = format!("lowerdir={}:{}", keys.display(), empty.display());
+    for target in [mounted.clone(), mounted.join("audit.key"), work.clone()] {
+        let scope = format!("files.read:{}", target.display());
+        let outcome = escape.run_with_overlay(
+            &options,
+            &mounted,
+            &[&scope],
+            &format!(
+                "cat {}/audit.key {}/signing.key",
+                mounted.display(),
+                mounted.display()
+            ),
+        );
+        assert!(
+            !outcome.stdout().contains("ed25519-secret"),
+            "{}",
+            outcome.stdout()
+        );
+        assert_refused_as_critical(&outcome, &scope);
+        let reasons = object_reasons(&outcome, &scope);
+        let layer = format!("whose lower layer is `{}`", keys.display());
+        assert!(reasons.contains(&layer), "{layer} not in {reasons}");
+    }
+}
+
+#[test]
+fn an_overlay_whose_upper_layer_is_a_home_ssh_dir_is_refused_as_critical_to_write() {
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    let ssh = ssh_key(&escape);
+    let work = canonical(&escape.work);
+    let (lower, scratch, mounted) = (work.join("lower"), work.join("scratch"), work.join("out"));
+    for directory in [&lower, &scratch, &mounted] {
+        std::fs::create_dir(directory).unwrap();
+    }
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        ssh.display(),
+        scratch.display()
+    );
+    let scope = format!("files.write:{}", mounted.display());
+    let outcome = escape.run_with_overlay(
+        &options,
+        &mounted,
+        &[&scope],
+        &format!(
+            "echo 'ssh-ed25519 AAAAattacker' > {}/authorized_keys",
+            mounted.display()
+        ),
+    );
+    assert_refused_as_critical(&outcome, &scope);
+    assert!(!ssh.join("authorized_keys").exists());
+    let reasons = object_reasons(&outcome, &scope);
+    let layer = format!("whose upper layer is `{}`", ssh.display());
+    assert!(reasons.contains(&layer), "{layer} not in {reasons}");
+}
+
+/// Only the current AegisClaw home is a table path; another (a server's, another profile's)
+/// is known by what `aegisclaw init` puts in it.
+#[test]
+fn a_second_aegisclaw_home_at_a_custom_path_is_rated_critical() {
+    let escape = Escape::new();
+    let user = canonical(&escape.work).join("srv/alice");
+    let home = user.join("aegis-home");
+    std::fs::create_dir_all(home.join("keys")).unwrap();
+    std::fs::write(home.join("keys/audit.key"), "ed25519-secret:KEY").unwrap();
+    std::fs::write(home.join("config.yaml"), "version: 1").unwrap();
+    for (target, reason) in [
+        (
+            home.join("keys"),
+            format!("`{}` holds `", home.join("keys").display()),
+        ),
+        (
+            home.join("config.yaml"),
+            format!("`{}` is an AegisClaw home", home.display()),
+        ),
+        (user.clone(), format!("`{}` holds `", user.display())),
+    ] {
+        let scope = format!("files.read:{}", target.display());
+        let outcome = escape.run(&[&scope], &format!("cat {}/keys/audit.key", home.display()));
+        assert!(!outcome.stdout().contains("KEY"), "{}", outcome.stdout());
+        assert_refused_as_critical(&outcome, &scope);
+        let reasons = object_reasons(&outcome, &scope);
+        assert!(reasons.contains(&reason), "{reason} not in {reasons}");
+    }
 }

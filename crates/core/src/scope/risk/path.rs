@@ -28,6 +28,19 @@ struct SensitiveFile {
     names: Vec<SensitiveName>,
     #[serde(default)]
     sockets: Vec<SensitiveSocket>,
+    /// Absent only in tests' small tables.
+    #[serde(default)]
+    hidden_in_home: Option<HiddenInHome>,
+}
+
+/// How a path in a home whose first component there is hidden (`~/.X`, `~/.X/...`) is rated
+/// when no entry makes it critical: tools keep keys, tokens and start-up files in such places,
+/// more than any table can list.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HiddenInHome {
+    risk: Risk,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +120,25 @@ impl SensitiveSocket {
 /// `/root` or `/home/<user>` (the running user's `~` is an entry of its own).
 fn is_home(components: &[&str]) -> bool {
     matches!(components, ["root"] | ["home", _])
+}
+
+/// Where a normalised path's first component below a home is hidden (`.X`): the home (`/root`,
+/// `/home/<user>` or the user's `user_home`) and that component. `None` when it is not.
+fn hidden_in_home<'a>(path: &'a str, user_home: Option<&str>) -> Option<(&'a str, &'a str)> {
+    let components: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+    let placed = match components.as_slice() {
+        ["root", first, ..] => Some(("/root".len(), *first)),
+        ["home", user, first, ..] => Some(("/home/".len() + user.len(), *first)),
+        _ => None,
+    };
+    let placed = placed.or_else(|| {
+        let home = user_home.filter(|home| *home != "/")?;
+        let rest = below(path, home)?;
+        let first = rest[1..].split('/').next()?;
+        Some((home.len(), first))
+    })?;
+    let (home_len, first) = placed;
+    (first.len() > 1 && first.starts_with('.') && first != "..").then(|| (&path[..home_len], first))
 }
 
 /// The sensitive-path table, validated, with the per-context forms it has prepared.
@@ -291,16 +323,30 @@ impl SensitiveTable {
     /// Why `path` (absolute, normalised, and resolved when `context.resolve` is set) is
     /// sensitive for `kind`: what it is or is inside first, then the sensitive names in it;
     /// only when it is neither, the sensitive paths it contains. Empty when it is none.
+    /// A path in a home whose first component there is hidden, and which no entry makes
+    /// critical, is rated by `hidden_in_home`.
     pub(super) fn reasons(
         &self,
         kind: ScopeKind,
         path: &str,
         context: &ScopeContext,
     ) -> Vec<(Risk, String)> {
-        match self.prepared(context) {
+        let mut reasons = match self.prepared(context) {
             Ok(prepared) => self.rate(&prepared, kind, path),
-            Err(problem) => vec![(Risk::Critical, problem)],
+            Err(problem) => return vec![(Risk::Critical, problem)],
+        };
+        if reasons.is_empty() && matches!(kind, ScopeKind::FilesRead | ScopeKind::FilesWrite) {
+            let user_home = home_text(context.user_home.as_deref()).ok().flatten();
+            if let Some(rule) = &self.file.hidden_in_home
+                && let Some((home, first)) = hidden_in_home(path, user_home.as_deref())
+            {
+                reasons.push((
+                    rule.risk,
+                    format!("`{first}` in the home `{home}`: {}", rule.reason),
+                ));
+            }
         }
+        reasons
     }
 
     /// The table prepared for `context`, from the cache or made now (resolving each entry).
@@ -636,6 +682,9 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
         }
         unique(&mut keys, text)?;
         has_reason(text, &name.reason)?;
+    }
+    if let Some(rule) = &file.hidden_in_home {
+        has_reason("hidden_in_home", &rule.reason)?;
     }
     for socket in &file.sockets {
         let text = socket.name.as_str();

@@ -1,10 +1,104 @@
+use super::mount::unescape;
 use super::*;
 
 fn mount(device: &str, root: &str, point: &str) -> Mount {
+    typed(device, root, point, "ext4", "rw")
+}
+
+fn typed(device: &str, root: &str, point: &str, fstype: &str, options: &str) -> Mount {
     Mount {
         device: device.into(),
         root: root.into(),
         point: point.into(),
+        fstype: fstype.into(),
+        options: options.into(),
+    }
+}
+
+/// Paths found, each with why.
+type Found = Vec<(String, String)>;
+
+/// What `path` is shown through: the layer paths with why, and the direct reasons.
+fn shown(path: &str, mounts: &[Mount]) -> (Found, Vec<(Risk, String)>) {
+    let (mut layers, mut direct) = (Vec::new(), Vec::new());
+    shown_through(Path::new(path), mounts, &mut layers, &mut direct);
+    let layers = layers
+        .into_iter()
+        .map(|finding| (finding.path.display().to_string(), finding.why))
+        .collect();
+    (layers, direct)
+}
+
+#[test]
+fn an_overlay_of_aegisclaw_keys_is_rated_as_its_layers() {
+    // As the kernel shows `lowerdir=/h/keys:/etc/a\,b:/etc/c\:d:/e f` (octal, then `\`).
+    let text = "27 1 254:0 / / rw - ext4 /dev/vda rw\n\
+                80 27 0:40 / /srv/m rw,relatime - overlay overlay rw,lowerdir=/h/keys:/etc/a\\134\\054b:/etc/c\\134:d:/e\\040f,upperdir=/u/.ssh,workdir=/u/w,uuid=on\n\
+                81 27 0:41 / /srv/n rw - overlay overlay ro,lowerdir+=/l1,datadir+=/d1\n";
+    let mounts = parse_mountinfo(text);
+    let at = |path: &str| {
+        shown(path, &mounts)
+            .0
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("/srv/m/audit.key"),
+        [
+            "/h/keys/audit.key",
+            "/etc/a,b/audit.key",
+            "/etc/c:d/audit.key",
+            "/e f/audit.key",
+            "/u/.ssh/audit.key",
+            "/u/w/audit.key",
+        ]
+    );
+    assert_eq!(at("/srv/n"), ["/l1", "/d1"]);
+    // A directory holding an overlay holds each layer whole.
+    let (layers, direct) = shown("/srv", &mounts);
+    assert_eq!(layers.len(), 8);
+    assert_eq!(
+        layers[0],
+        (
+            "/h/keys".to_string(),
+            "holds an overlay mounted at `/srv/m` whose lower layer is `/h/keys`".to_string()
+        )
+    );
+    assert!(direct.is_empty());
+    assert_eq!(
+        shown("/srv/m", &mounts).0[4].1,
+        "`/srv/m` is on an overlay mounted at `/srv/m` whose upper layer is `/u/.ssh`, so it is `/u/.ssh`"
+    );
+}
+
+#[test]
+fn a_fuse_filesystem_is_high_and_the_root_filesystem_is_itself() {
+    let mounts = [
+        typed(
+            "0:30",
+            "/",
+            "/",
+            "overlay",
+            "rw,lowerdir=/var/lib/docker/l/x",
+        ),
+        typed("0:50", "/", "/srv/fuse", "fuse.bindfs", "rw,user_id=0"),
+        typed("8:1", "/", "/mnt/disk", "fuseblk", "rw"),
+    ];
+    assert_eq!(shown("/tmp/x", &mounts), (Vec::new(), Vec::new()));
+    assert_eq!(shown("/mnt/disk/x", &mounts), (Vec::new(), Vec::new()));
+    for (path, start) in [("/srv/fuse/x", "`/srv/fuse/x` is on"), ("/srv", "holds")] {
+        let (layers, direct) = shown(path, &mounts);
+        assert!(layers.is_empty());
+        assert_eq!(
+            direct,
+            [(
+                Risk::High,
+                format!(
+                    "{start} a FUSE filesystem (`fuse.bindfs`) mounted at `/srv/fuse`: a FUSE filesystem can show any tree, and which one cannot be known from here"
+                )
+            )]
+        );
     }
 }
 

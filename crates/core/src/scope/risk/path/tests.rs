@@ -267,10 +267,16 @@ fn names_match_in_every_home_and_say_where() {
         "contains sensitive path `/home/bob/.config/gcloud` (`.config/gcloud` anywhere): Google \
          Cloud credentials"
     );
-    // Write-only names do not raise reads; plain directories raise nothing.
+    // Write-only names do not make reads critical: an unlisted dot-file in a home is high;
+    // plain directories raise nothing.
     assert_eq!(
         table.reasons(ScopeKind::FilesRead, "/root/.bashrc", &lexical),
-        vec![]
+        vec![(
+            Risk::High,
+            "`.bashrc` in the home `/root`: an unlisted dot-directory or dot-file in a home, \
+             where tools keep keys, tokens and start-up files"
+                .to_string()
+        )]
     );
     for path in [
         "/root/projects/app",

@@ -1,0 +1,214 @@
+//! The table-gaps attack, by class: an unlisted dot-directory in a home needs approval to read
+//! or write (tools keep keys, tokens and start-up files there, more than a table can list), and
+//! the key, wallet, token and start-up stores the attack named are critical as listed.
+
+use super::sensitive::{Who, rate};
+use Who::{Alice, Root};
+use aegisclaw_core::scope::Risk::{self, Critical, High, Low, Medium};
+use pretty_assertions::assert_eq;
+
+/// Stores the attack found rated low to read in a home: critical to read and to write.
+const READ: &[&str] = &[
+    ".cache",
+    ".cache/huggingface/token",
+    ".local/share/Trash/files/id_rsa",
+    ".config/solana/id.json",
+    ".monero",
+    ".bitmonero",
+    ".zcash",
+    ".dogecoin",
+    ".sui/sui_config/sui.keystore",
+    ".aptos",
+    ".near-credentials",
+    ".foundry/keystores",
+    ".brownie/accounts",
+    ".avalanche-cli",
+    ".config/Exodus",
+    ".config/Electrum",
+    ".ollama/id_ed25519",
+    ".android/adbkey",
+    ".minisign/minisign.key",
+    ".sq",
+    ".local/share/sequoia",
+    ".tsh",
+    ".cert/nm-openvpn",
+    ".cloudflared/cert.pem",
+    ".huggingface/token",
+    ".kaggle/kaggle.json",
+    ".config/wandb",
+    ".streamlit/credentials.toml",
+    ".config/openstack/clouds.yaml",
+    ".config/scw",
+    ".config/linode-cli",
+    ".config/exoscale",
+    ".bluemix",
+    ".config/netlify",
+    ".vercel",
+    ".config/stripe",
+    ".config/twilio-cli",
+    ".circleci/cli.yml",
+    ".config/tea",
+    ".jira.d",
+    ".gitlab-runner/config.toml",
+    ".sentryclirc",
+    ".dockercfg",
+    ".chef/credentials",
+    ".ivy2/.credentials",
+    ".nuget/NuGet/NuGet.Config",
+    ".ngrok2/ngrok.yml",
+    ".config/keybase",
+    ".config/keepassxc",
+    ".config/Bitwarden",
+    ".config/rbw",
+    ".local/share/rbw",
+    ".config/gopass",
+    ".vnc/passwd",
+    ".smbcredentials",
+    ".davfs2/secrets",
+    ".ansible/vault_pass",
+    ".vault_pass",
+    ".config/filezilla",
+    ".filezilla",
+    ".config/remmina",
+    ".local/share/remmina",
+    ".pgadmin",
+    ".local/share/DBeaverData/workspace6/General/.dbeaver/credentials-config.json",
+    ".mysql/workbench",
+    ".znc",
+    ".putty",
+    ".config/Postman",
+    ".config/insomnia",
+    ".config/JetBrains",
+];
+
+/// Start-up files and `PATH` entries the attack found rated medium to write: critical to write
+/// (and, being dot-directories in a home, high to read).
+const WRITE: &[&str] = &[
+    ".bash_completion",
+    ".local/share/bash-completion/completions/git",
+    ".oh-my-bash",
+    ".bash_it",
+    ".zplug",
+    ".antigen",
+    ".zprezto",
+    ".zim",
+    ".local/share/omf",
+    ".fzf.bash",
+    ".fzf.zsh",
+    ".fzf/bin",
+    ".config/broot/launcher",
+    ".rvm/scripts/rvm",
+    ".logout",
+    ".yashrc",
+    ".shrc",
+    ".lessfilter",
+    ".lesskey",
+    ".config/lesskey",
+    ".selected_editor",
+    ".direnvrc",
+    ".npm-init.js",
+    ".exrc",
+    ".gvimrc",
+    ".xserverrc",
+    ".mailfilter",
+    ".qmail",
+    ".cpan/CPAN/MyConfig.pm",
+    ".luarocks/config.lua",
+    ".cabal/config",
+    ".config/ptpython/config.py",
+    ".config/ranger/commands.py",
+    ".config/kak/kakrc",
+    ".config/yazi/init.lua",
+    ".config/micro/init.lua",
+    ".config/mpv/scripts",
+    ".config/sublime-text/Packages",
+    ".config/lazygit/config.yml",
+    ".config/mc",
+    ".local/share/dbus-1/services/x.service",
+    ".config/pipewire/pipewire.conf",
+    ".config/wireplumber/main.lua",
+    ".config/user-tmpfiles.d",
+    ".config/niri/config.kdl",
+    ".config/wayfire.ini",
+    ".config/waybar",
+    ".config/polybar",
+    ".config/dunst",
+    ".config/mako",
+    ".config/swayidle/config",
+    ".config/lxqt/session.conf",
+    ".config/kglobalshortcutsrc",
+    ".config/dconf/user",
+    ".config/gnome-session",
+    ".config/foot/foot.ini",
+    ".config/ghostty/config",
+    ".config/zellij",
+    ".ghcup/bin",
+    ".elan/bin",
+    ".jenv",
+    ".fnm",
+    ".krew/bin",
+    ".guix-profile",
+    ".local/share/mamba",
+    ".mambarc",
+    ".local/share/pypoetry/venv",
+    ".local/share/virtualenvs",
+    ".rhosts",
+    ".shosts",
+    ".k5users",
+];
+
+fn check(wrong: &mut Vec<String>, text: &str, expected: Risk) {
+    for who in [Alice, Root] {
+        let got = rate(who, text);
+        if got != expected {
+            wrong.push(format!("{who:?} {text}: {got}, expected {expected}"));
+        }
+    }
+}
+
+#[test]
+fn an_unlisted_dot_directory_in_a_home_needs_approval_to_read_or_write() {
+    let mut wrong = Vec::new();
+    for home in ["/root", "/home/bob", "~"] {
+        for name in [
+            ".unknown-tool",
+            ".unknown-tool/token",
+            ".config/new-tool/auth.json",
+        ] {
+            for kind in ["files.read", "files.write"] {
+                check(&mut wrong, &format!("{kind}:{home}/{name}"), High);
+            }
+        }
+        // A plain directory in a home, and a hidden one below it, stay as they were.
+        for (name, read, write) in [
+            ("projects/app", Low, Medium),
+            ("projects/app/.hidden", Low, Medium),
+            ("aegisclaw-quickstart/input", Low, Medium),
+        ] {
+            check(&mut wrong, &format!("files.read:{home}/{name}"), read);
+            check(&mut wrong, &format!("files.write:{home}/{name}"), write);
+        }
+        // Listed names stay critical.
+        check(&mut wrong, &format!("files.read:{home}/.ssh"), Critical);
+    }
+    // Not a home the table knows by its place: a hidden directory there is a plain one.
+    check(&mut wrong, "files.read:/srv/carol/.unknown-tool", Low);
+    check(&mut wrong, "files.read:/home/bob/x/.unknown-tool", Low);
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
+#[test]
+fn the_key_wallet_token_and_start_up_stores_the_attack_found_are_critical() {
+    let mut wrong = Vec::new();
+    for home in ["/root", "/home/bob", "~"] {
+        for name in READ {
+            check(&mut wrong, &format!("files.read:{home}/{name}"), Critical);
+            check(&mut wrong, &format!("files.write:{home}/{name}"), Critical);
+        }
+        for name in WRITE {
+            check(&mut wrong, &format!("files.read:{home}/{name}"), High);
+            check(&mut wrong, &format!("files.write:{home}/{name}"), Critical);
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
