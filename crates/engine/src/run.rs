@@ -326,7 +326,7 @@ fn execute_inner(
     // for room no later than the run's deadline (the sandbox's wait kills the run at its
     // deadline, so it needs every chunk handed over by then): a sink that never reads holds up
     // neither the limit nor AegisClaw, which gives up on it a grace after the deadline.
-    let deadline = started + plan.timeout;
+    let deadline = child.deadline();
     let delivery = Delivery::start(sinks);
     let mut streams = [
         (redactor.stream(), Which::Stdout),

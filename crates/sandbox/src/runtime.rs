@@ -398,6 +398,20 @@ impl RunningChild {
         }
     }
 
+    /// When the plan's wall-clock limit ends the run (measured from its release). A `sink`
+    /// given to [`wait_streaming`](Self::wait_streaming) that waits for anything waits no
+    /// later than this: a `false` from it then kills the run before its stream is closed.
+    pub fn deadline(&self) -> std::time::Instant {
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.deadline()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            std::time::Instant::now()
+        }
+    }
+
     /// Waits for the child until the plan's wall-clock limit, then kills its whole pid
     /// namespace; removes its cgroups.
     pub fn wait(self) -> Result<RunOutcome, SandboxError> {

@@ -30,6 +30,11 @@ impl Running {
         self.pid
     }
 
+    /// When the plan's wall-clock limit ends the run.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.started + self.plan_timeout
+    }
+
     /// Kills and reaps the child after a failed setup; returns `error`.
     pub(super) fn abort(mut self, error: SandboxError) -> SandboxError {
         self.kill();
@@ -100,7 +105,7 @@ impl Running {
             source,
         };
         let pidfd = pidfd_open(self.pid).map_err(wait_error)?;
-        let deadline = self.started + self.plan_timeout;
+        let deadline = self.deadline();
         // Until `sink` is first called this thread kills at the deadline itself. From then on
         // the wall-clock limit is also a watchdog's, on a descriptor of its own: a `sink`
         // that blocks (a reader that never reads) holds up this thread, never the kill. A
