@@ -455,13 +455,17 @@ pub fn authorise(
     let mut verdicts = Vec::new();
     for resolved in &resolved {
         let scope = &resolved.scope;
-        let rated = objects.as_ref().map_or_else(
+        let mut rated = objects.as_ref().map_or_else(
             || objects::ObjectRating {
                 rating: scope.rating(&scope_context),
                 object_reasons: Vec::new(),
             },
             |objects| objects.rate(scope, resolved.opened.as_ref(), &scope_context),
         );
+        if let Some((risk, reason)) = resolved.as_written(&scope_context) {
+            rated.rating.risk = rated.rating.risk.max(risk);
+            rated.object_reasons.insert(0, reason);
+        }
         let risk = rated.rating.risk;
         let input = PolicyInput::for_scope(&facts, scope, risk, runtime.selected.as_str(), &actor);
         let loaded = match policy.get(context) {
@@ -712,6 +716,10 @@ pub fn explain_scope(
         );
         explanation.risk = rated.rating.risk;
         explanation.reasons = rated.rating.reasons;
+    }
+    if let Some((risk, reason)) = resolved.as_written(&context) {
+        explanation.risk = explanation.risk.max(risk);
+        explanation.reasons.insert(0, reason);
     }
     Ok(ScopeExplanation {
         requested: resolved.requested,

@@ -4,7 +4,7 @@
 //! object that will be bound. Also the scope context: the user's home and the AegisClaw home
 //! resolved, and a lenient resolver for the sensitive-path table. Decides nothing itself.
 
-use aegisclaw_core::scope::{Scope, ScopeContext, ScopeError, ScopeKind, Target};
+use aegisclaw_core::scope::{Risk, Scope, ScopeContext, ScopeError, ScopeKind, Target};
 use aegisclaw_sandbox::path::{ObjectKind, OpenedPath, PathError, open_scope_path};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,28 @@ pub(super) struct ResolvedScope {
     pub(super) requested: Option<String>,
     /// The opened object of a `files.*` or `unix.connect` scope.
     pub(super) opened: Option<OpenedPath>,
+}
+
+impl ResolvedScope {
+    /// The rating of the path as it was written, when it differs from the resolved one and
+    /// rates higher: the written spelling counts too (`/proc/<pid>/root/...` names an object in
+    /// another mount namespace by a path the kernel reports as that namespace's, and `/proc` is
+    /// the host itself). The reason names the written path.
+    pub(super) fn as_written(&self, context: &ScopeContext) -> Option<(Risk, String)> {
+        let written = Scope::parse(self.requested.as_deref()?, context).ok()?;
+        let Target::Path(path) = written.target() else {
+            return None;
+        };
+        let rating = written.rating(context);
+        if rating.risk <= self.scope.rating(context).risk {
+            return None;
+        }
+        let why = rating.reasons.into_iter().next().unwrap_or_default();
+        Some((
+            rating.risk,
+            format!("as written, `{}`: {why}", path.display()),
+        ))
+    }
 }
 
 /// Why a scope is refused before any decision. Every message names the scope.

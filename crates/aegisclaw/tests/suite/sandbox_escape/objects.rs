@@ -375,3 +375,52 @@ fn a_second_aegisclaw_home_at_a_custom_path_is_rated_critical() {
         assert!(reasons.contains(&reason), "{reason} not in {reasons}");
     }
 }
+
+#[test]
+fn a_path_through_another_processs_root_is_rated_as_written() {
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    // A process in a mount namespace of its own, where a home's `.ssh` is bound on a plain
+    // directory: through `/proc/<pid>/root` the path names that mount, which the kernel
+    // reports by the plain directory's name.
+    let ssh = canonical(&escape.work).join("srv/alice/.ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(ssh.join("id_ed25519"), "PRIVATE-KEY-4711").unwrap();
+    let plain = canonical(&escape.work).join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let mut holder = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(format!(
+            "mount --bind '{}' '{}' && echo ready && exec sleep 60",
+            ssh.display(),
+            plain.display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    let written = format!("files.read:/proc/{}/root{}", holder.id(), plain.display());
+    let outcome = escape.run(&[&written], &format!("cat {}/id_ed25519", plain.display()));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        !outcome.stdout().contains("PRIVATE-KEY-4711"),
+        "{}",
+        outcome.stdout()
+    );
+    let decided = format!("files.read:{}", plain.display());
+    assert_refused_as_critical(&outcome, &decided);
+    let reasons = object_reasons(&outcome, &decided);
+    assert!(
+        reasons.contains(&format!("as written, `/proc/{}/root", holder.id())),
+        "{reasons}"
+    );
+}
