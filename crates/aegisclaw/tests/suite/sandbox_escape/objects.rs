@@ -424,3 +424,81 @@ fn a_path_through_another_processs_root_is_rated_as_written() {
         "{reasons}"
     );
 }
+
+#[test]
+fn an_overlay_layer_given_through_a_symlink_into_the_aegisclaw_home_is_rated_as_its_target() {
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    let keys = canonical(&escape.env.home().join("keys"));
+    let work = canonical(&escape.work);
+    let (link, empty, mounted) = (work.join("layer"), work.join("empty"), work.join("certs"));
+    std::os::unix::fs::symlink(&keys, &link).unwrap();
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::create_dir(&mounted).unwrap();
+    let options = format!("lowerdir={}:{}", link.display(), empty.display());
+    let scope = format!("files.read:{}", mounted.display());
+    let outcome = escape.run_with_overlay(
+        &options,
+        &mounted,
+        &[&scope],
+        &format!("cat {}/signing.key", mounted.display()),
+    );
+    assert!(
+        !outcome.stdout().contains("ed25519-secret"),
+        "{}",
+        outcome.stdout()
+    );
+    assert_refused_as_critical(&outcome, &scope);
+    let reasons = object_reasons(&outcome, &scope);
+    let resolved = format!("resolves to `{}`", keys.display());
+    assert!(reasons.contains(&resolved), "{resolved} not in {reasons}");
+}
+
+#[test]
+fn an_overlay_whose_layer_path_went_stale_needs_approval_and_shows_nothing_unasked() {
+    if !can_bind_mount() {
+        return;
+    }
+    // The default policy: a high-risk scope needs a human's approval (none here).
+    let escape = Escape::with_policy("standard");
+    let work = canonical(&escape.work);
+    let (bound, empty, mounted) = (work.join("bound"), work.join("empty"), work.join("certs"));
+    for dir in [&bound, &empty, &mounted] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    // The layer is a bind of `/etc`, unmounted once the overlay holds it: the mount table
+    // names `bound`, an empty directory now, while the overlay still shows `/etc`.
+    let mount = format!(
+        "mount --bind /etc '{b}' && mount -t overlay overlay -o 'lowerdir={b}:{e}' '{m}' && umount '{b}'",
+        b = bound.display(),
+        e = empty.display(),
+        m = mounted.display()
+    );
+    let scope = format!("files.read:{}", mounted.display());
+    let outcome = escape.run_with_mount(
+        &mount,
+        &[&scope],
+        &format!("cat {}/shadow", mounted.display()),
+    );
+    assert!(!outcome.stdout().contains("root:"), "{}", outcome.stdout());
+    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
+    let decision = outcome
+        .records
+        .iter()
+        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
+        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records));
+    assert!(
+        ["high", "critical"].contains(&decision["data"]["risk"].as_str().unwrap()),
+        "{decision}"
+    );
+    assert_eq!(decision["decision"], "needs_approval", "{decision}");
+    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
+    assert!(!outcome.has("run.launch"));
+    let reasons = object_reasons(&outcome, &scope);
+    assert!(
+        reasons.contains("known here only by the text of their paths"),
+        "{reasons}"
+    );
+}

@@ -128,7 +128,39 @@ pub(in crate::authorise) fn shown_through(
         } else {
             Path::new("")
         };
-        for (role, layer) in mount.layers() {
+        let layers_of = mount.layers();
+        if !layers_of.is_empty() {
+            let at = if on {
+                format!("`{}` is on", path.display())
+            } else {
+                "holds".to_string()
+            };
+            // The kernel keeps the directories it was given when the overlay was mounted; the
+            // mount table shows only the text of their paths, which may since name something
+            // else (a symlink repointed, a mount gone, a directory replaced). The layers are
+            // rated as they resolve now, and the overlay is never less than high.
+            direct.push((
+                Risk::High,
+                format!(
+                    "{at} an overlay mounted at `{point}`: the directories it shows are known here only by the text of their paths when it was mounted, which may since name other ones"
+                ),
+            ));
+        }
+        for (role, layer) in layers_of {
+            // As named, and as it resolves now (a layer given through a symlink).
+            if let Ok(resolved) = fs_err::canonicalize(&layer)
+                && resolved != layer
+            {
+                let shown = join(&resolved, rest);
+                let why = format!(
+                    "`{}` is on or holds an overlay mounted at `{point}` whose {role} layer `{}` resolves to `{}`, so it shows `{}`",
+                    path.display(),
+                    layer.display(),
+                    resolved.display(),
+                    shown.display()
+                );
+                layers.push(Finding { path: shown, why });
+            }
             let shown = join(&layer, rest);
             let why = if on {
                 format!(

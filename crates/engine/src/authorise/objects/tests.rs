@@ -65,7 +65,13 @@ fn an_overlay_of_aegisclaw_keys_is_rated_as_its_layers() {
             "holds an overlay mounted at `/srv/m` whose lower layer is `/h/keys`".to_string()
         )
     );
-    assert!(direct.is_empty());
+    // Each overlay held is at least high: its layers are known only by their paths' text.
+    assert!(
+        !direct.is_empty()
+            && direct.iter().all(|(risk, why)| *risk == Risk::High
+                && why.contains("known here only by the text of their paths")),
+        "{direct:?}"
+    );
     assert_eq!(
         shown("/srv/m", &mounts).0[4].1,
         "`/srv/m` is on an overlay mounted at `/srv/m` whose upper layer is `/u/.ssh`, so it is `/u/.ssh`"
