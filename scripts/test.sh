@@ -11,10 +11,11 @@ command -v cargo >/dev/null || { echo "error: cargo is not installed" >&2; exit 
 # The escape and egress suites run real programs inside the sandbox and build test hosts in
 # network namespaces: python3 (http.server, ctypes), curl, ip (veth), unshare, bash, a real
 # DNS resolver for the proxy (dnsmasq, run by the tests on a loopback address; the binary only,
-# no system service), xxd (the redaction escape tests wrap hex with it), openssl (a test CA
-# for the HTTPS-through-the-proxy tests) and git (a real program committing inside a run).
+# no system service), xxd and hexdump (the redaction escape tests dump secrets with them),
+# openssl (a test CA for the HTTPS-through-the-proxy tests) and git (a real program committing
+# inside a run).
 missing=()
-for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash dnsmasq:dnsmasq-base xxd:xxd openssl:openssl git:git; do
+for pair in python3:python3 curl:curl ip:iproute2 unshare:util-linux bash:bash dnsmasq:dnsmasq-base xxd:xxd hexdump:bsdextrautils openssl:openssl git:git; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,16 +2,29 @@
 //! stream ─▶ redactor"). Owns the patterns and the streaming matcher; does not fetch secrets or
 //! decide which streams to scrub.
 //!
-//! What is matched, on four views of the stream (`view.rs`), each a decoder that maps its
-//! bytes back to the raw ones, so a match replaces the whole original span:
+//! What is matched, on the raw bytes and nine decoded views of the stream (`view.rs`), each a
+//! decoder that maps its bytes back to the raw ones, so a match replaces the whole original
+//! span:
 //! - raw: the value (its line breaks as written, as LF, as CRLF), `+` for its spaces, its
-//!   single-quoted shell forms, and every fixed encoding below;
+//!   single-quoted shell forms, quotes doubled, UTF-16 and UTF-32, and every fixed encoding
+//!   below;
 //! - unwrapped (one line break after a base64 or hex character skipped): base64 (standard and
-//!   URL-safe, padded or not, the stable inner text at each offset mod 3) and hex (either
-//!   case), wrapped at any column with LF or CRLF, the breaks at any offset of the secret;
+//!   URL-safe, padded or not, the stable inner text at each offset mod 3) and hex, wrapped at
+//!   any column with LF or CRLF, the breaks at any offset of the secret;
 //! - escaped (backslash escapes decoded): the value in JSON (`\uXXXX` for any or every
-//!   character, either case), bash `printf %q` and `$'…'`, C, Go, Python and Rust escapes;
-//! - percent (`%XX` decoded): the value with any or every byte percent-encoded, either case.
+//!   character, either case), bash `printf %q` and `$'…'`, C, Go, Python and Rust escapes
+//!   (so `repr()` of a string or of bytes);
+//! - percent (`%XX` decoded), references (`&#…;`, `&amp;`…), quoted-printable (`=XX`);
+//! - hex with separators between digits (`de:ad`, `0xDE, 0xAD`, `od -An -tx1`);
+//! - dump lines read back to bytes, without their offset and text columns: hex groups as
+//!   written (`xxd`, `hexdump -C`, `od -tx1`) or little-endian (`od -x`, `hexdump`, `xxd -e`),
+//!   and character fields (`od -c`, `hexdump -c`);
+//! - printed lists of characters or bytes read back (`['s', 'e']`, `[115, 101]`).
+//!
+//! Every form matches whatever the case of its ASCII letters (`SECRET` for `secret`), but
+//! base64 (whose case is its meaning) and the forms of a value under [`MIN_ENCODED_LEN`] bytes
+//! other than hex: the automata are built case-folded, as fast as without, and a match of an
+//! exact form in another case is dropped.
 //!
 //! Trade-offs, chosen to fail closed:
 //! - A value of any length, even one byte, has its raw form redacted, raw and decoded: a short
@@ -327,18 +340,27 @@ impl StreamRedactor {
             let from = self.searched.saturating_sub(keep).max(self.base);
             let haystack = &self.pending[offset(from, self.base)..];
             for found in automaton.try_find_overlapping_iter(Input::new(haystack))? {
-                if from + found.end() as u64 > self.searched {
+                let pattern = found.pattern().as_usize();
+                if from + found.end() as u64 > self.searched
+                    && raw.counts(pattern, &haystack[found.range()], self.ignore_case)
+                {
                     self.spans.push(Span {
                         start: from + found.start() as u64,
                         end: from + found.end() as u64,
-                        secret: raw.owner[found.pattern().as_usize()],
+                        secret: raw.owner[pattern],
                     });
                 }
             }
             self.searched = end;
             cut = cut.min(end.saturating_sub(keep));
         }
-        for (window, matcher) in self.windows.iter_mut().zip(&inner.derived) {
+        for index in 0..self.windows.len() {
+            let matcher = &inner.derived[index];
+            if let Some(before) = index.checked_sub(1) {
+                let (done, rest) = self.windows.split_at_mut(index);
+                rest[0].follow(&done[before], &self.pending, self.base);
+            }
+            let window = &mut self.windows[index];
             let hold = window.advance(
                 &self.pending,
                 self.base,
@@ -460,10 +482,10 @@ mod tests {
         ])
         .unwrap();
         let bound = redactor.hold_bound();
-        // The hex view's: its longest pattern is the key with CRLF in hex (128 bytes), each
-        // byte followed by a separator of up to 6, and an undecided separator after them.
-        assert_eq!(bound, 127 * 7 + 6);
-        let inputs: [Vec<u8>; 12] = [
+        // The dump views': the longest pattern is the PEM key with CRLF (64 bytes), each byte
+        // from a dump line of its own, and a line not yet ended after them.
+        assert_eq!(bound, 63 * (136 + 2) + 137);
+        let inputs: [Vec<u8>; 20] = [
             b"QUJD".repeat(500),
             b"Q\n".repeat(1000),
             b"QU\r\n".repeat(1000),
@@ -476,6 +498,14 @@ mod tests {
             b"=".repeat(2000),
             b"4d, 0x".repeat(400),
             b"Ab:\r\n \\x".repeat(300),
+            b"00000000: 41  A\n".repeat(200),
+            b"0000000   a\r\n".repeat(200),
+            b"   a  \\n 303".repeat(200),
+            b"0".repeat(2000),
+            [b"0000000 ".as_slice(), &b"4142 ".repeat(400)].concat(),
+            b"'a', ".repeat(400),
+            b"1,\n  -2 ".repeat(300),
+            b"\"\\ud83d\\ude00\",           ".repeat(100),
         ];
         for input in inputs {
             let mut stream = redactor.stream();
@@ -487,6 +517,21 @@ mod tests {
             out.extend(stream.finish());
             assert_eq!(out, input);
         }
+    }
+
+    #[test]
+    fn an_unfinished_line_is_held_back_only_while_it_may_be_a_dump_line() {
+        let redactor = Redactor::new(&["abcd"]).unwrap();
+        // The raw view's longest pattern (UTF-32, 16 bytes) holds back 15; a prompt that
+        // cannot be a dump line holds back no more.
+        let mut stream = redactor.stream();
+        assert_eq!(
+            stream.push(b"  Enter a value for the field: "),
+            b"  Enter a value "
+        );
+        let mut stream = redactor.stream();
+        assert_eq!(stream.push(b"00000000: 6162 6364 65"), b"");
+        assert_eq!(stream.finish(), b"00000000: [REDACTED] 65");
     }
 
     #[test]
@@ -558,6 +603,9 @@ mod tests {
             (View::Reference, (false, false)),
             (View::QuotedPrintable, (false, false)),
             (View::Hex, (false, false)),
+            (View::Dump, (false, false)),
+            (View::DumpSwapped, (false, false)),
+            (View::List, (false, false)),
         ];
         assert_eq!(built(&redactor), (Some((true, false)), none.clone()));
         // Plain text, a word wrapped across a line: nothing else is needed.
@@ -581,6 +629,9 @@ mod tests {
                     (View::Reference, (false, false)),
                     (View::QuotedPrintable, (false, false)),
                     (View::Hex, (false, false)),
+                    (View::Dump, (false, false)),
+                    (View::DumpSwapped, (false, false)),
+                    (View::List, (false, false)),
                 ]
             )
         );

@@ -4,7 +4,11 @@
 //! order; base64 (standard and URL-safe, padded, unpadded, and the stable inner text at each
 //! offset mod 3) and hex. Escaped, percent-encoded, character-reference and quoted-printable
 //! forms, and hex with separators or mixed case, are not listed: their views decode them, so
-//! every mix of encoded and plain characters is found. Builds byte strings; matches nothing.
+//! every mix of encoded and plain characters is found; nor are dumps and printed lists, which
+//! their views read back to bytes. Every form matches whatever the case of its ASCII letters
+//! (hex always, the value's own forms once it is [`MIN_ENCODED_LEN`] bytes long), but base64,
+//! whose case is its meaning.
+//! Builds byte strings; matches nothing.
 
 use super::view::View;
 use base64::Engine as _;
@@ -16,12 +20,65 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 /// the decoded views, whatever its length.
 pub const MIN_ENCODED_LEN: usize = 4;
 
+/// One byte string to look for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Form {
+    pub(crate) bytes: Vec<u8>,
+    /// Only these exact bytes count; otherwise the same with any ASCII letter in the other
+    /// case counts too (`SECRET` for `secret`).
+    pub(crate) exact: bool,
+}
+
 /// The distinct patterns of `value` for each view that has any, raw first. The raw view holds
 /// every pattern of every view, so a stretch where a view equals the raw bytes needs no second
-/// search. Empty for an empty value (an empty pattern would match everywhere).
-pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Vec<u8>>)> {
+/// search. Empty for an empty value (an empty pattern would match everywhere). Base64 forms,
+/// and every form but hex of a value shorter than [`MIN_ENCODED_LEN`] (`ab` would match every
+/// `AB`, `Ab`...), are exact.
+pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Form>)> {
+    let short = value.len() < MIN_ENCODED_LEN;
+    let (base64, hex, texts) = patterns(value);
+    let any_case = |forms: Vec<Vec<u8>>| -> Vec<Form> {
+        forms
+            .into_iter()
+            .map(|bytes| Form {
+                exact: !hex.contains(&bytes) && (short || base64.contains(&bytes)),
+                bytes,
+            })
+            .collect()
+    };
+    texts
+        .into_iter()
+        .map(|(view, forms)| (view, any_case(forms)))
+        .map(|(view, forms)| (view, distinct(forms)))
+        .filter(|(_, forms)| !forms.is_empty())
+        .collect()
+}
+
+/// `forms` sorted, without those a case-insensitive one already covers (`6F6C` beside `6f6c`).
+fn distinct(mut forms: Vec<Form>) -> Vec<Form> {
+    // Forms equal but for case sit together, the case-insensitive ones first.
+    forms.sort_by_cached_key(|form| (form.bytes.to_ascii_lowercase(), form.exact));
+    let mut out: Vec<Form> = Vec::with_capacity(forms.len());
+    for form in forms {
+        let covered = out
+            .iter()
+            .rev()
+            .take_while(|kept| kept.bytes.eq_ignore_ascii_case(&form.bytes))
+            .any(|kept| !kept.exact || kept.bytes == form.bytes);
+        if !covered {
+            out.push(form);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The base64 and the hex forms of `value`, and every form per view.
+type Patterns = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<(View, Vec<Vec<u8>>)>);
+
+fn patterns(value: &[u8]) -> Patterns {
     if value.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new(), Vec::new());
     }
     let texts = line_endings(value);
     let plus: Vec<Vec<u8>> = texts
@@ -29,18 +86,16 @@ pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Vec<u8>>)> {
         .filter(|text| text.contains(&b' '))
         .map(|text| replace(text, b' ', b"+"))
         .collect();
-    let mut encoded = Vec::new();
+    let mut base64 = Vec::new();
     let mut quoted = Vec::new();
-    let mut hex_lower = Vec::new();
+    let mut hex = Vec::new();
     for text in &texts {
         for (padded, unpadded) in [(&STANDARD, &STANDARD_NO_PAD), (&URL_SAFE, &URL_SAFE_NO_PAD)] {
-            encoded.push(padded.encode(text).into_bytes());
-            encoded.push(unpadded.encode(text).into_bytes());
-            base64_inner(unpadded, text, &mut encoded);
+            base64.push(padded.encode(text).into_bytes());
+            base64.push(unpadded.encode(text).into_bytes());
+            base64_inner(unpadded, text, &mut base64);
         }
-        encoded.push(hex::encode(text).into_bytes());
-        encoded.push(hex::encode_upper(text).into_bytes());
-        hex_lower.push(hex::encode(text).into_bytes());
+        hex.push(hex::encode(text).into_bytes());
         quoted.extend(single_quoted(text));
         for quote in [b'\'', b'"'] {
             if text.contains(&quote) {
@@ -49,27 +104,24 @@ pub(crate) fn forms(value: &[u8]) -> Vec<(View, Vec<Vec<u8>>)> {
         }
         quoted.extend(wide(text));
     }
-    encoded.retain(|form| form.len() >= MIN_ENCODED_LEN);
-    hex_lower.retain(|form| form.len() >= MIN_ENCODED_LEN);
+    base64.retain(|form| form.len() >= MIN_ENCODED_LEN);
+    hex.retain(|form| form.len() >= MIN_ENCODED_LEN);
+    let encoded = [&hex[..], &base64].concat();
     let raw = [&texts[..], &plus, &quoted, &encoded].concat();
     let percent = [&texts[..], &plus].concat();
-    [
+    let views = vec![
         (View::Raw, raw),
         (View::Unwrapped, encoded),
         (View::Escaped, texts.clone()),
         (View::Percent, percent),
         (View::Reference, texts.clone()),
-        (View::QuotedPrintable, texts),
-        (View::Hex, hex_lower),
-    ]
-    .into_iter()
-    .map(|(view, mut forms)| {
-        forms.sort_unstable();
-        forms.dedup();
-        (view, forms)
-    })
-    .filter(|(_, forms)| !forms.is_empty())
-    .collect()
+        (View::QuotedPrintable, texts.clone()),
+        (View::Hex, hex.clone()),
+        (View::Dump, texts.clone()),
+        (View::DumpSwapped, texts.clone()),
+        (View::List, texts),
+    ];
+    (base64, hex, views)
 }
 
 /// `value` and, when it has line breaks, the same text with every break as LF and as CRLF (a
@@ -175,7 +227,8 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    /// The forms of `value` as text, without the UTF-16 and UTF-32 ones (checked apart).
+    /// The forms of `value` as text, an exact one after `=`, without the UTF-16 and UTF-32 ones
+    /// (checked apart).
     fn texts(value: &[u8]) -> Vec<(View, Vec<String>)> {
         let wide = wide(value);
         forms(value)
@@ -183,8 +236,11 @@ mod tests {
             .map(|(view, forms)| {
                 let forms = forms
                     .into_iter()
-                    .filter(|form| !wide.contains(form))
-                    .map(|form| String::from_utf8(form).unwrap());
+                    .filter(|form| !wide.contains(&form.bytes))
+                    .map(|form| {
+                        let text = String::from_utf8(form.bytes).unwrap();
+                        if form.exact { format!("={text}") } else { text }
+                    });
                 (view, forms.collect())
             })
             .collect()
@@ -196,31 +252,29 @@ mod tests {
 
     #[test]
     fn a_printable_secret_has_every_form_once_per_view() {
-        // URL-safe base64 equals standard here: deduplicated.
-        let encoded = [
-            "6120622F63",
-            "6120622f63",
-            "EgYi9j",
-            "YSBiL2",
-            "YSBiL2M",
-            "YSBiL2M=",
-        ];
+        // URL-safe base64 equals standard here, and upper-case hex lower-case but for case:
+        // deduplicated. Base64 is exact.
+        let encoded = ["6120622f63", "=EgYi9j", "=YSBiL2", "=YSBiL2M", "=YSBiL2M="];
+        let text = strings(&["a b/c"]);
         assert_eq!(
             texts(b"a b/c"),
             vec![
                 (
                     View::Raw,
-                    strings(&[&encoded[..], &["a b/c", "a+b/c", "hIGIvY"]].concat())
+                    strings(&[&encoded[..], &["a b/c", "a+b/c", "=hIGIvY"]].concat())
                 ),
                 (
                     View::Unwrapped,
-                    strings(&[&encoded[..], &["hIGIvY"]].concat())
+                    strings(&[&encoded[..], &["=hIGIvY"]].concat())
                 ),
-                (View::Escaped, strings(&["a b/c"])),
+                (View::Escaped, text.clone()),
                 (View::Percent, strings(&["a b/c", "a+b/c"])),
-                (View::Reference, strings(&["a b/c"])),
-                (View::QuotedPrintable, strings(&["a b/c"])),
+                (View::Reference, text.clone()),
+                (View::QuotedPrintable, text.clone()),
                 (View::Hex, strings(&["6120622f63"])),
+                (View::Dump, text.clone()),
+                (View::DumpSwapped, text.clone()),
+                (View::List, text),
             ]
         );
     }
@@ -247,7 +301,7 @@ mod tests {
         let forms = forms(b"it's \"q\"");
         let (_, raw) = &forms[0];
         for doubled in [b"it''s \"q\"".as_slice(), b"it's \"\"q\"\""] {
-            assert!(raw.iter().any(|form| form == doubled));
+            assert!(raw.iter().any(|form| form.bytes == doubled));
         }
     }
 
@@ -290,8 +344,8 @@ mod tests {
                     let encoded = engine.encode(&payload).into_bytes();
                     let found = unwrapped.iter().any(|form| {
                         encoded
-                            .windows(form.len())
-                            .any(|window| window == form.as_slice())
+                            .windows(form.bytes.len())
+                            .any(|window| window == form.bytes.as_slice())
                     });
                     assert!(found, "{prefix}+secret+{suffix}");
                 }
@@ -300,30 +354,38 @@ mod tests {
     }
 
     #[test]
-    fn short_values_keep_their_raw_form_and_long_enough_encodings() {
+    fn short_values_keep_their_raw_form_and_long_enough_encodings_and_only_hex_in_any_case() {
+        let text = strings(&["=ab"]);
         assert_eq!(
             texts(b"ab"),
             vec![
-                (View::Raw, strings(&["6162", "YWI=", "ab"])),
-                (View::Unwrapped, strings(&["6162", "YWI="])),
-                (View::Escaped, strings(&["ab"])),
-                (View::Percent, strings(&["ab"])),
-                (View::Reference, strings(&["ab"])),
-                (View::QuotedPrintable, strings(&["ab"])),
+                (View::Raw, strings(&["6162", "=YWI=", "=ab"])),
+                (View::Unwrapped, strings(&["6162", "=YWI="])),
+                (View::Escaped, text.clone()),
+                (View::Percent, text.clone()),
+                (View::Reference, text.clone()),
+                (View::QuotedPrintable, text.clone()),
                 (View::Hex, strings(&["6162"])),
+                (View::Dump, text.clone()),
+                (View::DumpSwapped, text.clone()),
+                (View::List, text),
             ]
         );
         assert_eq!(texts(b""), Vec::new());
         // One byte: only padded base64 is long enough.
+        let text = strings(&["=e"]);
         assert_eq!(
             texts(b"e"),
             vec![
-                (View::Raw, strings(&["ZQ==", "e"])),
-                (View::Unwrapped, strings(&["ZQ=="])),
-                (View::Escaped, strings(&["e"])),
-                (View::Percent, strings(&["e"])),
-                (View::Reference, strings(&["e"])),
-                (View::QuotedPrintable, strings(&["e"])),
+                (View::Raw, strings(&["=ZQ==", "=e"])),
+                (View::Unwrapped, strings(&["=ZQ=="])),
+                (View::Escaped, text.clone()),
+                (View::Percent, text.clone()),
+                (View::Reference, text.clone()),
+                (View::QuotedPrintable, text.clone()),
+                (View::Dump, text.clone()),
+                (View::DumpSwapped, text.clone()),
+                (View::List, text),
             ]
         );
     }

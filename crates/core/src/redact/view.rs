@@ -1,10 +1,13 @@
 //! The decoded views of a stream that the redactor matches on besides its raw bytes: line breaks
 //! inside base64/hex text skipped, backslash escapes decoded, `%XX` decoded, character references
-//! decoded, quoted-printable decoded, separators between hex digits skipped. Each view is decoded
-//! incrementally, whatever the chunking, and remembers which raw bytes each of its bytes came
-//! from, so a match maps back to the whole original span. Decodes, searches and maps; does not
-//! choose patterns or emit output.
+//! decoded, quoted-printable decoded, separators between hex digits skipped, dump lines read
+//! back to bytes (in either byte order), printed lists of characters or bytes read back. Each
+//! view is decoded incrementally, whatever the chunking, and remembers which raw bytes each of
+//! its bytes came from, so a match maps back to the whole original span. Decodes, searches and
+//! maps; does not choose patterns or emit output.
 
+mod dump;
+mod list;
 mod scan;
 
 use super::matcher::{Matcher, SearchFailed};
@@ -34,10 +37,22 @@ pub(crate) enum View {
     /// Quoted-printable decoded (`email`, MIME, `quopri`): `=XX` in either case, and a soft line
     /// break (`=` then LF or CRLF) skipped, but not two in a row.
     QuotedPrintable,
-    /// Hex text in one case with separators dropped: ASCII letters lowercased (one view byte per
-    /// raw byte), and a separator between two hex digits skipped (`de:ad`, `de ad`, `0xde, 0xad`,
-    /// `\xde\xad`, `od`'s lines); its patterns are the lowercase hex of each secret.
+    /// Hex text with separators dropped: a separator between two hex digits skipped (`de:ad`,
+    /// `de ad`, `0xde, 0xad`, `\xde\xad`, `od -An -tx1`'s lines); its patterns are the hex of
+    /// each secret, matched in any case.
     Hex,
+    /// Dump lines read back to the bytes they show, one line at a time: hex groups as written
+    /// (`xxd`, `hexdump -C`, `od -tx1`) and character fields (`od -c`, `od -a`, `hexdump -c`),
+    /// without their offset and text columns, so a dump of a secret across lines reads as the
+    /// secret. Other lines are copied.
+    Dump,
+    /// As [`View::Dump`], hex groups of 2 to 8 bytes read little-endian: `od -x`, `hexdump`,
+    /// `xxd -e`, `od -tx4`.
+    DumpSwapped,
+    /// Printed lists of characters or bytes read back: two or more elements (a byte's number,
+    /// or one quoted character, plain or escaped) separated by whitespace and a comma, as
+    /// Python's `list()`, JSON, JavaScript, Rust, Java and Go print them.
+    List,
 }
 
 impl View {
@@ -52,6 +67,9 @@ impl View {
             // `=XX` and a soft CRLF break after it.
             View::QuotedPrintable => 6,
             View::Hex => 1 + MAX_SEPARATOR,
+            // A dump line shows at least one byte.
+            View::Dump | View::DumpSwapped => dump::MAX_LINE + 2,
+            View::List => list::MAX_ELEMENT + list::MAX_GAP,
         }
     }
 
@@ -65,6 +83,10 @@ impl View {
             View::Percent | View::QuotedPrintable => 2,
             View::Reference => MAX_REFERENCE - 1,
             View::Hex => MAX_SEPARATOR,
+            // A line not yet ended.
+            View::Dump | View::DumpSwapped => dump::MAX_LINE + 1,
+            // An element, the separator after it and the element that makes it a list.
+            View::List => 2 * list::MAX_ELEMENT + list::MAX_GAP,
         }
     }
 }
@@ -85,8 +107,19 @@ pub(crate) struct Window {
     /// Stream offset of the next raw byte not yet decoded.
     cursor: u64,
     /// For `Unwrapped`: whether the last byte decoded is a base64 or hex character; for `Hex`,
-    /// a hex digit; for `QuotedPrintable`, whether the last thing decoded was a soft break.
+    /// a hex digit; for `QuotedPrintable`, whether the last thing decoded was a soft break; for
+    /// `List`, whether the last byte continues a word.
     after_alphabet: bool,
+    /// For the dump views: whether the next byte starts a line. For `List`: whether the last
+    /// thing decoded was an element of a list (the next separator and element continue it).
+    boundary: bool,
+    /// Scratch space: a dump line's groups.
+    pieces: Vec<dump::Piece>,
+    /// For `Dump`: whether the last advance, from stream offset `started`, read a line that
+    /// the little-endian view reads too (hex groups of two or more bytes); without one, that
+    /// view has only lines to copy.
+    read_wide: bool,
+    started: u64,
     bytes: Vec<u8>,
     /// View offset (counted from the stream's start) of `bytes[0]`.
     first: u64,
@@ -119,11 +152,31 @@ impl Window {
             view,
             cursor: 0,
             after_alphabet: false,
+            boundary: matches!(view, View::Dump | View::DumpSwapped),
+            pieces: Vec::new(),
+            read_wide: false,
+            started: 0,
             bytes: Vec::new(),
             first: 0,
             runs: Vec::new(),
             ranges: Vec::new(),
         }
+    }
+
+    /// For `DumpSwapped`, right after `Dump` (`lines`) advanced over the same bytes: when it
+    /// read no line this view reads too, this view would only copy up to where it stopped, so
+    /// it copies without reading the lines again, and stops there too.
+    pub(crate) fn follow(&mut self, lines: &Window, pending: &[u8], base: u64) {
+        if self.view != View::DumpSwapped || lines.view != View::Dump || lines.read_wide {
+            return;
+        }
+        if self.cursor != lines.started || lines.cursor <= self.cursor {
+            return;
+        }
+        let (from, to) = (offset(self.cursor, base), offset(lines.cursor, base));
+        self.push_copy(self.cursor, &pending[from..to]);
+        self.cursor = lines.cursor;
+        self.boundary = lines.boundary;
     }
 
     /// Decodes `pending` (the stream's unemitted bytes, from offset `base`) past what this view
@@ -143,6 +196,8 @@ impl Window {
         spans: &mut Vec<Span>,
     ) -> Result<u64, SearchFailed> {
         let searched = self.bytes.len();
+        self.read_wide = false;
+        self.started = self.cursor;
         let from = offset(self.cursor, base);
         let decoded = self.decode(pending, base, from, at_end);
         self.cursor = base + decoded as u64;
@@ -170,12 +225,12 @@ impl Window {
     }
 
     /// Pushes every match that ends past `bytes[..searched]` and is not also a raw match. Such
-    /// a match holds a seam (a decoded escape, or a skipped line break between two copies) and
-    /// lies within `longest − 1` bytes of it; in the unwrapped view, whose patterns are all
-    /// base64 or hex, within the run of such characters around the break (searched whole),
-    /// which must be as long as the shortest pattern. Only those stretches are searched: elsewhere a view is a
-    /// copy of the raw bytes, and the raw view (which holds every pattern of every view) finds
-    /// what is there.
+    /// a match holds a seam (a decoded escape, or skipped bytes between two copies: a line
+    /// break, a hex separator) and lies within `longest − 1` bytes of it; in the unwrapped and
+    /// hex views, whose patterns are all of one alphabet, within the run of its characters
+    /// around the seam (searched whole), which must be as long as the shortest pattern. Only
+    /// those stretches are searched: elsewhere a view is a copy of the raw bytes, and the raw
+    /// view (which holds every pattern of every view, in any case) finds what is there.
     fn search(
         &mut self,
         searched: usize,
@@ -187,25 +242,17 @@ impl Window {
         let len = self.bytes.len();
         let mut ranges = std::mem::take(&mut self.ranges);
         ranges.clear();
-        if self.view == View::Hex {
-            // Its bytes differ from the raw ones wherever a letter was lowercased, so every
-            // stretch of hex digits long enough for a pattern is searched, not just the seams.
-            hex_stretches(
-                &self.bytes,
-                searched.saturating_sub(reach),
-                patterns.shortest,
-                &mut ranges,
-            );
-            let result = if ranges.is_empty() {
-                Ok(())
+        // Unwrapped and Hex, whose patterns are all of one alphabet (base64 or hex characters,
+        // hex digits): where the last run of such characters taken ends. Each byte is walked at
+        // most once per search, however many seams the run holds.
+        let stretched = matches!(self.view, View::Unwrapped | View::Hex);
+        let alphabet = |byte: u8| {
+            if self.view == View::Hex {
+                byte.is_ascii_hexdigit()
             } else {
-                self.search_ranges(&ranges, searched, patterns, ignore_case, spans)
-            };
-            self.ranges = ranges;
-            return result;
-        }
-        // Unwrapped: where the last run of base64 characters taken ends. Each byte is walked
-        // at most once per search, however many breaks the run holds.
+                is_alphabet(byte)
+            }
+        };
         let mut alphabet_end = 0;
         for (index, run) in self.runs.iter().enumerate() {
             let start = usize::try_from(run.view.saturating_sub(self.first)).unwrap_or(len);
@@ -214,18 +261,18 @@ impl Window {
             let range = if !run.copy {
                 (start.saturating_sub(reach), (end + reach).min(len))
             } else if index > 0 && self.runs[index - 1].copy {
-                if self.view != View::Unwrapped {
+                if !stretched {
                     (start.saturating_sub(reach), (start + reach).min(len))
                 } else if start < alphabet_end {
-                    // Inside the run of base64 characters already taken.
+                    // Inside the run of characters already taken.
                     continue;
                 } else {
                     let mut left = start;
-                    while left > 0 && is_alphabet(self.bytes[left - 1]) {
+                    while left > 0 && alphabet(self.bytes[left - 1]) {
                         left -= 1;
                     }
                     let mut right = start;
-                    while right < len && is_alphabet(self.bytes[right]) {
+                    while right < len && alphabet(self.bytes[right]) {
                         right += 1;
                     }
                     alphabet_end = right;
@@ -270,11 +317,14 @@ impl Window {
         for &(from, to) in ranges {
             let input = Input::new(&self.bytes).range(from..to);
             for found in automaton.try_find_overlapping_iter(input)? {
-                if found.end() > searched {
+                let pattern = found.pattern().as_usize();
+                if found.end() > searched
+                    && patterns.counts(pattern, &self.bytes[found.range()], ignore_case)
+                {
                     spans.push(Span {
                         start: self.raw_start(found.start()),
                         end: self.raw_end(found.end() - 1),
-                        secret: patterns.owner[found.pattern().as_usize()],
+                        secret: patterns.owner[pattern],
                     });
                 }
             }
@@ -309,6 +359,9 @@ impl Window {
     }
 
     fn push_copy(&mut self, raw: u64, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         let len = bytes.len() as u64;
         let view = self.first + self.bytes.len() as u64;
         match self.runs.last_mut() {
@@ -328,14 +381,19 @@ impl Window {
     }
 
     fn push_escape(&mut self, raw: u64, unit: &Unit) {
+        self.push_unit(raw, unit.consumed, &unit.bytes[..unit.len]);
+    }
+
+    /// Pushes `bytes`, decoded from the `consumed` raw bytes at stream offset `raw`.
+    fn push_unit(&mut self, raw: u64, consumed: usize, bytes: &[u8]) {
         self.runs.push(Run {
             view: self.first + self.bytes.len() as u64,
             raw,
-            len: unit.len as u64,
-            raw_len: unit.consumed as u64,
+            len: bytes.len() as u64,
+            raw_len: consumed as u64,
             copy: false,
         });
-        self.bytes.extend_from_slice(&unit.bytes[..unit.len]);
+        self.bytes.extend_from_slice(bytes);
     }
 
     /// Decodes `pending[at..]` (`pending` starts at stream offset `base`) with this view's
@@ -348,6 +406,9 @@ impl Window {
             View::Reference => self.unreference(pending, base, at, at_end),
             View::QuotedPrintable => self.unprintable(pending, base, at, at_end),
             View::Hex => self.unhex(pending, base, at, at_end),
+            View::Dump => self.undump(pending, base, at, at_end, false),
+            View::DumpSwapped => self.undump(pending, base, at, at_end, true),
+            View::List => self.unlist(pending, base, at, at_end),
         }
     }
 
@@ -488,24 +549,14 @@ impl Window {
         at
     }
 
-    /// `Hex`: copies (lowercased) up to a byte that may start a separator right after a hex
-    /// digit, and skips the separator when a hex digit follows it.
+    /// `Hex`: copies up to a byte that may start a separator right after a hex digit, and
+    /// skips the separator when a hex digit follows it.
     fn unhex(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
         while at < pending.len() {
             let rest = &pending[at..];
-            let mut after = self.after_alphabet;
-            let plain = rest
-                .iter()
-                .position(|&byte| {
-                    let stop = after && scan::starts_separator(byte);
-                    after = byte.is_ascii_hexdigit();
-                    stop
-                })
-                .unwrap_or(rest.len());
+            let plain = scan::before_separator(rest, self.after_alphabet);
             if plain > 0 {
-                let start = self.bytes.len();
                 self.push_copy(base + at as u64, &rest[..plain]);
-                self.bytes[start..].make_ascii_lowercase();
                 self.after_alphabet = rest[plain - 1].is_ascii_hexdigit();
                 at += plain;
                 continue;
@@ -522,28 +573,155 @@ impl Window {
         }
         at
     }
-}
 
-/// The stretches of hex digits in `bytes` from `from` on (the first may start before it) that
-/// hold at least `shortest` of them.
-fn hex_stretches(bytes: &[u8], from: usize, shortest: usize, out: &mut Vec<(usize, usize)>) {
-    let mut start = from;
-    while start > 0 && bytes[start - 1].is_ascii_hexdigit() {
-        start -= 1;
+    /// The dump views: reads each line that may be a dump line whole (up to
+    /// [`dump::MAX_LINE`] bytes) and pushes its groups, each standing for its digits (and, with
+    /// a text column, the rest of the line); copies every other line.
+    fn undump(
+        &mut self,
+        pending: &[u8],
+        base: u64,
+        mut at: usize,
+        at_end: bool,
+        swapped: bool,
+    ) -> usize {
+        // `pending[plain..at]` is copied as one run before the next group, and at the end.
+        let mut plain = at;
+        let mut pieces = std::mem::take(&mut self.pieces);
+        // Up to where spaces were last looked for.
+        let mut looked = at;
+        while at < pending.len() {
+            let rest = &pending[at..];
+            if at >= looked {
+                // Every dump line has a space: the lines before the one holding the next space
+                // are copied unread (all of base64, whatever its width), looking again at most
+                // once every `SPACED` bytes.
+                const SPACED: usize = 256;
+                let space = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+                looked = at + space.max(SPACED);
+                if space > SPACED
+                    && let Some(newline) = memchr::memrchr(b'\n', &rest[..space])
+                {
+                    self.boundary = true;
+                    at += newline + 1;
+                    continue;
+                }
+            }
+            if !self.boundary || !dump::may_start(rest[0]) {
+                // On to the next line that may be a dump line.
+                match dump::next_line(rest) {
+                    Some(start) => {
+                        self.boundary = true;
+                        at += start;
+                    }
+                    None => {
+                        self.boundary = false;
+                        at = pending.len();
+                    }
+                }
+                continue;
+            }
+            let window = &rest[..rest.len().min(dump::MAX_LINE + 2)];
+            // Every dump line has a space: most short lines that start like one end first.
+            if window.iter().find(|&&byte| byte == b' ' || byte == b'\n') == Some(&b'\n') {
+                self.boundary = false;
+                continue;
+            }
+            let (content, line) = match memchr::memchr(b'\n', window) {
+                Some(end) if end > 0 && rest[end - 1] == b'\r' => (end - 1, end + 1),
+                Some(end) => (end, end + 1),
+                // Too long, or unfinished and already not a dump line: text.
+                None if window.len() > dump::MAX_LINE || !(at_end || dump::may_be(window)) => {
+                    (dump::MAX_LINE + 1, 0)
+                }
+                None if !at_end => break,
+                None => (rest.len(), rest.len()),
+            };
+            let parsed = (content <= dump::MAX_LINE)
+                .then(|| dump::parse(&rest[..content], swapped, &mut pieces))
+                .flatten();
+            if let Some(both) = parsed {
+                self.read_wide |= both;
+                self.push_copy(base + plain as u64, &pending[plain..at]);
+                for piece in &pieces {
+                    let raw = base + (at + piece.start) as u64;
+                    self.push_unit(raw, piece.end - piece.start, &piece.bytes[..piece.len]);
+                }
+                at += line;
+                plain = at;
+            } else {
+                self.boundary = false;
+            }
+        }
+        self.push_copy(base + plain as u64, &pending[plain..at]);
+        self.pieces = pieces;
+        at
     }
-    let mut at = start;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii_hexdigit() {
-            at += 1;
-            continue;
+
+    /// `List`: copies up to each byte that may start an element, and decodes elements that
+    /// make a list of two or more, skipping the separators between them.
+    fn unlist(&mut self, pending: &[u8], base: u64, mut at: usize, at_end: bool) -> usize {
+        // `pending[plain..at]` is copied as one run before the next element, and at the end;
+        // before `slow_until`, each byte is looked at.
+        let mut plain = at;
+        let mut slow_until = at;
+        while at < pending.len() {
+            let rest = &pending[at..];
+            if self.boundary {
+                match list::gap_then_element(rest, at_end) {
+                    Scan::More => break,
+                    Scan::Yes((gap, unit)) => {
+                        self.push_escape(base + (at + gap) as u64, &unit);
+                        at += gap + unit.consumed;
+                        plain = at;
+                        self.after_alphabet = list::is_word(pending[at - 1]);
+                    }
+                    Scan::No => self.boundary = false,
+                }
+                continue;
+            }
+            if at >= slow_until {
+                let (skip, until) = list::next_pair(rest, at_end);
+                slow_until = at + until;
+                if skip > 0 {
+                    at += skip;
+                    self.after_alphabet = list::is_word(pending[at - 1]);
+                    continue;
+                }
+            }
+            if !list::may_start(rest[0], self.after_alphabet) {
+                self.after_alphabet = list::is_word(rest[0]);
+                at += 1;
+                continue;
+            }
+            let first = match list::element(rest, self.after_alphabet, at_end) {
+                Scan::More => break,
+                Scan::No => None,
+                // Most numbers and quotes are not followed by a separator: no second look.
+                Scan::Yes(unit) if rest.get(unit.consumed).is_some_and(|&b| !list::may_gap(b)) => {
+                    None
+                }
+                Scan::Yes(unit) => match list::gap_then_element(&rest[unit.consumed..], at_end) {
+                    Scan::More => break,
+                    Scan::No => None,
+                    Scan::Yes(_) => Some(unit),
+                },
+            };
+            match first {
+                Some(unit) => {
+                    self.push_copy(base + plain as u64, &pending[plain..at]);
+                    self.push_escape(base + at as u64, &unit);
+                    at += unit.consumed;
+                    plain = at;
+                    self.boundary = true;
+                }
+                // Not an element of a list: the byte stays, and what follows it is read again.
+                None => at += 1,
+            }
+            self.after_alphabet = list::is_word(pending[at - 1]);
         }
-        let begin = at;
-        while at < bytes.len() && bytes[at].is_ascii_hexdigit() {
-            at += 1;
-        }
-        if at - begin >= shortest {
-            out.push((begin, at));
-        }
+        self.push_copy(base + plain as u64, &pending[plain..at]);
+        at
     }
 }
 

@@ -2,6 +2,8 @@
 //! chunks, never survive; text without secrets passes through byte-identical (proptest), and
 //! known documents (serde_json, URL query strings, base64 payloads, hex dumps) come out exact.
 
+mod dumps;
+
 use aegisclaw_core::redact::{MIN_ENCODED_LEN, Redactor};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};

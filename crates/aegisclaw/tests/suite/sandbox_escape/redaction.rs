@@ -1,8 +1,8 @@
 //! Escapes of a secret through its accidental encodings: real tools inside the sandbox (`base64`,
-//! `xxd`, `od`, Python's `json`/`urllib`/`shlex`/`html`/`quopri`/`email`/`csv` and codecs, bash's
-//! `printf %q`, `${…@Q}` and `declare -p`, `sed` turning LF into CRLF) print an injected secret;
-//! nothing of it may reach stdout, stderr or the audit log, and the run's records must say what
-//! was emitted.
+//! `xxd`, `od`, `hexdump`, Python's `json`/`urllib`/`shlex`/`html`/`quopri`/`email`/`csv`,
+//! codecs, `list()` and `pprint`, bash's `printf %q`, `${…@Q}` and `declare -p`, `sed` turning LF
+//! into CRLF, `tr` changing case) print an injected secret; nothing of it may reach stdout,
+//! stderr or the audit log, and the run's records must say what was emitted.
 
 use super::*;
 use base64::Engine as _;
@@ -311,5 +311,104 @@ print("INSERT INTO t VALUES (" + q + t.replace(q, q + q) + q + ");")"#,
     assert_redacted_run(
         &script,
         b"\"[REDACTED:API_TOKEN]\"\nINSERT INTO t VALUES ('[REDACTED:API_TOKEN]');\n",
+    );
+}
+
+#[test]
+fn a_secret_dumped_with_od_c_is_scrubbed() {
+    // `od -c` (octal offsets, a character in each 4-column field, `303 251` for `é`, lines of
+    // 16), without offsets, and `hexdump -c` of the secret between other text, its last line
+    // padded with blank fields.
+    let script = r#"printf %s "$API_TOKEN" | od -c
+printf %s "$API_TOKEN" | od -An -c
+printf 'prefix %s suffix' "$API_TOKEN" | hexdump -c"#;
+    let expected = format!(
+        "0000000[REDACTED:API_TOKEN]\n0000126\n[REDACTED:API_TOKEN]\n\
+         0000000   p   r   e   f   i   x    [REDACTED:API_TOKEN]       s   u\n\
+         0000060   f   f   i   x{}\n0000064\n",
+        " ".repeat(48)
+    );
+    assert_redacted_run(script, expected.as_bytes());
+}
+
+#[test]
+fn a_secret_dumped_as_byte_swapped_hex_is_scrubbed() {
+    // Little-endian 16-bit words (`od -x`, `hexdump`, its last line padded with spaces that
+    // stay), 32-bit groups with a text column (`xxd -e`, the last group right-aligned), and 32-
+    // and 64-bit words with the secret at an odd offset (the partial words at either end
+    // zero-padded by `od`).
+    let script = r#"printf %s "$API_TOKEN" | od -x
+printf %s "$API_TOKEN" | hexdump
+printf %s "$API_TOKEN" | xxd -e
+printf x%s "$API_TOKEN" | od -An -tx4
+printf xyz%s "$API_TOKEN" | od -tx8"#;
+    let expected = format!(
+        "0000000 [REDACTED:API_TOKEN]\n0000126\n0000000 [REDACTED:API_TOKEN]{}\n0000056\n\
+         00000000: [REDACTED:API_TOKEN]\n [REDACTED:API_TOKEN]\n\
+         0000000 [REDACTED:API_TOKEN]\n0000131\n",
+        " ".repeat(25)
+    );
+    assert_redacted_run(script, expected.as_bytes());
+}
+
+#[test]
+fn a_secret_in_a_hex_dump_with_offsets_and_a_text_column_is_scrubbed() {
+    // `xxd` and `hexdump -C` by default (offsets, a text column holding the secret's
+    // characters on every line), `od -tx1` with offsets, `xxd -g1` after two other bytes.
+    let script = r#"printf %s "$API_TOKEN" | xxd
+printf %s "$API_TOKEN" | hexdump -C
+printf %s "$API_TOKEN" | od -tx1
+printf ab%s "$API_TOKEN" | xxd -g1"#;
+    assert_redacted_run(
+        script,
+        b"00000000: [REDACTED:API_TOKEN]\n00000000  [REDACTED:API_TOKEN]\n00000056\n\
+          0000000 [REDACTED:API_TOKEN]\n0000126\n00000000: 61 62 [REDACTED:API_TOKEN]\n",
+    );
+}
+
+#[test]
+fn a_secret_printed_as_a_python_list_of_its_characters_or_bytes_is_scrubbed() {
+    // `list()` of the string and of its bytes, as JSON, a tuple, `pprint` (one element a
+    // line), `print(*bytes)` (space-separated), and the `bytes` and `bytearray` reprs.
+    let script = python(
+        r#"import json,os,pprint
+t=os.environ["API_TOKEN"]
+b=t.encode()
+print(list(t))
+print(list(b))
+print(json.dumps(list(t)))
+print(tuple(b))
+pprint.pprint(list(t))
+print(*b)
+print(repr(b))
+print(bytearray(b))"#,
+    );
+    assert_redacted_run(
+        &script,
+        b"[[REDACTED:API_TOKEN]]\n[[REDACTED:API_TOKEN]]\n[[REDACTED:API_TOKEN]]\n\
+          ([REDACTED:API_TOKEN])\n[[REDACTED:API_TOKEN]]\n[REDACTED:API_TOKEN]\n\
+          b'[REDACTED:API_TOKEN]'\nbytearray(b'[REDACTED:API_TOKEN]')\n",
+    );
+}
+
+#[test]
+fn a_case_changed_secret_is_scrubbed() {
+    // Upper-cased and case-swapped by `tr`, title-cased bytes, and upper-cased then JSON-escaped
+    // (ASCII letters only: `é` stays as it is).
+    let script = format!(
+        r#"printf '%s\n' "$API_TOKEN" | tr a-z A-Z
+printf '%s\n' "$API_TOKEN" | tr A-Za-z a-zA-Z
+{}"#,
+        python(
+            r#"import json,os,sys
+b=os.environ["API_TOKEN"].encode()
+sys.stdout.buffer.write(b.title() + b"\n")
+print(json.dumps(b.upper().decode()))"#
+        )
+    );
+    assert_redacted_run(
+        &script,
+        b"[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n[REDACTED:API_TOKEN]\n\
+          \"[REDACTED:API_TOKEN]\"\n",
     );
 }

@@ -274,13 +274,43 @@ pub(super) fn quoted_printable(text: &[u8], at_end: bool) -> Scan<Printable> {
     }
 }
 
-/// Whether `byte` may start a separator between hex digits.
-pub(super) fn starts_separator(byte: u8) -> bool {
-    matches!(
-        byte,
-        b':' | b',' | b'-' | b'.' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b'\\'
-    )
+/// How many bytes of `text` come before the first that may start a separator right after a
+/// hex digit (`after_digit`: the byte before `text` is one): the hex view walks every byte of
+/// its stream with this, so it reads one table per byte.
+pub(super) fn before_separator(text: &[u8], after_digit: bool) -> usize {
+    let mut after = after_digit;
+    for (index, &byte) in text.iter().enumerate() {
+        let class = CLASS[usize::from(byte)];
+        if after && class & STARTS_SEPARATOR != 0 {
+            return index;
+        }
+        after = class & HEX_DIGIT != 0;
+    }
+    text.len()
 }
+
+const HEX_DIGIT: u8 = 1;
+const STARTS_SEPARATOR: u8 = 2;
+
+/// For each byte, whether it is a hex digit and whether it may start a separator between two.
+const CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        if b.is_ascii_hexdigit() {
+            table[byte] |= HEX_DIGIT;
+        }
+        if matches!(
+            b,
+            b':' | b',' | b'-' | b'.' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b'\\'
+        ) {
+            table[byte] |= STARTS_SEPARATOR;
+        }
+        byte += 1;
+    }
+    table
+};
 
 /// The separator between two hex digits at the start of `text` (which follows a hex digit):
 /// one of `: , - . ;`, then up to three spaces, tabs or line breaks, then a `0x` or `\x`

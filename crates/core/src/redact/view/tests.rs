@@ -158,7 +158,7 @@ fn quoted_printable_decodes_and_skips_one_soft_break_at_a_time() {
 }
 
 #[test]
-fn hex_separators_are_skipped_and_letters_lowercased() {
+fn hex_separators_are_skipped() {
     for encoded in [
         "de:ad:BE:ef",
         "de ad be ef",
@@ -168,9 +168,45 @@ fn hex_separators_are_skipped_and_letters_lowercased() {
         "dEaD\r\n bEeF",
     ] {
         let view = view_of(View::Hex, encoded);
-        assert!(view.contains("deadbeef"), "{encoded}: {view}");
+        assert!(
+            view.to_lowercase().contains("deadbeef"),
+            "{encoded}: {view}"
+        );
     }
     // Separators only between hex digits, and at most six bytes of them.
-    assert_eq!(view_of(View::Hex, "Hello, World: x"), "hello, world: x");
+    assert_eq!(view_of(View::Hex, "Hello, World: x"), "Hello, World: x");
     assert_eq!(view_of(View::Hex, "ab:,cd ab    cd"), "ab:,cdab    cd");
+}
+
+#[test]
+fn dump_lines_read_back_to_their_bytes_and_other_lines_stay() {
+    let input = "before\n\
+                 00000000: 6974 2773 2061  it's a\r\n\
+                 0000000   i   t  \\n 303 251\n\
+                 0000005\n\
+                 after 0000000 6974\n";
+    assert_eq!(
+        view_of(View::Dump, input),
+        "before\nit's ait\n\u{e9}0000005\nafter 0000000 6974\n"
+    );
+    let swapped = "0000000 7469 7327\n 73277469\nab cd\n";
+    assert_eq!(view_of(View::DumpSwapped, swapped), "it'sit'sab cd\n");
+    // Each group stands for its digits, or, with a text column, for the rest of its line.
+    let (bytes, spans) = decode(View::Dump, b"0: 6162 63  abc\n0000010 61 62\n", 5);
+    assert_eq!(bytes, b"abcab");
+    assert_eq!(spans, vec![(3, 15), (3, 15), (8, 15), (24, 26), (27, 29)]);
+}
+
+#[test]
+fn printed_lists_of_two_or_more_elements_read_back() {
+    assert_eq!(
+        view_of(
+            View::List,
+            "a = ['i', \"'\", '\\n', '\u{e9}'] and [1, 2,\n 3] or (-61,-87) 12 13x 14; 'q' v1 2"
+        ),
+        "a = [i'\n\u{e9}] and [\u{1}\u{2}\u{3}] or (\u{e9}) 12 13x 14; 'q' v1 2"
+    );
+    let (bytes, spans) = decode(View::List, b"[105, 116]", 3);
+    assert_eq!(bytes, b"[it]");
+    assert_eq!(spans, vec![(0, 1), (1, 4), (6, 9), (9, 10)]);
 }
