@@ -99,7 +99,7 @@ struct SensitiveName {
 }
 
 /// A socket (or socket directory) name that makes a `unix.connect` scope critical wherever it
-/// is a component of the path; it may end in `*`.
+/// is a component of the path, in any case (`Docker.sock`); it may end in `*`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SensitiveSocket {
@@ -108,10 +108,14 @@ struct SensitiveSocket {
 }
 
 impl SensitiveSocket {
+    /// Whether `component` is this name, ASCII case ignored: the service behind a socket
+    /// answers whatever the file is called.
     fn matches(&self, component: &str) -> bool {
         match self.name.strip_suffix('*') {
-            Some(prefix) => component.starts_with(prefix),
-            None => component == self.name,
+            Some(prefix) => component
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
+            None => component.eq_ignore_ascii_case(&self.name),
         }
     }
 }

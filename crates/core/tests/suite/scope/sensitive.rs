@@ -323,7 +323,9 @@ const BOTH: &[(&str, Risk)] = &[
     ("files.write:/home/bob/project/.git/config", Critical),
     ("files.write:/srv/repo/.git", Critical),
     ("files.write:/tmp/work/.git/modules/lib/hooks", Critical),
-    ("files.read:/home/bob/project/.git/config", Low),
+    // Its configuration holds remote URLs with tokens, its history secrets removed since.
+    ("files.read:/home/bob/project/.git/config", Critical),
+    ("files.read:/srv/repo/.git/modules/lib/config", Critical),
     // Credential stores, reviewed as a whole.
     ("files.read:/home/bob/.yarnrc", Critical),
     ("files.read:/home/bob/.yarnrc.yml", Critical),

@@ -157,7 +157,7 @@ fn an_entry_reached_only_resolved_is_critical_and_names_both_forms() {
         ),
         (
             ScopeKind::FilesRead,
-            "/vault/ssh/id_ed25519",
+            "/vault/ssh/work_key",
             "inside sensitive path `~/.ssh` (`/data/home/alice/.ssh`, resolved `/vault/ssh`): \
              ssh private keys; a write adds `authorized_keys` and runs `rc` at every login",
         ),
