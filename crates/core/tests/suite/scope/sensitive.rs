@@ -31,6 +31,7 @@ fn context(who: Who) -> ScopeContext {
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
         program: Some(PROGRAM.into()),
         resolve: None,
+        homes: Vec::new(),
     }
 }
 
@@ -755,6 +756,7 @@ fn resolved_scope_paths_are_rated_against_the_resolved_table() {
         aegisclaw_home: Some("/data/home/alice/.aegisclaw".into()),
         program: None,
         resolve: Some(data_home),
+        homes: Vec::new(),
     };
     let rating = |text: &str| Scope::parse(text, &context).unwrap().rating(&context);
     let bob = rating("files.read:/data/home/bob");

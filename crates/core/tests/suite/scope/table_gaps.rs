@@ -321,3 +321,40 @@ fn code_running_sockets_the_attack_found_high_are_critical_in_any_case() {
     check(&mut wrong, "unix.connect:/srv/app/app.sock", High);
     assert_eq!(wrong, Vec::<String>::new());
 }
+
+#[test]
+fn a_home_from_the_user_database_outside_home_and_root_is_critical_itself() {
+    use aegisclaw_core::scope::{Scope, ScopeContext};
+    let context = ScopeContext {
+        user_home: Some("/home/alice".into()),
+        aegisclaw_home: Some("/home/alice/.aegisclaw".into()),
+        program: None,
+        resolve: None,
+        homes: vec!["/data/h3/u".into(), "/var/opt/gitlab".into()],
+    };
+    let rate = |text: &str| {
+        Scope::parse(text, &context)
+            .unwrap_or_else(|error| panic!("{text}: {error}"))
+            .rating(&context)
+            .risk
+    };
+    let mut wrong = Vec::new();
+    for (text, expected) in [
+        ("files.read:/data/h3/u", Critical),
+        ("files.write:/data/h3/u", Critical),
+        ("files.read:/data/h3", Critical),
+        ("files.read:/var/opt/gitlab", Critical),
+        ("files.read:/data/h3/u/.unknown-tool", High),
+        ("files.write:/data/h3/u/.unknown-tool", High),
+        ("files.read:/data/h3/u/.ssh", Critical),
+        ("files.read:/data/h3/u/projects/app", Low),
+        ("files.write:/data/h3/u/projects/app", Medium),
+        ("files.read:/data/other", Low),
+    ] {
+        let got = rate(text);
+        if got != expected {
+            wrong.push(format!("{text}: {got}, expected {expected}"));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}

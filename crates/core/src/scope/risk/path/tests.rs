@@ -14,6 +14,7 @@ fn context(home: &str, resolve: Option<PathResolver>) -> ScopeContext {
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
         program: None,
         resolve,
+        homes: Vec::new(),
     }
 }
 
@@ -320,6 +321,7 @@ fn unusable_homes_rate_critical_and_say_why() {
         aegisclaw_home: None,
         program: None,
         resolve: None,
+        homes: Vec::new(),
     };
     assert_eq!(
         table.reasons(ScopeKind::FilesRead, "/tmp/x", &relative),
