@@ -49,6 +49,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         user_home: Some(home),
         program: None,
         resolve: resolver,
+        homes: Vec::new(),
     };
     let rate_all = |context: &ScopeContext| -> Result<(), Box<dyn Error>> {
         for text in SCOPES {

@@ -309,6 +309,10 @@ pub struct ScopeContext {
     /// sensitive path behind a symlinked parent is still recognised once resolved. `None`:
     /// rate lexically only (tests, and `scope explain` of text that names no host).
     pub resolve: Option<PathResolver>,
+    /// Other homes the host's user database names (`/etc/passwd`; the engine reads it), absolute
+    /// and normalised: each is critical itself, as `/home/<user>` is, and a hidden path directly
+    /// in one (`<home>/.X`) is rated as in any home. Empty: only `/root`, `/home/<user>`, `~`.
+    pub homes: Vec<PathBuf>,
 }
 
 /// The host part of a `net.outbound` scope.

@@ -7,6 +7,7 @@ fn context() -> ScopeContext {
         aegisclaw_home: Some(PathBuf::from("/home/alice/.aegisclaw")),
         program: None,
         resolve: None,
+        homes: Vec::new(),
     }
 }
 
@@ -279,6 +280,7 @@ fn containing_a_sensitive_path_is_critical_and_says_which() {
             aegisclaw_home: None,
             program: None,
             resolve: None,
+            homes: Vec::new(),
         },
     )
     .unwrap()

@@ -21,6 +21,7 @@ fn alice() -> ScopeContext {
         aegisclaw_home: Some(PathBuf::from("/srv/aegisclaw")),
         program: None,
         resolve: None,
+        homes: Vec::new(),
     }
 }
 
@@ -361,6 +362,7 @@ fn home_defaults_are_sensitive_without_a_context_aegisclaw_home() {
         aegisclaw_home: None,
         program: None,
         resolve: None,
+        homes: Vec::new(),
     };
     let scope = Scope::parse("files.read:~/.aegisclaw/keys", &context).unwrap();
     assert_eq!(scope.rating(&context).risk, Risk::Critical);

@@ -105,7 +105,65 @@ pub(crate) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -
         aegisclaw_home: Some(resolved(aegisclaw_home.to_path_buf())),
         program: running_program(),
         resolve: Some(resolve_leniently),
+        homes: passwd_homes(),
     }
+}
+
+/// The user database read for homes: one bounded read, as for the actor's name.
+const PASSWD: &str = "/etc/passwd";
+
+/// Bytes of the user database read at most (a host with a directory service lists few local
+/// users here).
+const PASSWD_LIMIT: u64 = 1 << 20;
+
+/// Trees whose directories are no one's home to the table (a service account's `/bin`,
+/// `/usr/sbin`), or that the table rates whole already.
+const NOT_HOMES: [&str; 7] = [
+    "/bin",
+    "/sbin",
+    "/usr",
+    "/dev",
+    "/proc",
+    "/sys",
+    "/nonexistent",
+];
+
+/// Every user's home directory from `/etc/passwd` that exists now, resolved, outside `/root`,
+/// `/home` and the system trees, once each: the table rates each like `/home/<user>`.
+fn passwd_homes() -> Vec<PathBuf> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = fs_err::File::open(PASSWD)
+        .and_then(|file| file.take(PASSWD_LIMIT).read_to_string(&mut text));
+    if read.is_err() {
+        return Vec::new();
+    }
+    homes_in(&text, |path| {
+        resolve_leniently(path).filter(|resolved| resolved.is_dir())
+    })
+}
+
+/// The homes `passwd` names (field 6), each as `resolve` gives it (`None`: skipped).
+fn homes_in(passwd: &str, resolve: impl Fn(&Path) -> Option<PathBuf>) -> Vec<PathBuf> {
+    let mut homes: Vec<PathBuf> = Vec::new();
+    for line in passwd.lines() {
+        let Some(home) = line.split(':').nth(5) else {
+            continue;
+        };
+        let home = Path::new(home);
+        if !home.is_absolute() || home == Path::new("/") {
+            continue;
+        }
+        let Some(home) = resolve(home) else { continue };
+        let known = home == Path::new("/")
+            || home.starts_with("/root")
+            || home.parent() == Some(Path::new("/home"))
+            || NOT_HOMES.iter().any(|tree| home.starts_with(tree));
+        if !known && !homes.contains(&home) {
+            homes.push(home);
+        }
+    }
+    homes
 }
 
 /// The running binary, as the kernel names it (`/proc/self/exe`); a binary replaced since it
@@ -206,6 +264,7 @@ mod tests {
             aegisclaw_home: None,
             program: None,
             resolve: Some(resolve_leniently),
+            homes: Vec::new(),
         }
     }
 
@@ -221,6 +280,31 @@ mod tests {
         );
         assert_eq!(resolve_leniently(&dir.path().join("alias")), Some(real));
         assert_eq!(resolve_leniently(Path::new("relative")), None);
+    }
+
+    #[test]
+    fn a_home_from_the_user_database_outside_home_and_root_is_a_home_of_the_context() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+            sync:x:4:65534:sync:/bin:/bin/sync\n\
+            nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+            alice:x:1000:1000::/home/alice:/bin/bash\n\
+            games:x:5:60:games:/usr/games:/usr/sbin/nologin\n\
+            odd:x:7:7::relative/home:/bin/sh\n\
+            top:x:8:8::/:/bin/sh\n\
+            bob:x:1001:1001::/export/home/bob:/bin/sh\n\
+            bob2:x:1002:1001::/export/home/bob:/bin/sh\n\
+            git:x:998:998::/var/opt/gitlab:/bin/sh\n\
+            short:x:9\n";
+        let homes = homes_in(passwd, |path| Some(path.to_path_buf()));
+        assert_eq!(
+            homes,
+            vec![
+                PathBuf::from("/export/home/bob"),
+                PathBuf::from("/var/opt/gitlab")
+            ]
+        );
+        // A home that does not exist now is not one.
+        assert_eq!(homes_in(passwd, |_| None), Vec::<PathBuf>::new());
     }
 
     #[test]

@@ -627,3 +627,30 @@ fn an_unprivileged_run_is_bound_from_the_decision_too() {
         data.display().to_string()
     );
 }
+
+#[test]
+fn files_read_of_a_project_env_file_below_a_plain_directory_is_refused_as_critical() {
+    let escape = Escape::new();
+    let project = canonical(&escape.env.dir.path().join("user")).join("work/app");
+    std::fs::create_dir_all(&project).unwrap();
+    let env_file = project.join(".env");
+    std::fs::write(&env_file, "STRIPE_KEY=sk_live_hunter2\n").unwrap();
+    let scope = format!("files.read:{}", env_file.display());
+    let outcome = escape.run(&[&scope], &format!("cat {}", env_file.display()));
+    assert!(
+        !outcome.stdout().contains("hunter2"),
+        "{}",
+        outcome.stdout()
+    );
+    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
+    let decision = outcome
+        .records
+        .iter()
+        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
+        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records));
+    assert_eq!(decision["data"]["risk"], "critical", "{decision}");
+    assert_eq!(decision["decision"], "needs_approval", "{decision}");
+    assert_eq!(outcome.record("approval.denied")["scope"], scope);
+    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
+    assert!(!outcome.has("run.launch"));
+}

@@ -31,6 +31,17 @@ struct SensitiveFile {
     /// Absent only in tests' small tables.
     #[serde(default)]
     hidden_in_home: Option<HiddenInHome>,
+    /// Absent only in tests' small tables (then `ScopeContext::homes` are not entries).
+    #[serde(default)]
+    other_homes: Option<OtherHomes>,
+}
+
+/// Why a home the user database names outside `/root` and `/home` (`ScopeContext::homes`) is
+/// critical itself, as `/home/<user>` is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OtherHomes {
+    reason: String,
 }
 
 /// How a path in a home whose first component there is hidden (`~/.X`, `~/.X/...`) is rated
@@ -99,7 +110,7 @@ struct SensitiveName {
 }
 
 /// A socket (or socket directory) name that makes a `unix.connect` scope critical wherever it
-/// is a component of the path; it may end in `*`.
+/// is a component of the path, in any case (`Docker.sock`); it may end in `*`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SensitiveSocket {
@@ -108,10 +119,14 @@ struct SensitiveSocket {
 }
 
 impl SensitiveSocket {
+    /// Whether `component` is this name, ASCII case ignored: the service behind a socket
+    /// answers whatever the file is called.
     fn matches(&self, component: &str) -> bool {
         match self.name.strip_suffix('*') {
-            Some(prefix) => component.starts_with(prefix),
-            None => component == self.name,
+            Some(prefix) => component
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
+            None => component.eq_ignore_ascii_case(&self.name),
         }
     }
 }
@@ -156,6 +171,7 @@ struct ContextKey {
     user_home: Option<PathBuf>,
     aegisclaw_home: Option<PathBuf>,
     program: Option<PathBuf>,
+    homes: Vec<PathBuf>,
     resolver: Option<usize>,
 }
 
@@ -165,6 +181,7 @@ impl ContextKey {
             user_home: context.user_home.clone(),
             aegisclaw_home: context.aegisclaw_home.clone(),
             program: context.program.clone(),
+            homes: context.homes.clone(),
             resolver: context.resolve.map(|resolve| resolve as usize),
         }
     }
@@ -337,8 +354,18 @@ impl SensitiveTable {
         };
         if reasons.is_empty() && matches!(kind, ScopeKind::FilesRead | ScopeKind::FilesWrite) {
             let user_home = home_text(context.user_home.as_deref()).ok().flatten();
+            let others: Vec<String> = context
+                .homes
+                .iter()
+                .filter_map(|home| home_text(Some(home)).ok().flatten())
+                .collect();
+            let placed = hidden_in_home(path, user_home.as_deref()).or_else(|| {
+                others
+                    .iter()
+                    .find_map(|home| hidden_in_home(path, Some(home)))
+            });
             if let Some(rule) = &self.file.hidden_in_home
-                && let Some((home, first)) = hidden_in_home(path, user_home.as_deref())
+                && let Some((home, first)) = placed
             {
                 reasons.push((
                     rule.risk,
@@ -458,6 +485,21 @@ impl SensitiveTable {
                 reason: &entry.reason,
             };
             entries.push(self.entry(expanded, shown, rule, context));
+        }
+        if let Some(rule) = &self.file.other_homes {
+            for home in &context.homes {
+                let home = home_text(Some(home)).map_err(|problem| format!("home {problem}"))?;
+                let Some(home) = home.filter(|home| home != "/") else {
+                    continue;
+                };
+                let shown = Shown::plain(format!("the home `{home}` (`/etc/passwd`)"));
+                let rule = Rule {
+                    covers: Covers::Itself,
+                    access: Access::Any,
+                    reason: &rule.reason,
+                };
+                entries.push(self.entry(home, shown, rule, context));
+            }
         }
         if let Some(home) = &user_home {
             for name in &self.file.names {
@@ -685,6 +727,9 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
     }
     if let Some(rule) = &file.hidden_in_home {
         has_reason("hidden_in_home", &rule.reason)?;
+    }
+    if let Some(rule) = &file.other_homes {
+        has_reason("other_homes", &rule.reason)?;
     }
     for socket in &file.sockets {
         let text = socket.name.as_str();

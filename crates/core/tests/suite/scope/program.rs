@@ -28,6 +28,7 @@ fn context(who: Who) -> ScopeContext {
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
         program: Some(PROGRAM.into()),
         resolve: None,
+        homes: Vec::new(),
     }
 }
 

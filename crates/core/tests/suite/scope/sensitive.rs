@@ -31,6 +31,7 @@ fn context(who: Who) -> ScopeContext {
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
         program: Some(PROGRAM.into()),
         resolve: None,
+        homes: Vec::new(),
     }
 }
 
@@ -323,7 +324,9 @@ const BOTH: &[(&str, Risk)] = &[
     ("files.write:/home/bob/project/.git/config", Critical),
     ("files.write:/srv/repo/.git", Critical),
     ("files.write:/tmp/work/.git/modules/lib/hooks", Critical),
-    ("files.read:/home/bob/project/.git/config", Low),
+    // Its configuration holds remote URLs with tokens, its history secrets removed since.
+    ("files.read:/home/bob/project/.git/config", Critical),
+    ("files.read:/srv/repo/.git/modules/lib/config", Critical),
     // Credential stores, reviewed as a whole.
     ("files.read:/home/bob/.yarnrc", Critical),
     ("files.read:/home/bob/.yarnrc.yml", Critical),
@@ -753,6 +756,7 @@ fn resolved_scope_paths_are_rated_against_the_resolved_table() {
         aegisclaw_home: Some("/data/home/alice/.aegisclaw".into()),
         program: None,
         resolve: Some(data_home),
+        homes: Vec::new(),
     };
     let rating = |text: &str| Scope::parse(text, &context).unwrap().rating(&context);
     let bob = rating("files.read:/data/home/bob");

@@ -14,6 +14,7 @@ fn context(home: &str, resolve: Option<PathResolver>) -> ScopeContext {
         aegisclaw_home: Some(format!("{home}/.aegisclaw").into()),
         program: None,
         resolve,
+        homes: Vec::new(),
     }
 }
 
@@ -157,7 +158,7 @@ fn an_entry_reached_only_resolved_is_critical_and_names_both_forms() {
         ),
         (
             ScopeKind::FilesRead,
-            "/vault/ssh/id_ed25519",
+            "/vault/ssh/work_key",
             "inside sensitive path `~/.ssh` (`/data/home/alice/.ssh`, resolved `/vault/ssh`): \
              ssh private keys; a write adds `authorized_keys` and runs `rc` at every login",
         ),
@@ -320,6 +321,7 @@ fn unusable_homes_rate_critical_and_say_why() {
         aegisclaw_home: None,
         program: None,
         resolve: None,
+        homes: Vec::new(),
     };
     assert_eq!(
         table.reasons(ScopeKind::FilesRead, "/tmp/x", &relative),
