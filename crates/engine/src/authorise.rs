@@ -407,10 +407,15 @@ pub fn authorise(
 
     // 3c. The CA store every run is given, checked like a `files.read` scope and for holding
     // certificates only: a bad one refuses every run (on the record, then as bad input).
-    let scope_context = paths::scope_context(
-        env::get(env::HOME).map(PathBuf::from),
-        context.home().root(),
-    );
+    // Every path a run rates (a scope, a configured CA store) is rated with every user's
+    // home known; a run that rates none does not read them.
+    let rates_paths = !scope_texts.is_empty() || context.config().ca_bundle.is_some();
+    let user_home = env::get(env::HOME).map(PathBuf::from);
+    let scope_context = if rates_paths {
+        paths::scope_context(user_home, context.home().root())
+    } else {
+        paths::scope_context_without_homes(user_home, context.home().root())
+    };
     let ca_store = match ca_store::load(context.config().ca_bundle.as_deref(), &scope_context) {
         Ok(store) => store,
         Err(error) => {

@@ -99,13 +99,25 @@ pub enum ScopePathError {
 /// kernel resolves; its directory is sensitive to write), and [`resolve_leniently`] for the
 /// table.
 pub(crate) fn scope_context(user_home: Option<PathBuf>, aegisclaw_home: &Path) -> ScopeContext {
+    let mut context = scope_context_without_homes(user_home, aegisclaw_home);
+    context.homes = passwd_homes();
+    context
+}
+
+/// The same without the user database's homes, for a run that rates no path (no scope, the
+/// distribution's CA store): reading and resolving every user's home is then wasted work at
+/// each start. Anything that rates a path takes [`scope_context`].
+pub(crate) fn scope_context_without_homes(
+    user_home: Option<PathBuf>,
+    aegisclaw_home: &Path,
+) -> ScopeContext {
     let resolved = |path: PathBuf| resolve_leniently(&path).unwrap_or(path);
     ScopeContext {
         user_home: user_home.map(resolved),
         aegisclaw_home: Some(resolved(aegisclaw_home.to_path_buf())),
         program: running_program(),
         resolve: Some(resolve_leniently),
-        homes: passwd_homes(),
+        homes: Vec::new(),
     }
 }
 
