@@ -151,6 +151,26 @@ impl Escape {
     }
 }
 
+/// The `policy.decision` record on `scope` (the scope as decided, resolved).
+fn decision_on<'a>(outcome: &'a Outcome, scope: &str) -> &'a Value {
+    outcome
+        .records
+        .iter()
+        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
+        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records))
+}
+
+/// The run was asked about at `scope`, rated critical, nobody could approve, nothing ran.
+fn assert_refused_as_critical(outcome: &Outcome, scope: &str) {
+    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
+    let decision = decision_on(outcome, scope);
+    assert_eq!(decision["data"]["risk"], "critical", "{decision}");
+    assert_eq!(decision["decision"], "needs_approval", "{decision}");
+    assert_eq!(outcome.record("approval.denied")["scope"], scope);
+    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
+    assert!(!outcome.has("run.launch"));
+}
+
 /// `scopes` and, unless they name one, a bare `shell.exec`: the scripts of tests that are not
 /// about the exec wall run programs (`cat`, `python3`, `curl`...) from `sh`, which a run
 /// without `shell.exec` may not (`exec.rs` tests that wall).

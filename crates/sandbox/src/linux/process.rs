@@ -18,6 +18,30 @@ pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1)) })
 }
 
+/// SIGKILL through `pidfd` (to a pid namespace's init, it kills every process inside):
+/// `false` when the process has already been reaped (`ESRCH`), so nothing was signalled.
+pub(crate) fn pidfd_kill(pidfd: &OwnedFd) -> io::Result<bool> {
+    // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a null siginfo
+    // (the kernel fills in what a kill() would) and no flags; it touches no memory of ours.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if sent < 0 {
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(false);
+        }
+        return Err(error);
+    }
+    Ok(true)
+}
+
 /// The real user id of this process.
 pub(crate) fn real_uid() -> u32 {
     // SAFETY: getuid has no preconditions, cannot fail and touches no memory.
@@ -78,23 +102,8 @@ pub(crate) fn stop_namespace(
         None => return Ok(Stop::Gone),
     }
     // 4. SIGKILL to a pid namespace's init kills every process in it.
-    // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a null siginfo
-    // (the kernel fills in what a kill() would) and no flags; it touches no memory of ours.
-    let sent = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if sent < 0 {
-        let error = io::Error::last_os_error();
-        if error.raw_os_error() == Some(libc::ESRCH) {
-            return Ok(Stop::Gone);
-        }
-        return Err(io_error("signal")(error));
+    if !pidfd_kill(&pidfd).map_err(io_error("signal"))? {
+        return Ok(Stop::Gone);
     }
     // 5. A pidfd is readable once its process has ended.
     let mut poll = libc::pollfd {

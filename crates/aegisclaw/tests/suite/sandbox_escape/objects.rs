@@ -14,29 +14,9 @@ fn program() -> PathBuf {
     canonical(Path::new(env!("CARGO_BIN_EXE_aegisclaw")))
 }
 
-/// The run was asked about at `scope`, rated critical, nobody could approve, nothing ran.
-fn assert_refused_as_critical(outcome: &Outcome, scope: &str) {
-    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
-    let decision = outcome
-        .records
-        .iter()
-        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
-        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records));
-    assert_eq!(decision["data"]["risk"], "critical", "{decision}");
-    assert_eq!(decision["decision"], "needs_approval", "{decision}");
-    assert_eq!(outcome.record("approval.denied")["scope"], scope);
-    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
-    assert!(!outcome.has("run.launch"));
-}
-
 /// The object reasons of the decision on `scope` (why it is the sensitive object it is).
 fn object_reasons(outcome: &Outcome, scope: &str) -> String {
-    let decision = outcome
-        .records
-        .iter()
-        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
-        .unwrap_or_else(|| panic!("no decision on `{scope}`"));
-    decision["data"]["object_reasons"].to_string()
+    decision_on(outcome, scope)["data"]["object_reasons"].to_string()
 }
 
 #[test]
@@ -484,11 +464,7 @@ fn an_overlay_whose_layer_path_went_stale_needs_approval_and_shows_nothing_unask
     );
     assert!(!outcome.stdout().contains("root:"), "{}", outcome.stdout());
     assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
-    let decision = outcome
-        .records
-        .iter()
-        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
-        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records));
+    let decision = decision_on(&outcome, &scope);
     assert!(
         ["high", "critical"].contains(&decision["data"]["risk"].as_str().unwrap()),
         "{decision}"

@@ -642,15 +642,5 @@ fn files_read_of_a_project_env_file_below_a_plain_directory_is_refused_as_critic
         "{}",
         outcome.stdout()
     );
-    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
-    let decision = outcome
-        .records
-        .iter()
-        .find(|record| record["kind"] == "policy.decision" && record["scope"] == scope)
-        .unwrap_or_else(|| panic!("no decision on `{scope}` in {:#?}", outcome.records));
-    assert_eq!(decision["data"]["risk"], "critical", "{decision}");
-    assert_eq!(decision["decision"], "needs_approval", "{decision}");
-    assert_eq!(outcome.record("approval.denied")["scope"], scope);
-    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
-    assert!(!outcome.has("run.launch"));
+    assert_refused_as_critical(&outcome, &scope);
 }

@@ -6,7 +6,7 @@
 
 use crate::linux::cgroups::RunCgroup;
 // For an unreaped child of ours, so its pid cannot have been reused.
-use crate::linux::process::pidfd_open;
+use crate::linux::process::{pidfd_kill, pidfd_open};
 use crate::runtime::{Enforcement, ExitStatus, RunOutcome, SandboxError};
 use std::fs::File;
 use std::io::{self, Read as _};
@@ -284,26 +284,8 @@ fn kill_unless_ended(pidfd: &OwnedFd) -> io::Result<bool> {
     if poll_readable(pidfd, 0)? {
         return Ok(false);
     }
-    // SAFETY: pidfd_send_signal takes a descriptor we own, a signal number, a null siginfo
-    // (the kernel fills in what a kill() would) and no flags.
-    let sent = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if sent < 0 {
-        let error = io::Error::last_os_error();
-        // Ended (and reaped) just now: it was not stopped by the limit.
-        if error.raw_os_error() == Some(libc::ESRCH) {
-            return Ok(false);
-        }
-        return Err(error);
-    }
-    Ok(true)
+    // Reaped just now (`false`): it was not stopped by the limit.
+    pidfd_kill(pidfd)
 }
 
 /// Polls one descriptor for `POLLIN` for up to `millis`; `true` when it is readable.
