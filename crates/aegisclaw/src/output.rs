@@ -52,6 +52,18 @@ impl Printer {
         }
     }
 
+    /// One data line that stays one line: a newline in it (a mount point's name in a reason,
+    /// a scope path) is shown as `\n`, like every other control character.
+    pub(crate) fn line(&self, text: impl Display) {
+        if !self.json {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                escape::text(&text.to_string())
+            );
+        }
+    }
+
     /// A data line printed exactly as it is (hidden only by `--json`): only for text the user
     /// asked to see byte for byte from their own store or files (a revealed secret, the
     /// active policy), never for text from a skill or a run.

@@ -1,11 +1,16 @@
 //! Persistent "always" approval grants (`approvals/grants.json`): a human's answer to a
 //! `needs_approval` decision, remembered for one skill, publisher and scope until it expires.
-//! An unsigned (ad-hoc) skill has no identity of its own, so its grant is also bound to the
+//! A grant covers only what was approved: the risk the scope was rated then (a scope rated
+//! higher now is asked again), the host object a path scope named (its device and inode: a
+//! path that became a bind mount of `/etc` is another object), and for a signed skill its
+//! version and signed manifest (which lists every file's digest: a new release or new code is
+//! asked again). An unsigned (ad-hoc) skill has no identity of its own, so its grant is also bound to the
 //! exact command and working directory it was given for, and to the sha256 of every file that
 //! command names (its program and its script arguments): an edited script is another command.
 //! Stores and matches grants; does not read those files or ask anyone (that is the engine's).
 
 use crate::home::{self, Home, HomeError};
+use crate::scope::Risk;
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -50,19 +55,37 @@ pub enum ApprovalError {
     },
 }
 
-/// What a grant is for: one scope of one skill from one publisher, and for an unsigned skill
-/// one exact command in one working directory.
+/// What a grant is for: one scope of one skill from one publisher, rated at most one risk;
+/// for a signed skill one release of it, for a path scope one host object, and for an
+/// unsigned skill one exact command in one working directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GrantSubject<'a> {
     /// The skill's name.
     pub skill: &'a str,
     /// The publisher key id, `None` for unsigned (ad-hoc) runs.
     pub publisher: Option<&'a str>,
+    /// For a signed skill: the release the grant covers.
+    pub release: Option<Release<'a>>,
     /// The normalised scope text.
     pub scope: &'a str,
+    /// For a path scope: the host object it names (`dev:ino` of the opened path).
+    pub object: Option<&'a str>,
+    /// The scope's risk as rated for this run: a grant covers it only up to the risk it was
+    /// given for.
+    pub risk: Risk,
     /// The command an unsigned skill's grant is bound to (`None` for signed skills, whose
-    /// publisher identifies them).
+    /// publisher and release identify them).
     pub invocation: Option<Invocation<'a>>,
+}
+
+/// One release of a signed skill: its version and its signed manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Release<'a> {
+    /// The manifest's `version`.
+    pub version: &'a str,
+    /// The lower-case hex sha256 of the manifest's signed bytes (which list every file's
+    /// digest).
+    pub manifest: &'a str,
 }
 
 /// The exact command and working directory of an ad-hoc run, and the files it names.
@@ -88,37 +111,70 @@ pub struct BoundFile {
 }
 
 impl<'a> GrantSubject<'a> {
-    /// The subject of a run's scope: bound to `argv`, `workdir` and the `files` they name
-    /// exactly when the skill is unsigned (`publisher` is `None`).
-    pub fn for_run(
-        skill: &'a str,
-        publisher: Option<&'a str>,
-        scope: &'a str,
-        argv: &'a [String],
-        workdir: &'a str,
-        files: &'a [BoundFile],
-    ) -> Self {
+    /// The subject of `scope` of `skill` from `publisher`, rated `risk`, not yet bound to a
+    /// release, an object or a command.
+    pub fn new(skill: &'a str, publisher: Option<&'a str>, scope: &'a str, risk: Risk) -> Self {
         Self {
             skill,
             publisher,
+            release: None,
             scope,
-            invocation: publisher.is_none().then_some(Invocation {
+            object: None,
+            risk,
+            invocation: None,
+        }
+    }
+
+    /// The same, for one release of a signed skill.
+    pub fn released(self, release: Release<'a>) -> Self {
+        Self {
+            release: Some(release),
+            ..self
+        }
+    }
+
+    /// The same, for the host object a path scope names (`dev:ino`).
+    pub fn on_object(self, object: Option<&'a str>) -> Self {
+        Self { object, ..self }
+    }
+
+    /// The same, bound to `argv`, `workdir` and the `files` they name exactly when the skill
+    /// is unsigned (`publisher` is `None`).
+    pub fn bound_to(self, argv: &'a [String], workdir: &'a str, files: &'a [BoundFile]) -> Self {
+        Self {
+            invocation: self.publisher.is_none().then_some(Invocation {
                 argv,
                 workdir,
                 files,
             }),
+            ..self
         }
     }
 
-    /// `sha256(skill \0 publisher \0 scope \0)` in hex, followed in the hash (for a bound
-    /// subject) by each argv word and the working directory, then each bound file's path and
-    /// digest, length-prefixed: a different publisher, scope, command, directory or file
-    /// content never matches an old grant.
+    /// `sha256(skill \0 publisher \0 scope \0)` in hex, followed in the hash by the release
+    /// (version and manifest digest) and the object when there are, and (for a bound subject)
+    /// each argv word and the working directory, then each bound file's path and digest, all
+    /// length-prefixed: a different publisher, scope, release, object, command, directory or
+    /// file content never matches an old grant. The risk is not in it: a grant covers every
+    /// risk up to its own.
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
         for part in [self.skill, self.publisher.unwrap_or(""), self.scope] {
             hasher.update(part.as_bytes());
             hasher.update([0]);
+        }
+        let prefixed = |hasher: &mut Sha256, word: &str| {
+            hasher.update((word.len() as u64).to_le_bytes());
+            hasher.update(word.as_bytes());
+        };
+        if let Some(release) = &self.release {
+            hasher.update(b"release\0");
+            prefixed(&mut hasher, release.version);
+            prefixed(&mut hasher, release.manifest);
+        }
+        if let Some(object) = self.object {
+            hasher.update(b"object\0");
+            prefixed(&mut hasher, object);
         }
         if let Some(invocation) = &self.invocation {
             hasher.update(b"invocation\0");
@@ -129,16 +185,13 @@ impl<'a> GrantSubject<'a> {
                 .map(String::as_str)
                 .chain([invocation.workdir])
             {
-                hasher.update((word.len() as u64).to_le_bytes());
-                hasher.update(word.as_bytes());
+                prefixed(&mut hasher, word);
             }
             hasher.update(b"files\0");
             hasher.update((invocation.files.len() as u64).to_le_bytes());
             for file in invocation.files {
-                for part in [&file.path, &file.sha256] {
-                    hasher.update((part.len() as u64).to_le_bytes());
-                    hasher.update(part.as_bytes());
-                }
+                prefixed(&mut hasher, &file.path);
+                prefixed(&mut hasher, &file.sha256);
             }
         }
         hex::encode(hasher.finalize())
@@ -146,7 +199,7 @@ impl<'a> GrantSubject<'a> {
 
     /// What an "always" answer for this subject covers, for the person asked.
     pub fn covers(&self) -> String {
-        match (&self.invocation, self.publisher) {
+        let who = match (&self.invocation, self.publisher) {
             (Some(invocation), _) if invocation.files.is_empty() => format!(
                 "only the command `{}` run in `{}`, asking for `{}`",
                 shell_words(invocation.argv),
@@ -170,15 +223,30 @@ impl<'a> GrantSubject<'a> {
                     "stay"
                 }
             ),
-            (None, Some(publisher)) => format!(
-                "every run of skill `{}` signed by publisher `{publisher}` asking for `{}`",
-                self.skill, self.scope
-            ),
+            (None, Some(publisher)) => match &self.release {
+                Some(release) => format!(
+                    "every run of skill `{}` {} as signed (manifest sha256 {}) by publisher `{publisher}` asking for `{}`",
+                    self.skill,
+                    release.version,
+                    release.manifest.get(..12).unwrap_or(release.manifest),
+                    self.scope
+                ),
+                None => format!(
+                    "every run of skill `{}` signed by publisher `{publisher}` asking for `{}`",
+                    self.skill, self.scope
+                ),
+            },
             (None, None) => format!(
                 "every run of the unsigned skill `{}` asking for `{}`",
                 self.skill, self.scope
             ),
-        }
+        };
+        let object = if self.object.is_some() {
+            " while it names the same file or directory"
+        } else {
+            ""
+        };
+        format!("{who}{object}, rated {} or lower", self.risk)
     }
 }
 
@@ -212,6 +280,19 @@ pub struct Grant {
     pub publisher: Option<String>,
     /// The scope.
     pub scope: String,
+    /// The highest risk the grant covers: the scope's rating when it was given. Absent in
+    /// grants from before grants were bound to a risk, which cover nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// For a signed skill: the version the grant covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// For a signed skill: the sha256 of the signed manifest the grant covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// For a path scope: the host object (`dev:ino`) the grant covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     /// For an unsigned skill: the exact command the grant covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argv: Option<Vec<String>>,
@@ -277,17 +358,19 @@ impl Grants {
         Ok(Self { path, file })
     }
 
-    /// The valid grant for `subject`, if any. An unsigned subject without an invocation has
-    /// none (only a grant bound to one command can match).
+    /// The valid grant for `subject`, if any: the same fingerprint, not expired, and given
+    /// for a risk at least the subject's. An unsigned subject without an invocation has none
+    /// (only a grant bound to one command can match).
     pub fn find(&self, subject: &GrantSubject<'_>, now: Timestamp) -> Option<&Grant> {
         if subject.publisher.is_none() && subject.invocation.is_none() {
             return None;
         }
         let fingerprint = subject.fingerprint();
-        self.file
-            .grants
-            .iter()
-            .find(|grant| grant.fingerprint == fingerprint && grant.is_valid_at(now))
+        self.file.grants.iter().find(|grant| {
+            grant.fingerprint == fingerprint
+                && grant.is_valid_at(now)
+                && grant.risk.is_some_and(|risk| subject.risk <= risk)
+        })
     }
 
     /// Every grant, expired ones included.
@@ -317,6 +400,10 @@ impl Grants {
             skill: subject.skill.to_string(),
             publisher: subject.publisher.map(str::to_string),
             scope: subject.scope.to_string(),
+            risk: Some(subject.risk),
+            version: subject.release.map(|release| release.version.to_string()),
+            manifest: subject.release.map(|release| release.manifest.to_string()),
+            object: subject.object.map(str::to_string),
             argv: subject
                 .invocation
                 .map(|invocation| invocation.argv.to_vec()),
@@ -367,12 +454,16 @@ mod tests {
     use super::*;
 
     fn subject<'a>(scope: &'a str, publisher: Option<&'a str>) -> GrantSubject<'a> {
-        GrantSubject {
-            skill: "web-search",
-            publisher,
-            scope,
-            invocation: None,
-        }
+        GrantSubject::new("web-search", publisher, scope, Risk::Medium)
+    }
+
+    fn ad_hoc<'a>(
+        scope: &'a str,
+        argv: &'a [String],
+        workdir: &'a str,
+        files: &'a [BoundFile],
+    ) -> GrantSubject<'a> {
+        GrantSubject::new("ad-hoc", None, scope, Risk::Medium).bound_to(argv, workdir, files)
     }
 
     fn words(text: &str) -> Vec<String> {
@@ -407,6 +498,75 @@ mod tests {
         );
     }
 
+    const RELEASE: Release<'static> = Release {
+        version: "1.0.0",
+        manifest: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    };
+
+    #[test]
+    fn a_grant_covers_only_its_risk_release_and_object() {
+        let temp = tempfile::tempdir().unwrap();
+        let home = Home::at(temp.path());
+        home.ensure_layout().unwrap();
+        let now = Timestamp::parse("2026-11-24T10:00:00Z").unwrap();
+        let scope = "files.read:/root/.cache-dir";
+        let given = |risk| {
+            GrantSubject::new("reader", Some("abcd"), scope, risk)
+                .released(RELEASE)
+                .on_object(Some("2049:77"))
+        };
+        let mut grants = Grants::load(&home).unwrap();
+        let grant = grants
+            .grant(&given(Risk::High), "cli:alice", now, 30)
+            .unwrap();
+        assert_eq!(grant.risk, Some(Risk::High));
+        assert_eq!(grant.object.as_deref(), Some("2049:77"));
+        let reloaded = Grants::load(&home).unwrap();
+        assert!(reloaded.find(&given(Risk::High), now).is_some());
+        assert!(reloaded.find(&given(Risk::Medium), now).is_some());
+        // The same path, now rated critical (it became a bind mount of `/etc`): asked again.
+        assert!(reloaded.find(&given(Risk::Critical), now).is_none());
+        // Another object at the path, another release, other code: asked again.
+        assert!(
+            reloaded
+                .find(&given(Risk::High).on_object(Some("2049:78")), now)
+                .is_none()
+        );
+        let next = Release {
+            version: "9.9.9",
+            ..RELEASE
+        };
+        assert!(
+            reloaded
+                .find(&given(Risk::High).released(next), now)
+                .is_none()
+        );
+        let recoded = Release {
+            manifest: "ff23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ..RELEASE
+        };
+        assert!(
+            reloaded
+                .find(&given(Risk::High).released(recoded), now)
+                .is_none()
+        );
+        // A grant written before grants carried a risk covers nothing.
+        let mut old = grant.clone();
+        old.risk = None;
+        home::atomic_write(
+            &home.approval_grants(),
+            serde_json::to_string(&GrantsFile {
+                version: 1,
+                grants: vec![old],
+            })
+            .unwrap()
+            .as_bytes(),
+        )
+        .unwrap();
+        let reloaded = Grants::load(&home).unwrap();
+        assert!(reloaded.find(&given(Risk::Low), now).is_none());
+    }
+
     #[test]
     fn a_corrupt_file_is_an_error_naming_it() {
         let temp = tempfile::tempdir().unwrap();
@@ -437,7 +597,7 @@ mod tests {
     }
 
     fn bound<'a>(argv: &'a [String], workdir: &'a str) -> GrantSubject<'a> {
-        GrantSubject::for_run("ad-hoc", None, "files.write:/work", argv, workdir, &[])
+        ad_hoc("files.write:/work", argv, workdir, &[])
     }
 
     #[test]
@@ -460,9 +620,7 @@ mod tests {
             ]
         };
         let (granted, edited) = (file("11"), file("22"));
-        let subject = |files| {
-            GrantSubject::for_run("ad-hoc", None, "files.write:/work", &argv, "/work", files)
-        };
+        let subject = |files| ad_hoc("files.write:/work", &argv, "/work", files);
         let mut grants = Grants::load(&home).unwrap();
         let grant = grants
             .grant(&subject(&granted), "cli:alice", now, 30)
@@ -474,7 +632,7 @@ mod tests {
         assert!(reloaded.find(&subject(&[]), now).is_none());
         assert_eq!(
             subject(&granted).covers(),
-            "only the command `sh run.sh` run in `/work`, asking for `files.write:/work`, while `/usr/bin/dash`, `/work/run.sh` stay unchanged"
+            "only the command `sh run.sh` run in `/work`, asking for `files.write:/work`, while `/usr/bin/dash`, `/work/run.sh` stay unchanged, rated medium or lower"
         );
     }
 
@@ -511,8 +669,8 @@ mod tests {
             "an \"always\" grant for the unsigned skill `web-search` and scope `files.write:/work` must be bound to its command and working directory"
         );
         // A signed subject is not bound to a command.
-        let signed =
-            GrantSubject::for_run("web", Some("abcd"), "files.write:/w", &granted, "/w", &[]);
+        let signed = GrantSubject::new("web", Some("abcd"), "files.write:/w", Risk::Medium)
+            .bound_to(&granted, "/w", &[]);
         assert_eq!(signed.invocation, None);
     }
 
@@ -521,13 +679,15 @@ mod tests {
         let mut argv = words("sh -c");
         argv.push("echo it's here".to_string());
         assert_eq!(
-            GrantSubject::for_run("ad-hoc", None, "files.write:/w", &argv, "/w", &[]).covers(),
-            "only the command `sh -c 'echo it'\\''s here'` run in `/w`, asking for `files.write:/w`"
+            ad_hoc("files.write:/w", &argv, "/w", &[]).covers(),
+            "only the command `sh -c 'echo it'\\''s here'` run in `/w`, asking for `files.write:/w`, rated medium or lower"
         );
         assert_eq!(
-            GrantSubject::for_run("web", Some("abcd"), "net.outbound:a.test", &argv, "/w", &[])
+            GrantSubject::new("web", Some("abcd"), "files.read:/srv/x", Risk::High)
+                .released(RELEASE)
+                .on_object(Some("2049:77"))
                 .covers(),
-            "every run of skill `web` signed by publisher `abcd` asking for `net.outbound:a.test`"
+            "every run of skill `web` 1.0.0 as signed (manifest sha256 0123456789ab) by publisher `abcd` asking for `files.read:/srv/x` while it names the same file or directory, rated high or lower"
         );
     }
 }

@@ -48,9 +48,14 @@ pub enum KeyError {
 }
 
 /// A private ed25519 signing key. Its `Debug` output never shows the secret.
+///
+/// Loading one only decodes its seed: the expanded key (a scalar multiplication, the costly
+/// part) is derived at the first signature or public key, so a writer that loads the audit key
+/// before a run can sign its checkpoint while the run's last records are being fsynced.
 #[derive(Clone)]
 pub struct SigningKey {
-    inner: ed25519_dalek::SigningKey,
+    seed: zeroize::Zeroizing<[u8; 32]>,
+    inner: std::sync::OnceLock<ed25519_dalek::SigningKey>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -72,8 +77,14 @@ impl SigningKey {
     /// Builds a key from its 32-byte seed (used by known-answer tests).
     pub fn from_seed(seed: [u8; 32]) -> Self {
         Self {
-            inner: ed25519_dalek::SigningKey::from_bytes(&seed),
+            seed: zeroize::Zeroizing::new(seed),
+            inner: std::sync::OnceLock::new(),
         }
+    }
+
+    fn expanded(&self) -> &ed25519_dalek::SigningKey {
+        self.inner
+            .get_or_init(|| ed25519_dalek::SigningKey::from_bytes(&self.seed))
     }
 
     /// Parses the one-line file format `ed25519-secret:<base64>`.
@@ -85,22 +96,23 @@ impl SigningKey {
         let bytes = STANDARD
             .decode(encoded)
             .map_err(|_| KeyError::MalformedSecret)?;
-        let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::MalformedSecret)?;
+        let bytes = zeroize::Zeroizing::new(bytes);
+        let seed: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::MalformedSecret)?;
         Ok(Self::from_seed(seed))
     }
 
     /// The one-line file format, with a trailing newline.
     pub fn to_text(&self) -> String {
-        format!(
-            "{SECRET_PREFIX}{}\n",
-            STANDARD.encode(self.inner.to_bytes())
-        )
+        format!("{SECRET_PREFIX}{}\n", STANDARD.encode(*self.seed))
     }
 
     /// The matching public key.
     pub fn public(&self) -> PublicKey {
         PublicKey {
-            inner: self.inner.verifying_key(),
+            inner: self.expanded().verifying_key(),
         }
     }
 
@@ -110,7 +122,7 @@ impl SigningKey {
         signed.extend_from_slice(domain);
         signed.extend_from_slice(message);
         Signature {
-            inner: self.inner.sign(&signed),
+            inner: self.expanded().sign(&signed),
         }
     }
 }

@@ -19,7 +19,7 @@ mod risk;
 mod suffix;
 
 pub use net::non_public_reason;
-pub use risk::{SensitiveObject, sensitive_objects};
+pub use risk::{SensitiveObject, filesystem_rating, sensitive_objects};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

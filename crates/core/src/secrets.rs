@@ -87,6 +87,11 @@ pub fn check_value(name: &str, value: &SecretString) -> Result<(), SecretsError>
             max: MAX_VALUE_BYTES,
         });
     }
+    if value.expose_secret().contains('\0') {
+        return Err(SecretsError::NulInValue {
+            name: name.to_string(),
+        });
+    }
     Ok(())
 }
 
@@ -104,6 +109,14 @@ pub enum SecretsError {
     /// An empty value was given.
     #[error("the value of secret `{name}` is empty")]
     EmptyValue {
+        /// The secret's name.
+        name: String,
+    },
+    /// A value with a NUL byte was given: it cannot be passed in an environment variable.
+    #[error(
+        "the value of secret `{name}` contains a NUL byte, which no environment variable can hold"
+    )]
+    NulInValue {
         /// The secret's name.
         name: String,
     },

@@ -15,7 +15,7 @@ use crate::approval::{Answer, ApprovalBroker, ApprovalRequest};
 use crate::ca_store::{self, CaStore, CaStoreError};
 use crate::context::{Context, ContextError};
 use crate::runtime::{self, RuntimeChoice};
-use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants};
+use aegisclaw_core::approval::{DEFAULT_GRANT_DAYS, GrantSubject, Grants, Release};
 use aegisclaw_core::audit::Event;
 use aegisclaw_core::env;
 use aegisclaw_core::lockdown;
@@ -76,6 +76,9 @@ pub struct ScopeVerdict {
     pub from_grant: bool,
     /// Whether the scope is granted in the end.
     pub granted: bool,
+    /// For a path scope: the host object it names (`dev:ino`), which a grant is bound to.
+    #[serde(skip)]
+    object: Option<String>,
 }
 
 /// Why a run was refused before it started.
@@ -183,6 +186,9 @@ pub enum AuthoriseError {
     /// The CA store every run is given is refused (the run is, on the record, before this).
     #[error(transparent)]
     CaStore(#[from] CaStoreError),
+    /// A verified manifest could not be serialised again to bind grants to it.
+    #[error(transparent)]
+    Manifest(#[from] aegisclaw_core::skill::manifest::ManifestError),
 }
 
 /// The policy [`authorise`] decides with: one already loaded, or the home's active policy
@@ -262,7 +268,9 @@ pub fn authorise(
         })
     };
 
-    // 1. Resolve the skill.
+    // 1. Resolve the skill. A signed skill's grants are bound to its release: the sha256 of
+    // its signed manifest, which lists every file's digest.
+    let mut manifest_digest: Option<String> = None;
     let (facts, skill_dir, mut argv, scope_texts, resources, files, platform) = match &request
         .source
     {
@@ -303,6 +311,7 @@ pub fn authorise(
             match verified {
                 Ok(verified) => {
                     let manifest: Manifest = verified.manifest;
+                    manifest_digest = Some(manifest.signed_digest()?);
                     pending.push(
                         context
                             .event("skill.verify")
@@ -512,6 +521,10 @@ pub fn authorise(
             decision,
             answer: None,
             from_grant: false,
+            object: resolved
+                .opened
+                .as_ref()
+                .map(|opened| format!("{}:{}", opened.dev(), opened.ino())),
         });
     }
     if let Some(denied) = verdicts
@@ -565,14 +578,21 @@ pub fn authorise(
     {
         // An unsigned skill's grant is bound to this exact command and working directory, and
         // to the contents of the files it names.
-        let subject = GrantSubject::for_run(
+        let release = manifest_digest.as_deref().map(|manifest| Release {
+            version: &facts.version,
+            manifest,
+        });
+        let mut subject = GrantSubject::new(
             &facts.name,
             facts.publisher.as_deref(),
             &verdict.scope,
-            &argv,
-            &workdir_text,
-            &bound_files,
-        );
+            verdict.risk,
+        )
+        .on_object(verdict.object.as_deref())
+        .bound_to(&argv, &workdir_text, &bound_files);
+        if let Some(release) = release {
+            subject = subject.released(release);
+        }
         if let Some(grant) = grants.find(&subject, now) {
             verdict.granted = true;
             verdict.from_grant = true;

@@ -88,6 +88,32 @@ pub enum RunError {
         /// Why lockdown counts as on.
         reason: String,
     },
+    /// An error whose text held a value of a secret the run was given: its whole text (the
+    /// causes included) with every such value redacted, which is all that is shown and recorded.
+    #[error("{message}")]
+    Redacted {
+        /// The layer that failed.
+        layer: &'static str,
+        /// The error chain, redacted.
+        message: String,
+    },
+}
+
+impl RunError {
+    /// The layer a `run.failed` record names.
+    fn layer(&self) -> &'static str {
+        match self {
+            RunError::Sandbox(sandbox) => sandbox.layer(),
+            RunError::Plan(_) => "plan",
+            RunError::Secret { .. } | RunError::MissingSecret { .. } => "secrets",
+            RunError::Redact(_) => "redactor",
+            RunError::Context(_) => "audit",
+            RunError::Runtime { .. } => "runtime",
+            RunError::Registry(_) => "run registry",
+            RunError::Lockdown { .. } => "lockdown",
+            RunError::Redacted { layer, .. } => layer,
+        }
+    }
 }
 
 /// How a run ended.
@@ -141,18 +167,11 @@ pub fn execute(
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks,
 ) -> Result<RunReport, RunError> {
-    let result = execute_inner(context, authorised, passphrase, sinks);
+    let mut redactor = None;
+    let result = execute_inner(context, authorised, passphrase, sinks, &mut redactor)
+        .map_err(|error| redacted(error, redactor.as_ref()));
     if let Err(error) = &result {
-        let layer = match error {
-            RunError::Sandbox(sandbox) => sandbox.layer(),
-            RunError::Plan(_) => "plan",
-            RunError::Secret { .. } | RunError::MissingSecret { .. } => "secrets",
-            RunError::Redact(_) => "redactor",
-            RunError::Context(_) => "audit",
-            RunError::Runtime { .. } => "runtime",
-            RunError::Registry(_) => "run registry",
-            RunError::Lockdown { .. } => "lockdown",
-        };
+        let layer = error.layer();
         let reason = crate::doctor::error_chain(error);
         // The records authorisation left pending go first, then the failure. Best effort: the
         // error itself may be the audit log failing.
@@ -171,11 +190,30 @@ pub fn execute(
     result
 }
 
+/// `error`, or, when its text (causes included) holds a value of a secret the run was given,
+/// that text redacted. No error should quote a value (each names the secret instead); this
+/// makes sure none is recorded or printed if one does.
+fn redacted(error: RunError, redactor: Option<&Redactor>) -> RunError {
+    let Some(redactor) = redactor else {
+        return error;
+    };
+    let text = crate::doctor::error_chain(&error);
+    let message = redactor.redact_str(&text);
+    if message == text {
+        return error;
+    }
+    RunError::Redacted {
+        layer: error.layer(),
+        message,
+    }
+}
+
 fn execute_inner(
     context: &mut Context,
     authorised: &mut Authorised,
     passphrase: &dyn Fn() -> Result<SecretString, SecretsError>,
     sinks: OutputSinks,
+    redactor_out: &mut Option<Redactor>,
 ) -> Result<RunReport, RunError> {
     // 0. Only the native launcher exists: anything else chosen is refused, never run natively.
     if authorised.runtime.selected != RuntimeKind::Native {
@@ -216,6 +254,7 @@ fn execute_inner(
             .map(|(name, value)| (name.as_str(), value.expose_secret().as_bytes()))
             .collect::<Vec<_>>(),
     )?;
+    *redactor_out = Some(redactor.clone());
 
     // 2. The sandbox spec from the granted scopes.
     let workdir = workdir_for(authorised);
@@ -619,6 +658,40 @@ mod tests {
     use super::*;
     use aegisclaw_core::scope::{Scope, ScopeContext};
     use aegisclaw_core::skill::manifest::Resources;
+
+    #[test]
+    fn an_error_quoting_a_secret_value_is_shown_and_recorded_redacted() {
+        let redactor =
+            Redactor::named(&[("API_KEY", b"hunter2-binary-api-key".as_slice())]).unwrap();
+        let quoting = RunError::Lockdown {
+            reason: "state says hunter2-binary-api-key".into(),
+        };
+        let error = redacted(quoting, Some(&redactor));
+        let text = crate::doctor::error_chain(&error);
+        assert!(
+            matches!(
+                error,
+                RunError::Redacted {
+                    layer: "lockdown",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.starts_with("lockdown was turned on as the run started: state says "),
+            "{text}"
+        );
+        // An error quoting no value is left as it is, typed.
+        let plain = redacted(
+            RunError::MissingSecret {
+                name: "API_KEY".into(),
+            },
+            Some(&redactor),
+        );
+        assert!(matches!(plain, RunError::MissingSecret { .. }), "{plain:?}");
+    }
 
     fn scopes(texts: &[&str]) -> Vec<Scope> {
         let context = ScopeContext::default();

@@ -389,14 +389,17 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
     let Some(program) = spec.argv.first() else {
         return Err(PlanError::EmptyCommand);
     };
-    for text in spec
-        .argv
-        .iter()
-        .chain(spec.env.iter().flat_map(|(k, v)| [k, v]))
-        .chain([&spec.hostname])
-    {
+    for text in spec.argv.iter().chain([&spec.hostname]) {
         if text.contains('\0') {
             return Err(PlanError::NulByte { text: text.clone() });
+        }
+    }
+    // A value may be a secret's: the error names the variable, never the value.
+    for (name, value) in &spec.env {
+        if name.contains('\0') || value.contains('\0') {
+            return Err(PlanError::NulInEnv {
+                name: name.replace('\0', "\\0"),
+            });
         }
     }
     let program_name = program.as_str();

@@ -344,7 +344,7 @@ fn eval(
     printer.data(format_args!("decision: {}", decision.outcome));
     printer.data(format_args!("rules: {}", decision.rules.join(", ")));
     for reason in &decision.reasons {
-        printer.data(format_args!("reason: {reason}"));
+        printer.line(format_args!("reason: {reason}"));
     }
     if !decision.errors.is_empty() {
         return Err(Refusal(format!(

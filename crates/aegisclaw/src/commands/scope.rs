@@ -40,19 +40,19 @@ pub(crate) fn run(
         if index > 0 {
             printer.data("");
         }
-        printer.data(&explanation.scope);
+        printer.line(&explanation.scope);
         if let Some(requested) = &explained.requested {
-            printer.data(format_args!("  asked   {requested}"));
+            printer.line(format_args!("  asked   {requested}"));
         }
-        printer.data(format_args!("  kind    {}", explanation.kind));
-        printer.data(format_args!("  target  {}", explanation.target));
-        printer.data(format_args!("  grants  {}", explanation.meaning));
+        printer.line(format_args!("  kind    {}", explanation.kind));
+        printer.line(format_args!("  target  {}", explanation.target));
+        printer.line(format_args!("  grants  {}", explanation.meaning));
         for limit in &explanation.limits {
-            printer.data(format_args!("  limit   {limit}"));
+            printer.line(format_args!("  limit   {limit}"));
         }
-        printer.data(format_args!("  risk    {}", explanation.risk));
+        printer.line(format_args!("  risk    {}", explanation.risk));
         for reason in &explanation.reasons {
-            printer.data(format_args!("  why     {reason}"));
+            printer.line(format_args!("  why     {reason}"));
         }
     }
     match errors.len() {

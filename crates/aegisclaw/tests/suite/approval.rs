@@ -176,3 +176,88 @@ fn terminal_control_in_the_argv_is_shown_escaped_in_the_approval_prompt() {
     let kinds = kinds(&env);
     assert!(kinds.contains(&"approval.denied".to_string()), "{kinds:?}");
 }
+
+/// An "always" given to a signed skill's scope rated high (a hidden directory in a home) must
+/// not answer for the same path once it is something else: here a bind mount of `/etc`, which
+/// the engine rates critical (another object, and a higher risk). With no terminal, nobody can
+/// be asked again, so the run is refused.
+#[test]
+fn an_always_grant_does_not_cover_its_path_once_it_is_a_bind_of_etc() {
+    let env = TestEnv::initialised();
+    let cache = env.dir.path().join("user/.aegtest");
+    std::fs::create_dir_all(&cache).unwrap();
+    let cache = std::fs::canonicalize(&cache).unwrap();
+    let scope = format!("files.read:{}", cache.display());
+    let skill = env.dir.path().join("cache-reader");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("manifest.yaml"),
+        format!(
+            "name: cache-reader\nversion: 1.0.0\ndescription: Reads a cache\nplatform: native\nentrypoint: [sh, run.sh]\nscopes: ['{scope}']\n"
+        ),
+    )
+    .unwrap();
+    // Builtins only: `sh` is the entrypoint, and no other program is asked for.
+    std::fs::write(
+        skill.join("run.sh"),
+        format!(
+            "read line < '{}/shadow'; echo \"RAN $line\"\n",
+            cache.display()
+        ),
+    )
+    .unwrap();
+    for args in [["skill", "sign"], ["skill", "install"]] {
+        env.cmd(&[args[0], args[1], skill.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+    let run = ["sandbox", "run-registered", "cache-reader"];
+    let mut command = env.with_env(Command::new(env!("CARGO_BIN_EXE_aegisclaw")));
+    command.args(run).env("TERM", "xterm");
+    let mut session = spawn_command(command, Some(20_000)).unwrap();
+    answer(&mut session, "Allow `files.read:", &[DOWN, DOWN, ENTER]);
+    session.exp_string("high approved").unwrap();
+    session.exp_eof().unwrap();
+    assert!(env.home().join("approvals/grants.json").is_file());
+
+    // The same skill, in a mount namespace where the path is `/etc`.
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "true"])
+        .output();
+    if !probe.is_ok_and(|output| output.status.success()) {
+        eprintln!("SKIPPED: no private mount namespace here (`unshare -m` as root)");
+        return;
+    }
+    let log = env.home().join("audit/audit.jsonl");
+    let before = std::fs::read_to_string(&log).unwrap().len();
+    let mut again = env.with_env(Command::new("unshare"));
+    again
+        .args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(format!(
+            r#"mount --bind /etc '{}' || exit 97; exec "$@""#,
+            cache.display()
+        ))
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_aegisclaw"))
+        .args(run)
+        .stdin(std::process::Stdio::null());
+    let output = again.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("RAN"));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<serde_json::Value> = text[before..]
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let of = |kind: &str| {
+        records
+            .iter()
+            .find(|record| record["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} in {records:?}"))
+    };
+    assert_eq!(of("policy.decision")["data"]["risk"], "critical");
+    assert!(!text[before..].contains("remembered grant"), "{records:?}");
+    assert_eq!(of("approval.denied")["scope"], scope.as_str());
+    assert_eq!(of("run.refused")["data"]["stage"], "approval");
+}

@@ -200,6 +200,24 @@ fn the_value_never_reaches_output_or_the_audit_log() {
     );
 }
 
+/// A NUL byte cannot be passed in an environment variable: a run given such a secret failed
+/// with the value in its error and in the hash-chained `run.failed` record.
+#[test]
+fn a_secret_value_with_a_nul_byte_is_refused_and_never_shown_or_recorded() {
+    let env = TestEnv::initialised();
+    secrets_snapshot!(env, &["secrets", "set", "API_KEY"], "hunter2\0-binary-api-key-9f8e7d", @"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: the value of secret `API_KEY` contains a NUL byte, which no environment variable can hold
+    ");
+    let audit = audit_text(&env);
+    assert!(!audit.contains("hunter2"), "{audit}");
+    assert!(records_of(&env, "secrets.set").is_empty());
+    let list = env.cmd(&["secrets", "list", "--json"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("API_KEY"));
+}
+
 #[test]
 fn a_value_argument_is_a_usage_error() {
     let env = TestEnv::initialised();

@@ -107,6 +107,16 @@ pub fn sensitive_objects(
         .map_err(|problem| ScopeError::Context { problem })
 }
 
+/// How a mount of type `fstype` (as `/proc/self/mountinfo` names it: `proc`, `fuse.sshfs`) is
+/// rated wherever it is mounted, at or inside a path scope: its risk and why; `None` when its
+/// type says nothing. A broken table is its typed error.
+pub fn filesystem_rating(fstype: &str) -> Result<Option<(Risk, String)>, ScopeError> {
+    Ok(tables()?
+        .sensitive
+        .filesystem(fstype)
+        .map(|(risk, reason)| (risk, reason.to_string())))
+}
+
 /// Rates a parsed target. Fails closed: a broken table rates critical with the error as reason.
 pub(super) fn rate(kind: ScopeKind, target: &Target, context: &ScopeContext) -> Rating {
     match tables() {
@@ -316,6 +326,40 @@ mod tests {
                 .networks
                 .iter()
                 .all(|(_, reason)| !reason.trim().is_empty())
+        );
+    }
+
+    #[test]
+    fn kernel_interfaces_and_fuse_are_rated_by_type_and_plain_filesystems_are_not() {
+        let risk = |fstype: &str| filesystem_rating(fstype).unwrap().map(|(risk, _)| risk);
+        for fstype in [
+            "proc",
+            "binfmt_misc",
+            "debugfs",
+            "tracefs",
+            "securityfs",
+            "bpf",
+            "cgroup",
+        ] {
+            assert_eq!(risk(fstype), Some(Risk::Critical), "{fstype}");
+        }
+        for fstype in ["fuse", "fuse.sshfs", "fuseblk", "fuseblk.ntfs-3g"] {
+            assert_eq!(risk(fstype), Some(Risk::High), "{fstype}");
+        }
+        for fstype in [
+            "ext4", "tmpfs", "overlay", "nsfs", "fuse.", "procfs", "fuseblkx",
+        ] {
+            assert_eq!(risk(fstype), None, "{fstype}");
+        }
+        let bad = "aliases: []\npaths: []\nnames: []\nfilesystems:\n  - {type: '*', risk: high, reason: x}\n";
+        assert_eq!(
+            Tables::from_yaml(bad, SCOPE_RISK_YAML).err().unwrap(),
+            "`sensitive-paths.yaml`: filesystem type `*` is not one word (a `*` may only end it)"
+        );
+        let twice = "aliases: []\npaths: []\nnames: []\nfilesystems:\n  - {type: proc, risk: high, reason: x}\n  - {type: proc, risk: high, reason: y}\n";
+        assert_eq!(
+            Tables::from_yaml(twice, SCOPE_RISK_YAML).err().unwrap(),
+            "`sensitive-paths.yaml`: entry `proc` is listed twice"
         );
     }
 

@@ -288,6 +288,13 @@ impl Manifest {
         canonical::to_canonical_vec(&value).map_err(|error| failed(error.to_string()))
     }
 
+    /// The lower-case hex sha256 of [`Manifest::signing_payload`]: one release of a skill,
+    /// its every file included (the manifest lists their digests).
+    pub fn signed_digest(&self) -> Result<String, ManifestError> {
+        use sha2::Digest as _;
+        Ok(hex::encode(sha2::Sha256::digest(self.signing_payload()?)))
+    }
+
     /// The YAML text of this manifest, fields in their documented order.
     pub fn to_yaml(&self) -> Result<String, ManifestError> {
         serde_saphyr::to_string(self).map_err(|error| ManifestError::Serialise {

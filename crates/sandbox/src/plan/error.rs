@@ -46,6 +46,13 @@ pub enum PlanError {
         /// The text (lossy).
         text: String,
     },
+    /// An environment variable's name or value has a NUL byte. The value is never shown: it
+    /// may be a secret's.
+    #[error("environment variable `{name}` contains a NUL byte (its value is not shown)")]
+    NulInEnv {
+        /// The variable's name (a NUL in it written as `\0`).
+        name: String,
+    },
     /// A program the run may execute cannot be resolved to the files that run it.
     #[error("cannot resolve {} `{name}` for execution: {reason}", source_words(*.by))]
     Unresolved {

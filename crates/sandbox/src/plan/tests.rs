@@ -439,6 +439,19 @@ fn bad_specs_are_refused() {
     let mut empty = spec();
     empty.argv.clear();
     assert_eq!(plan(&empty, &facts(7)), Err(PlanError::EmptyCommand));
+    // An environment value may be a secret's: the error names the variable, never the value.
+    let mut secret = spec();
+    secret
+        .env
+        .push(("API_KEY".into(), "hunter2\0-binary-api-key".into()));
+    let error = plan(&secret, &facts(7)).unwrap_err();
+    assert_eq!(
+        error,
+        PlanError::NulInEnv {
+            name: "API_KEY".into()
+        }
+    );
+    assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
 #[test]

@@ -478,3 +478,36 @@ fn an_overlay_whose_layer_path_went_stale_needs_approval_and_shows_nothing_unask
         "{reasons}"
     );
 }
+
+/// A build chroot's procfs (schroot, pbuilder, mock mount one) is a new superblock: neither its
+/// path nor its device and inode are `/proc`'s, so only its type says it is the host's process
+/// table and kernel controls. Written, `sys/kernel/core_pattern` runs a program as host root
+/// at the next crash; read, it shows every host process's command line.
+#[test]
+fn a_procfs_mounted_under_a_scope_is_refused_as_critical_wherever_it_is() {
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    let chroot = canonical(&escape.work).join("chroot");
+    let procfs = chroot.join("proc");
+    std::fs::create_dir_all(&procfs).unwrap();
+    let mount = format!("mount -t proc proc '{}'", procfs.display());
+    let core_pattern = procfs.join("sys/kernel/core_pattern");
+    for (scope, how) in [
+        (format!("files.write:{}", chroot.display()), "holds"),
+        (format!("files.write:{}", core_pattern.display()), "is on"),
+        (format!("files.read:{}", procfs.display()), "is on"),
+    ] {
+        let script = format!("cat '{}/1/cmdline'; echo RAN", procfs.display());
+        let outcome = escape.run_with_mount(&mount, &[&scope], &script);
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert_refused_as_critical(&outcome, &scope);
+        let reasons = object_reasons(&outcome, &scope);
+        let found = format!("a `proc` filesystem mounted at `{}`", procfs.display());
+        assert!(
+            reasons.contains(&found) && reasons.contains(how),
+            "{found} ({how}) not in {reasons}"
+        );
+    }
+}

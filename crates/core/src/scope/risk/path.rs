@@ -28,6 +28,8 @@ struct SensitiveFile {
     names: Vec<SensitiveName>,
     #[serde(default)]
     sockets: Vec<SensitiveSocket>,
+    #[serde(default)]
+    filesystems: Vec<SensitiveFilesystem>,
     /// Absent only in tests' small tables.
     #[serde(default)]
     hidden_in_home: Option<HiddenInHome>,
@@ -116,6 +118,28 @@ struct SensitiveName {
 struct SensitiveSocket {
     name: String,
     reason: String,
+}
+
+/// A mount type rated by what it is wherever it is mounted (`proc`, `binfmt_misc`, `fuse.*`):
+/// a new superblock has neither a table path nor a table object's device and inode.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveFilesystem {
+    #[serde(rename = "type")]
+    fstype: String,
+    risk: Risk,
+    reason: String,
+}
+
+impl SensitiveFilesystem {
+    /// Whether the mount table's type `fstype` is this entry (exactly, or by its prefix when
+    /// the entry ends in `*`).
+    fn matches(&self, fstype: &str) -> bool {
+        match self.fstype.strip_suffix('*') {
+            Some(prefix) => fstype.len() > prefix.len() && fstype.starts_with(prefix),
+            None => fstype == self.fstype,
+        }
+    }
 }
 
 impl SensitiveSocket {
@@ -324,6 +348,16 @@ impl SensitiveTable {
             name_parts,
             cache: Mutex::new(Vec::new()),
         })
+    }
+
+    /// How a mount of type `fstype` (as `/proc/self/mountinfo` names it) is rated wherever it
+    /// is: its risk and why, or `None` when its type says nothing.
+    pub(super) fn filesystem(&self, fstype: &str) -> Option<(Risk, &str)> {
+        self.file
+            .filesystems
+            .iter()
+            .find(|entry| entry.matches(fstype))
+            .map(|entry| (entry.risk, entry.reason.as_str()))
     }
 
     /// How many entries, names and aliases the table has (for tests of the embedded table).
@@ -744,6 +778,21 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
         }
         unique(&mut keys, text)?;
         has_reason(text, &socket.reason)?;
+    }
+    let mut types: Vec<&str> = Vec::new();
+    for entry in &file.filesystems {
+        let text = entry.fstype.as_str();
+        if text.is_empty()
+            || text.starts_with('*')
+            || text.contains(['/', ' '])
+            || !glob_is_well_formed(text)
+        {
+            return Err(format!(
+                "filesystem type `{text}` is not one word (a `*` may only end it)"
+            ));
+        }
+        unique(&mut types, text)?;
+        has_reason(text, &entry.reason)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The mount table (`/proc/self/mountinfo`) and the filesystems in it that show another tree:
 //! an overlay shows its lower layers and takes writes into its upper one, so a scope on it is
-//! rated as each of its layers; a FUSE filesystem can show any tree, and what it shows cannot
-//! be read from the table.
+//! rated as each of its layers; a kernel interface (procfs, binfmt_misc, ...) or a FUSE
+//! filesystem is rated by its type (`filesystems` in the sensitive-path table), wherever it is.
 
 use super::{Finding, join};
 use aegisclaw_core::scope::Risk;
@@ -19,12 +19,6 @@ pub(super) struct Mount {
 }
 
 impl Mount {
-    /// Whether what it shows is a FUSE program's choice (`fuse`, `fuse.bindfs`, `fuse.sshfs`);
-    /// `fuseblk` is a disk read through FUSE, shown as it is.
-    fn is_fuse(&self) -> bool {
-        self.fstype == "fuse" || self.fstype.starts_with("fuse.")
-    }
-
     /// The directories an overlay shows, each with its role (`lower`, `upper`, `work`, `data`),
     /// from its options: `lowerdir=` (a `:`-separated list, `\` escaping the next character;
     /// `::` marks data-only layers), `lowerdir+=`, `datadir+=`, `upperdir=`, `workdir=`.
@@ -85,8 +79,8 @@ fn split_layers(value: &str) -> impl Iterator<Item = PathBuf> {
 
 /// What `path` is shown through: for the mount it is on (unless that is the root filesystem,
 /// the system as this process sees it, whose paths the table names) and each mount inside it,
-/// an overlay's layers (the part of each the path names) to rate as the scope, and a FUSE
-/// filesystem as high.
+/// an overlay's layers (the part of each the path names) to rate as the scope, and a mount
+/// whose type the table rates (a kernel interface, FUSE) as that.
 pub(in crate::authorise) fn shown_through(
     path: &Path,
     mounts: &[Mount],
@@ -109,16 +103,22 @@ pub(in crate::authorise) fn shown_through(
         .chain(inside.map(|mount| (mount, false)))
     {
         let point = mount.point.display();
-        if mount.is_fuse() {
+        // A kernel interface or a FUSE filesystem is what its type says wherever it is
+        // mounted: a new superblock has no table path, device or inode to be known by.
+        let typed =
+            aegisclaw_core::scope::filesystem_rating(&mount.fstype).unwrap_or_else(|error| {
+                Some((Risk::Critical, format!("its type cannot be rated: {error}")))
+            });
+        if let Some((risk, reason)) = typed {
             let at = if on {
                 format!("`{}` is on", path.display())
             } else {
                 "holds".to_string()
             };
             direct.push((
-                Risk::High,
+                risk,
                 format!(
-                    "{at} a FUSE filesystem (`{}`) mounted at `{point}`: a FUSE filesystem can show any tree, and which one cannot be known from here",
+                    "{at} a `{}` filesystem mounted at `{point}`: {reason}",
                     mount.fstype
                 ),
             ));

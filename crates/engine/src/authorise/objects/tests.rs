@@ -79,7 +79,7 @@ fn an_overlay_of_aegisclaw_keys_is_rated_as_its_layers() {
 }
 
 #[test]
-fn a_fuse_filesystem_is_high_and_the_root_filesystem_is_itself() {
+fn fuse_and_kernel_filesystems_are_rated_by_type_and_the_root_filesystem_is_itself() {
     let mounts = [
         typed(
             "0:30",
@@ -89,23 +89,78 @@ fn a_fuse_filesystem_is_high_and_the_root_filesystem_is_itself() {
             "rw,lowerdir=/var/lib/docker/l/x",
         ),
         typed("0:50", "/", "/srv/fuse", "fuse.bindfs", "rw,user_id=0"),
-        typed("8:1", "/", "/mnt/disk", "fuseblk", "rw"),
+        // `blkdev` FUSE (ntfs-3g, exfat-fuse): its daemon shows what it likes all the same.
+        typed("7:5", "/", "/mnt/disk", "fuseblk", "rw"),
+        // A build chroot's procfs and binfmt_misc: new superblocks, known only by type.
+        typed("0:60", "/", "/srv/chroot/proc", "proc", "rw"),
+        typed("0:61", "/", "/srv/chroot/binfmt", "binfmt_misc", "rw"),
+        typed("0:62", "/", "/srv/chroot/tmp", "tmpfs", "rw"),
     ];
     assert_eq!(shown("/tmp/x", &mounts), (Vec::new(), Vec::new()));
-    assert_eq!(shown("/mnt/disk/x", &mounts), (Vec::new(), Vec::new()));
-    for (path, start) in [("/srv/fuse/x", "`/srv/fuse/x` is on"), ("/srv", "holds")] {
+    assert_eq!(
+        shown("/srv/chroot/tmp/x", &mounts),
+        (Vec::new(), Vec::new())
+    );
+    let fuse = "a FUSE filesystem can show any tree, and which one cannot be known from here";
+    for (path, start) in [
+        ("/srv/fuse/x", "`/srv/fuse/x` is on"),
+        ("/srv/fuse", "`/srv/fuse` is on"),
+    ] {
         let (layers, direct) = shown(path, &mounts);
         assert!(layers.is_empty());
         assert_eq!(
             direct,
             [(
                 Risk::High,
-                format!(
-                    "{start} a FUSE filesystem (`fuse.bindfs`) mounted at `/srv/fuse`: a FUSE filesystem can show any tree, and which one cannot be known from here"
-                )
+                format!("{start} a `fuse.bindfs` filesystem mounted at `/srv/fuse`: {fuse}")
             )]
         );
     }
+    let (_, direct) = shown("/mnt/disk/Users", &mounts);
+    assert_eq!(direct.len(), 1);
+    assert_eq!(direct[0].0, Risk::High);
+    assert!(
+        direct[0]
+            .1
+            .starts_with("`/mnt/disk/Users` is on a `fuseblk` filesystem")
+    );
+    for path in [
+        "/srv/chroot/proc/sys/kernel/core_pattern",
+        "/srv/chroot/proc",
+    ] {
+        let (_, direct) = shown(path, &mounts);
+        assert_eq!(direct.len(), 1, "{direct:?}");
+        assert_eq!(direct[0].0, Risk::Critical);
+        assert!(
+            direct[0].1.starts_with(&format!(
+                "`{path}` is on a `proc` filesystem mounted at `/srv/chroot/proc`: "
+            )),
+            "{direct:?}"
+        );
+    }
+    // A directory holding them is rated as the worst of what it holds.
+    let (_, direct) = shown("/srv", &mounts);
+    let held: Vec<(Risk, &str)> = direct
+        .iter()
+        .map(|(risk, why)| (*risk, why.split(':').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            (
+                Risk::High,
+                "holds a `fuse.bindfs` filesystem mounted at `/srv/fuse`"
+            ),
+            (
+                Risk::Critical,
+                "holds a `proc` filesystem mounted at `/srv/chroot/proc`"
+            ),
+            (
+                Risk::Critical,
+                "holds a `binfmt_misc` filesystem mounted at `/srv/chroot/binfmt`"
+            ),
+        ]
+    );
 }
 
 fn found(path: &str, mounts: &[Mount]) -> Vec<(String, String)> {
