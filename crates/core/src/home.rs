@@ -269,6 +269,9 @@ pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
     replace_through_temp(path, bytes, false)
 }
 
+/// Temporary names tried beside a file before giving up.
+const TEMP_TRIES: usize = 16;
+
 /// A temp file (mode 0600) beside `path`, renamed over it; with `durable`, the file and then
 /// the directory are fsynced around the rename.
 fn replace_through_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<(), HomeError> {
@@ -277,16 +280,40 @@ fn replace_through_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<(), 
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut suffix = [0u8; 6];
-    // A clash only makes `create_new` fail, which is reported, never a silent overwrite.
-    let _ = getrandom::fill(&mut suffix);
-    let temp = dir.join(format!(".{file_name}.{}.tmp", hex::encode(suffix)));
-    let result = (|| -> Result<(), HomeError> {
-        let mut file = fs::OpenOptions::new()
+    // Unique among this process's writes (a counter) and other processes' (the pid); a
+    // leftover of a dead process whose pid was reused makes `create_new` fail, and the next
+    // name is tried: never a silent overwrite, and no random number to draw per write.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let pid = std::process::id();
+    let name = || {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        dir.join(format!(".{file_name}.{pid}-{n}.tmp"))
+    };
+    let mut temp = name();
+    let mut file = None;
+    for _ in 0..TEMP_TRIES {
+        match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&temp)?;
+            .open(&temp)
+        {
+            Ok(opened) => {
+                file = Some(opened);
+                break;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => temp = name(),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let Some(mut file) = file else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("no free temporary name beside `{}`", path.display()),
+        )
+        .into());
+    };
+    let result = (|| -> Result<(), HomeError> {
         file.write_all(bytes)?;
         if durable {
             file.sync_all()?;

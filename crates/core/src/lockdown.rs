@@ -7,7 +7,9 @@
 
 mod check;
 
-pub use check::{Disagreement, LIFT_HINT, State, check, check_against_log};
+pub use check::{
+    Disagreement, LIFT_HINT, Seen, State, check, check_against_log, check_seen, refusal_since,
+};
 
 use crate::home::{self, Home, HomeError};
 use crate::timestamp::{Timestamp, TimestampError};

@@ -150,6 +150,9 @@ pub struct Authorised {
     pub ca_store: Option<CaStore>,
     /// The decisions, for reports.
     pub verdicts: Vec<ScopeVerdict>,
+    /// The lockdown state file as authorisation found it (off): the check after the run is
+    /// registered reads it again only if it changed since.
+    pub(crate) lockdown_seen: Option<lockdown::Seen>,
     /// Records not written yet: `run::execute` writes them with the launch record in one
     /// fsync. A caller that does not execute the run must write them itself
     /// (`Context::record_batch`).
@@ -387,7 +390,7 @@ pub fn authorise(
 
     // 3. Lockdown: a state that is missing, unreadable or disagrees with the record it names
     // counts as on (fail closed).
-    let state = lockdown::check(context.home());
+    let (state, lockdown_seen) = lockdown::check_seen(context.home());
     if let Some(reason) = state.refusal() {
         return refuse(context, pending, RefusalStage::Lockdown, reason, Vec::new());
     }
@@ -695,6 +698,7 @@ pub fn authorise(
         files,
         ca_store,
         verdicts,
+        lockdown_seen,
         pending,
     })))
 }

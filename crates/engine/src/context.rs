@@ -95,6 +95,18 @@ impl Context {
         Ok(self.log()?.append_batch(events)?)
     }
 
+    /// Appends `events` as this context's last records, with one fsync that overlaps
+    /// `meanwhile` and the signing of the closing checkpoint (see
+    /// [`AuditLog::append_final_batch`]); all are durable when this returns, and
+    /// [`close`](Self::close) has nothing left to write unless more is recorded.
+    pub fn record_final_batch(
+        &mut self,
+        events: Vec<Event>,
+        meanwhile: impl FnOnce(),
+    ) -> Result<Vec<Record>, ContextError> {
+        Ok(self.log()?.append_final_batch(events, meanwhile)?)
+    }
+
     /// Writes `events` and returns before they are fsynced: they are durable once the returned
     /// [`Durable::wait`] returns `Ok`, and what they announce must not start before that.
     pub fn record_batch_deferred(&mut self, events: Vec<Event>) -> Result<Durable, ContextError> {

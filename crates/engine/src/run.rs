@@ -295,6 +295,7 @@ fn execute_inner(
     let mut synced: Option<Result<(), ContextError>> = None;
     let mut registered: Option<Result<Registration, RunError>> = None;
     let run_id = authorised.run.clone();
+    let lockdown_seen = authorised.lockdown_seen;
     let skill_name = authorised.skill.name.clone();
     let mut sync = |pid: Option<i32>| {
         if let Some(batch) = batch.take() {
@@ -310,12 +311,12 @@ fn execute_inner(
         registered = Some(
             Registration::register(context.home(), &run_id, &skill_name, context.actor(), pid)
                 .map_err(RunError::from)
-                .and_then(
-                    |registration| match lockdown::check(context.home()).refusal() {
+                .and_then(|registration| {
+                    match lockdown::refusal_since(context.home(), lockdown_seen) {
                         Some(reason) => Err(RunError::Lockdown { reason }),
                         None => Ok(registration),
-                    },
-                ),
+                    }
+                }),
         );
     };
 
@@ -408,7 +409,6 @@ fn execute_inner(
         } else {
             None
         };
-    drop(registration);
 
     // 4. Record how it ended and what was enforced.
     let (exit_code, signal) = match outcome.exit {
@@ -441,8 +441,10 @@ fn execute_inner(
             })
             .data(serde_json::to_value(&report).unwrap_or_default()),
     );
-    // The connections and the end of the run: one fsync.
-    context.record_batch(egress_events)?;
+    // The connections and the end of the run: one fsync, during which the run leaves the
+    // registry and what built it is freed (the closing checkpoint is signed meanwhile too).
+    let built = (registration, launcher, plan, spec, facts);
+    context.record_final_batch(egress_events, move || drop(built))?;
     Ok(report)
 }
 

@@ -55,14 +55,44 @@ pub fn real_uid() -> Option<u32> {
 
 /// The name `/etc/passwd` gives `uid`, if any (the first entry with that id).
 pub fn passwd_name(uid: u32) -> Option<String> {
-    let passwd = fs_err::read_to_string("/etc/passwd").ok()?;
-    let uid = uid.to_string();
-    passwd.lines().find_map(|line| {
+    use std::os::unix::fs::MetadataExt as _;
+    // A process asks for its own name more than once (the actor of its records, the run's
+    // synthetic `/etc/passwd`): the file is read again only when it changed (another inode,
+    // size or modification time), so a long-running process still sees a renamed user.
+    type Stamp = (u64, u64, u64, i64, i64);
+    static CACHE: std::sync::Mutex<Vec<(u32, Stamp, Option<String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let metadata = fs_err::metadata(PASSWD).ok()?;
+    let stamp: Stamp = (
+        metadata.dev(),
+        metadata.ino(),
+        metadata.size(),
+        metadata.mtime(),
+        metadata.mtime_nsec(),
+    );
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, name)) = cache
+        .iter()
+        .find(|(cached, seen, _)| *cached == uid && *seen == stamp)
+    {
+        return name.clone();
+    }
+    let passwd = fs_err::read_to_string(PASSWD).ok()?;
+    let text = uid.to_string();
+    let name = passwd.lines().find_map(|line| {
         let mut fields = line.split(':');
         let name = fields.next()?;
-        (fields.nth(1)? == uid && !name.is_empty()).then(|| name.to_string())
-    })
+        (fields.nth(1)? == text && !name.is_empty()).then(|| name.to_string())
+    });
+    cache.retain(|(cached, _, _)| *cached != uid);
+    cache.push((uid, stamp, name.clone()));
+    name
 }
+
+/// The host's user database.
+const PASSWD: &str = "/etc/passwd";
 
 /// The start time of process `pid`: clock ticks after boot (field 22 of `/proc/<pid>/stat`).
 pub fn start_time(pid: i32) -> Result<u64, SignalError> {

@@ -175,6 +175,50 @@ pub fn check(home: &Home) -> State {
     }
 }
 
+/// The state file as a check that found lockdown off saw it before reading it: its device,
+/// inode, size and modification time. Every change of the state is a new file renamed into
+/// place (a new inode), so a file with the same stamp says what it said then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    stamp: (u64, u64, u64, i64, i64),
+}
+
+fn stamp(home: &Home) -> Option<Seen> {
+    use std::os::unix::fs::MetadataExt as _;
+    let metadata = std::fs::symlink_metadata(home.lockdown_state()).ok()?;
+    Some(Seen {
+        stamp: (
+            metadata.dev(),
+            metadata.ino(),
+            metadata.size(),
+            metadata.mtime(),
+            metadata.mtime_nsec(),
+        ),
+    })
+}
+
+/// [`check`], and when it finds lockdown off from a state file that agrees with its record,
+/// how that file looked (taken before it was read, so a change racing the read is never
+/// mistaken for the file that was read).
+pub fn check_seen(home: &Home) -> (State, Option<Seen>) {
+    let seen = stamp(home);
+    let state = check(home);
+    let off = state.disagreement.is_none()
+        && state.restore.is_none()
+        && state.file.as_ref().is_some_and(|file| !file.on);
+    (state, seen.filter(|_| off))
+}
+
+/// Why a run must be refused now, for a run whose earlier [`check_seen`] found lockdown off:
+/// `None` at the cost of one `stat` when the state file is still the one seen, else what a
+/// whole [`check`] says.
+pub fn refusal_since(home: &Home, seen: Option<Seen>) -> Option<String> {
+    if seen.is_some() && stamp(home) == seen {
+        return None;
+    }
+    check(home).refusal()
+}
+
 /// The state a missing or record-less (off) file stands for, from the log's last lockdown
 /// record: on (`if_on` says why) when that is `lockdown.on` or the log cannot be read; off
 /// otherwise, with the version 2 file to write in `restore` when there is a record to name.
@@ -342,6 +386,29 @@ mod tests {
         // Records of other kinds after it change nothing.
         log.append(Event::new("run.start", "cli:a")).unwrap();
         assert!(check_against_log(&home).disagreement.is_none());
+    }
+
+    #[test]
+    fn a_second_check_trusts_only_the_very_file_the_first_one_read() {
+        let (_temp, home) = home();
+        let mut log = log(&home);
+        let init = log.append_located(Event::new(INIT_KIND, "cli:a")).unwrap();
+        set(&home, &state_of(&init, false)).unwrap();
+        let (state, seen) = check_seen(&home);
+        assert!(!state.on() && seen.is_some());
+        assert_eq!(refusal_since(&home, seen), None);
+        // `lockdown on` after the first check: a new file, so the whole check runs again.
+        let on = log.append_located(Event::new(ON_KIND, "cli:a")).unwrap();
+        set(&home, &state_of(&on, true)).unwrap();
+        assert_eq!(
+            refusal_since(&home, seen).as_deref(),
+            Some("lockdown is on")
+        );
+        // A first check that found lockdown on (or untrusted) leaves nothing to reuse.
+        let (state, seen) = check_seen(&home);
+        assert!(state.on() && seen.is_none());
+        fs_err::remove_file(home.lockdown_state()).unwrap();
+        assert!(refusal_since(&home, None).is_some());
     }
 
     #[test]

@@ -88,13 +88,7 @@ fn usr_dirs() -> Vec<PathBuf> {
 
 /// The name `/etc/passwd` gives `uid`, if any.
 fn user_name(uid: u32) -> Option<String> {
-    let passwd = fs_err::read_to_string("/etc/passwd").ok()?;
-    let uid = uid.to_string();
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        (fields.nth(1)? == uid).then(|| name.to_string())
-    })
+    crate::process::passwd_name(uid)
 }
 
 /// The host's zone file when `/etc/localtime` links into the zoneinfo the run sees, else the
