@@ -102,9 +102,10 @@ fn table_code(table: &RawTable) -> String {
         let names = [&rule.allow[..], &rule.deny[..], &rule.filter[..]].concat();
         let _ = writeln!(
             out,
-            "        SeccompRule {{ syscalls: &{names:?}, arch: {}, action: {}, reason: {:?} }},",
+            "        SeccompRule {{ syscalls: &{names:?}, arch: {}, action: {}, exec_limited: {}, reason: {:?} }},",
             list("Arch", &rule.arch),
             action_code(rule, table),
+            rule.exec_limited,
             rule.reason
         );
     }

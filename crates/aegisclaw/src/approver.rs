@@ -6,8 +6,8 @@
 
 use crate::output::escape;
 use aegisclaw_engine::approval::{Answer, ApprovalBroker, ApprovalError, ApprovalRequest};
-use inquire::Select;
 use inquire::error::InquireError;
+use inquire::{Confirm, Select};
 use std::fmt;
 use std::io::IsTerminal as _;
 
@@ -74,20 +74,43 @@ impl ApprovalBroker for TerminalApprover {
                 },
             },
         ];
-        match Select::new(&question, choices)
+        let answer = match Select::new(&question, choices)
             .with_help_message(&help)
             .prompt()
         {
-            Ok(choice) => Ok(choice.answer),
-            Err(InquireError::OperationCanceled | InquireError::OperationInterrupted) => {
-                Ok(Answer::Deny)
-            }
-            Err(InquireError::NotTTY) => Err(ApprovalError::NoApprover {
-                scope: request.scope.clone(),
-            }),
-            Err(other) => Err(ApprovalError::Failed {
-                detail: other.to_string(),
-            }),
+            Ok(choice) => choice.answer,
+            Err(error) => return refusal(error, request),
+        };
+        if answer != Answer::Always {
+            return Ok(answer);
         }
+        // The menu wraps (Up from "Deny" is "Always"): a grant that outlives the run is
+        // confirmed on its own, and anything but "yes" denies.
+        match Confirm::new(&format!(
+            "Remember `{}` for 30 days, without asking again?",
+            escape::text(&request.scope)
+        ))
+        .with_default(false)
+        .with_help_message("anything but yes denies this run")
+        .prompt()
+        {
+            Ok(true) => Ok(Answer::Always),
+            Ok(false) => Ok(Answer::Deny),
+            Err(error) => refusal(error, request),
+        }
+    }
+}
+
+/// What a prompt that ended without an answer means: cancelled is denied; no terminal, no
+/// approver.
+fn refusal(error: InquireError, request: &ApprovalRequest) -> Result<Answer, ApprovalError> {
+    match error {
+        InquireError::OperationCanceled | InquireError::OperationInterrupted => Ok(Answer::Deny),
+        InquireError::NotTTY => Err(ApprovalError::NoApprover {
+            scope: request.scope.clone(),
+        }),
+        other => Err(ApprovalError::Failed {
+            detail: other.to_string(),
+        }),
     }
 }

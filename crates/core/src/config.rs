@@ -7,6 +7,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The largest `config.yaml` accepted.
+/// The smallest CPU share a run may have: the kernel's CFS quota has a 1 ms floor per 100 ms
+/// period, so a smaller one would be recorded but not enforced.
+pub const MIN_CPUS: f64 = 0.01;
+
 const MAX_CONFIG_BYTES: usize = 256 * 1024;
 
 /// Errors reading or validating `config.yaml`. Every variant names the file.
@@ -546,11 +550,11 @@ impl ConfigFile {
                 .map_err(|p| invalid("sandbox.limits.pids", p))?,
             cpus: match limits_file.cpus {
                 None => defaults.limits.cpus,
-                Some(cpus) if cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0 => cpus,
+                Some(cpus) if cpus.is_finite() && (MIN_CPUS..=1024.0).contains(&cpus) => cpus,
                 Some(cpus) => {
                     return Err(invalid(
                         "sandbox.limits.cpus",
-                        format!("`{cpus}` must be above 0 and at most 1024"),
+                        format!("`{cpus}` must be at least {MIN_CPUS} and at most 1024"),
                     ));
                 }
             },
@@ -626,8 +630,10 @@ impl ConfigFile {
 }
 
 /// Whether a YAML text holds no node at all: only blank lines, comments and document markers
-/// (`---`, `...`, each optionally followed by a comment).
+/// (`---`, `...`, each optionally followed by a comment), after a byte order mark (which the
+/// parser drops too: an editor may save an emptied file as one).
 fn sets_nothing(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().all(|line| {
         let line = line.trim();
         let rest = line

@@ -138,6 +138,19 @@ pub enum ScopeError {
         /// The allowed form.
         grammar: &'static str,
     },
+    /// A `secrets.read` scope names an environment variable the sandbox sets itself or the
+    /// dynamic loader reads (the secret reaches the run as the variable of its name).
+    #[error(
+        "scope `{text}` cannot be granted: the secret would be the run's `{name}`, and {why}; store it under another name"
+    )]
+    ReservedSecretName {
+        /// The scope text.
+        text: String,
+        /// The variable.
+        name: String,
+        /// Why it is not the secret's to set.
+        why: &'static str,
+    },
     /// A path the context gives (a home, the running binary) is not an absolute UTF-8 path.
     #[error("unusable scope context: {problem}")]
     Context {

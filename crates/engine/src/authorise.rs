@@ -559,9 +559,9 @@ pub fn authorise(
     let asks = verdicts
         .iter()
         .any(|verdict| verdict.decision.outcome == Outcome::NeedsApproval);
-    let bound_files = if asks && facts.publisher.is_none() {
+    let bound = if asks && facts.publisher.is_none() {
         match files::command_files(&argv, &request.workdir) {
-            Ok(files) => files,
+            Ok(bound) => bound,
             Err(reason) => {
                 return refuse(
                     context,
@@ -573,8 +573,9 @@ pub fn authorise(
             }
         }
     } else {
-        Vec::new()
+        files::CommandFiles::default()
     };
+    let bound_files = &bound.files;
     for verdict in verdicts
         .iter_mut()
         .filter(|v| v.decision.outcome == Outcome::NeedsApproval)
@@ -592,11 +593,15 @@ pub fn authorise(
             verdict.risk,
         )
         .on_object(verdict.object.as_deref())
-        .bound_to(&argv, &workdir_text, &bound_files);
+        .bound_to(&argv, &workdir_text, bound_files);
         if let Some(release) = release {
             subject = subject.released(release);
         }
-        if let Some(grant) = grants.find(&subject, now) {
+        let remembered = match &bound.unbindable {
+            None => grants.find(&subject, now),
+            Some(_) => None,
+        };
+        if let Some(grant) = remembered {
             verdict.granted = true;
             verdict.from_grant = true;
             context.record(
@@ -620,7 +625,10 @@ pub fn authorise(
             risk: verdict.risk,
             reasons: verdict.decision.reasons.clone(),
             rules: verdict.decision.rules.clone(),
-            always_covers: subject.covers(),
+            always_covers: match &bound.unbindable {
+                None => subject.covers(),
+                Some(why) => format!("this run only: {why}"),
+            },
         };
         let answer = broker.ask(&request);
         let (answer, reason) = match answer {
@@ -647,7 +655,7 @@ pub fn authorise(
                 )
                 .data(json!({"answer": answer, "by": actor, "always_covers": (answer == Answer::Always).then(|| subject.covers())})),
         )?;
-        if answer == Answer::Always {
+        if answer == Answer::Always && bound.unbindable.is_none() {
             grants.grant(&subject, &actor, now, DEFAULT_GRANT_DAYS)?;
         }
         if !verdict.granted {

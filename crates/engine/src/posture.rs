@@ -329,7 +329,9 @@ fn sandbox(input: &PostureInput) -> Category {
 
 fn secrets(input: &PostureInput) -> Category {
     const NAME: &str = "Secrets";
-    let rotation = "secret rotation is not implemented yet (+2 once it is)".to_string();
+    let rotation =
+        "when each secret was last rotated is not recorded yet, so rotation is not scored (+2 once it is)"
+            .to_string();
     let facts = match &input.secrets {
         Ok(facts) => facts,
         Err(error) => {

@@ -23,8 +23,8 @@ use aegisclaw_core::secrets::secrecy::{ExposeSecret as _, SecretString};
 use aegisclaw_core::secrets::{SecretStore, SecretsError};
 use aegisclaw_core::timestamp::Timestamp;
 use aegisclaw_sandbox::plan::{
-    self, ExecGrant, Limits, Mount, MountAccess, NetNamespace, Network, PlanError, RunSpec,
-    SLOT_NETNS_DIR,
+    self, ExecGrant, Limits, Mount, MountAccess, MountOp, NetNamespace, Network, PlanError,
+    RunSpec, SLOT_NETNS_DIR,
 };
 use aegisclaw_sandbox::runtime::{
     self, ExitStatus, Launcher, RunOutcome, SandboxError, Stdin, StdioSetup, Stream,
@@ -276,7 +276,7 @@ fn execute_inner(
             .data(json!({
                 "runtime": authorised.runtime.selected,
                 "argv": spec.argv,
-                "mounts": spec.mounts.iter().map(launch_mount).collect::<Vec<_>>(),
+                "mounts": plan.mounts.iter().filter_map(launch_mount).collect::<Vec<_>>(),
                 "network": spec.network.as_str(),
                 "limits": spec.limits,
                 "exec": plan.exec,
@@ -624,13 +624,23 @@ fn exec_grant(scopes: &[aegisclaw_core::scope::Scope]) -> ExecGrant {
 
 /// A mount as `run.launch` records it: the resolved path that is bound, what it grants and
 /// what kind of object it is.
-fn launch_mount(mount: &Mount) -> serde_json::Value {
-    json!({
-        "path": mount.opened.path(),
-        "access": mount.access,
-        "kind": mount.opened.kind(),
-        "read_only": mount.access != MountAccess::Write,
-    })
+/// A scope's bind as the plan makes it (one per object, with the widest access granted).
+fn launch_mount(mount: &MountOp) -> Option<serde_json::Value> {
+    let MountOp::BindOpened {
+        opened,
+        access,
+        flags,
+        ..
+    } = mount
+    else {
+        return None;
+    };
+    Some(json!({
+        "path": opened.path(),
+        "access": access,
+        "kind": opened.kind(),
+        "read_only": flags.read_only,
+    }))
 }
 
 /// The skill's declared limits, never above the configured ones.

@@ -25,10 +25,10 @@ pub use facts::{CgroupFacts, HostFacts, SystemDir};
 pub use landlock::{FsAccess, LandlockPlan, LandlockRule, LandlockScope};
 pub use mount::{MountFlags, MountOp, PathKind};
 pub use seccomp::{
-    Arch, Errno, Flag, SeccompAction, SeccompRule, SeccompTable, SocketFamily, SocketFamilyRule,
-    SocketProtocol, SocketType, seccomp_table,
+    Arch, Errno, ExecMemory, Flag, SeccompAction, SeccompRule, SeccompTable, SocketFamily,
+    SocketFamilyRule, SocketProtocol, SocketType, seccomp_table,
 };
-pub use userns::{UserNsCounter, UserNsLimit};
+pub use userns::{IpcCounter, IpcLimit, UserNsCounter, UserNsLimit};
 
 /// What the engine asks the native runtime to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -349,6 +349,10 @@ pub struct SandboxPlan {
     pub seccomp: &'static SeccompTable,
     /// Which unix sockets the run may make (seccomp applies [`UnixSockets::PairsOnly`]).
     pub unix_sockets: UnixSockets,
+    /// What code the run may make executable in memory (seccomp applies the table's
+    /// `exec_limited` entries under [`ExecMemory::FilesOnly`]): only files, unless
+    /// [`SandboxPlan::exec`] is [`ExecPlan::Any`].
+    pub exec_memory: ExecMemory,
     /// rlimits.
     pub rlimits: Vec<Rlimit>,
     /// Cgroup limits; `None` when no hierarchy is writable (`doctor` warns).
@@ -360,6 +364,9 @@ pub struct SandboxPlan {
     /// The limits the child writes into its own user namespace's `/proc/sys/user/max_*`
     /// while it still has capabilities there, each below the host's.
     pub user_ns_limits: Vec<UserNsLimit>,
+    /// The limits the child writes into its own IPC namespace's `/proc/sys/kernel/shm*`:
+    /// shared memory within the run's memory limit.
+    pub ipc_limits: Vec<IpcLimit>,
     /// The child sets `vm.memfd_noexec = 2` in its pid namespace (no executable memfd, which
     /// Landlock cannot see): only a root run may, the file being root's on the host.
     pub memfd_noexec: bool,
@@ -373,6 +380,10 @@ const PRIVATE_TMP: &str = "/tmp";
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Device nodes bound from the host: the harmless ones.
 const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+
+/// Directories under `/usr` that hold the host's configuration rather than programs, libraries
+/// or data, hidden from every run like the host's `/etc`.
+pub const HIDDEN_USR_DIRS: [&str; 2] = ["/usr/etc", "/usr/local/etc"];
 /// Paths the sandbox provides itself; a scope may not cover or sit inside them.
 const RESERVED: [&str; 3] = ["/proc", "/dev", "/usr"];
 /// CPU period for the quota.
@@ -451,14 +462,21 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             workdir.clone()
         }
     };
-    // Parents before children, so a nested bind lands on top of its parent's; a path given
-    // twice keeps its most restrictive access.
+    // Parents before children, so a nested bind lands on top of its parent's. An object two
+    // scopes name (`files.write:/w` and `files.read:/w`, or the same path reached through a
+    // link) is bound once, with the widest access granted: each scope was decided, so a
+    // write bind is what policy allowed, and the record shows the one bind that was made.
     binds.sort_by(|a, b| {
-        (a.path().components().count(), a.path(), a.access).cmp(&(
-            b.path().components().count(),
-            b.path(),
-            b.access,
-        ))
+        (
+            a.path().components().count(),
+            a.path(),
+            std::cmp::Reverse(a.access),
+        )
+            .cmp(&(
+                b.path().components().count(),
+                b.path(),
+                std::cmp::Reverse(b.access),
+            ))
     });
     binds.dedup_by(|later, earlier| later.path() == earlier.path());
     // 4. What the run may execute: with a list, exactly the files resolved for its program
@@ -509,6 +527,22 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
             },
         });
     }
+    // Host configuration kept under /usr (`/usr/etc`, `/usr/local/etc`: npm's and a
+    // source-built git's system files) is hidden as the host's /etc is, by an empty read-only
+    // tmpfs, unless a scope binds something there.
+    for dir in &facts.hidden_usr_dirs {
+        let scoped = binds.iter().any(|bind| bind.path().starts_with(dir));
+        if !scoped {
+            mounts.push(MountOp::Tmpfs {
+                target: dir.clone(),
+                flags: MountFlags {
+                    read_only: true,
+                    ..MountFlags::SCRATCH
+                },
+                size_mb: 1,
+            });
+        }
+    }
     mounts.push(MountOp::Tmpfs {
         target: PathBuf::from("/dev"),
         flags: MountFlags {
@@ -551,6 +585,7 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
     for bind in &binds {
         mounts.push(MountOp::BindOpened {
             opened: bind.opened.clone(),
+            access: bind.access,
             kind: bind.kind,
             flags: match bind.access {
                 MountAccess::Connect | MountAccess::Read => MountFlags::READ_ONLY,
@@ -670,11 +705,16 @@ pub fn plan(spec: &RunSpec, facts: &HostFacts) -> Result<SandboxPlan, PlanError>
         landlock,
         seccomp,
         unix_sockets,
+        exec_memory: match exec {
+            ExecPlan::Any => ExecMemory::Any,
+            ExecPlan::Only { .. } => ExecMemory::FilesOnly,
+        },
         rlimits,
         cgroup,
         timeout: Duration::from_secs(spec.limits.timeout_s),
         exec,
         user_ns_limits: userns::limits(&facts.user_ns_max),
+        ipc_limits: userns::ipc_limits(spec.limits.memory_mb),
         memfd_noexec: facts.uid == 0 && facts.memfd_noexec,
     })
 }

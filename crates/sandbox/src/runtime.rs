@@ -89,8 +89,13 @@ pub struct Enforcement {
     pub exec: crate::plan::ExecPlan,
     /// The limits set in the run's own user namespace (`/proc/sys/user/max_*`).
     pub user_namespace_limits: std::collections::BTreeMap<&'static str, u64>,
+    /// The limits set in the run's own IPC namespace (`/proc/sys/kernel/shm*`).
+    pub ipc_namespace_limits: std::collections::BTreeMap<&'static str, u64>,
     /// `vm.memfd_noexec = 2` in the run's pid namespace: no executable memfd.
     pub memfd_noexec: bool,
+    /// What code the run could make executable in memory: `files_only` (no anonymous
+    /// executable mapping, `mprotect` to executable, memfd or `SHM_EXEC`) or `any`.
+    pub exec_memory: crate::plan::ExecMemory,
     /// `PR_SET_NO_NEW_PRIVS` was set.
     pub no_new_privs: bool,
     /// Every capability dropped (effective, permitted, inheritable, ambient, bounding).
@@ -107,8 +112,8 @@ impl Enforcement {
             landlock_tcp_denied: plan.landlock.deny_tcp,
             landlock_scoped: !plan.landlock.scopes.is_empty(),
             seccomp_default: plan.seccomp.default,
-            seccomp_allowed: plan.seccomp.allowed_here(),
-            seccomp_filtered: plan.seccomp.filtered_here(),
+            seccomp_allowed: plan.seccomp.allowed_here(plan.exec_memory),
+            seccomp_filtered: plan.seccomp.filtered_here(plan.exec_memory),
             socket_families: plan.seccomp.families(),
             unix_sockets: plan.unix_sockets,
             cgroup: plan.cgroup.as_ref().map(|cgroup| match cgroup.facts {
@@ -126,7 +131,13 @@ impl Enforcement {
                 .iter()
                 .map(|limit| (limit.counter.file_name(), limit.value))
                 .collect(),
+            ipc_namespace_limits: plan
+                .ipc_limits
+                .iter()
+                .map(|limit| (limit.counter.file_name(), limit.value))
+                .collect(),
             memfd_noexec: plan.memfd_noexec,
+            exec_memory: plan.exec_memory,
             no_new_privs: true,
             capabilities_dropped: true,
         }
@@ -225,6 +236,7 @@ pub fn host_facts(spec: &RunSpec) -> HostFacts {
             workdir: spec.workdir.clone(),
             programs: Vec::new(),
             usr_dirs: Vec::new(),
+            hidden_usr_dirs: Vec::new(),
             user_name: None,
             localtime: None,
             distribution_ca_bundle: None,

@@ -93,6 +93,7 @@ fn allow_once_runs_and_always_is_remembered() {
 
     let mut session = run_in_terminal(&env);
     answer(&mut session, "Allow `files.write:", &[DOWN, DOWN, ENTER]);
+    answer(&mut session, "Remember `files.write:", &["y", ENTER]);
     session.exp_string("RAN").unwrap();
     session.exp_eof().unwrap();
     assert!(env.home().join("approvals/grants.json").is_file());
@@ -120,6 +121,24 @@ fn allow_once_runs_and_always_is_remembered() {
     );
     let text = std::fs::read_to_string(env.home().join("audit/audit.jsonl")).unwrap();
     assert!(text.contains("\"reason\":\"remembered grant\""));
+}
+
+/// Attack pass 5: the menu opens on "Deny" and wraps, so a slip of Up then Enter saved a
+/// 30-day grant. "Always" is confirmed on its own, and the default (Enter) denies.
+#[test]
+fn up_and_enter_from_deny_does_not_remember_a_grant() {
+    const UP: &str = "\x1b[A";
+    let env = TestEnv::initialised();
+    let mut session = run_in_terminal(&env);
+    answer(&mut session, "Allow `files.write:", &[UP, ENTER]);
+    answer(&mut session, "Remember `files.write:", &[ENTER]);
+    let rest = session.exp_eof().unwrap();
+    assert!(!rest.contains("RAN"), "{rest}");
+    assert!(!env.home().join("approvals/grants.json").exists());
+    let kinds = kinds(&env);
+    assert!(kinds.contains(&"approval.denied".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"run.refused".to_string()), "{kinds:?}");
+    assert!(!kinds.contains(&"run.launch".to_string()), "{kinds:?}");
 }
 
 #[test]
@@ -216,6 +235,7 @@ fn an_always_grant_does_not_cover_its_path_once_it_is_a_bind_of_etc() {
     command.args(run).env("TERM", "xterm");
     let mut session = spawn_command(command, Some(20_000)).unwrap();
     answer(&mut session, "Allow `files.read:", &[DOWN, DOWN, ENTER]);
+    answer(&mut session, "Remember `files.read:", &["y", ENTER]);
     session.exp_string("high approved").unwrap();
     session.exp_eof().unwrap();
     assert!(env.home().join("approvals/grants.json").is_file());

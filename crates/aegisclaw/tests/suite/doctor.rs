@@ -245,7 +245,7 @@ fn posture_scores_what_is_enforced() {
 
     Sandbox isolation [MACHINE]
     Secrets            15/20  [###############.....]  age store initialised, identity not passphrase-protected
-                       → protect the identity with a passphrase for +3; secret rotation is not implemented yet (+2 once it is)
+                       → protect the identity with a passphrase for +3; when each secret was last rotated is not recorded yet, so rotation is not scored (+2 once it is)
     Policy             20/20  [####################]  56 grid decisions: unsigned critical denied 7/7, high risk needs approval 14/14, nothing critical without approval 14/14
     Audit              15/15  [####################]  2 records, chain intact, signed checkpoint at seq 2
     Skills             10/10  [####################]  no skills installed

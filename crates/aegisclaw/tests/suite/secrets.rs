@@ -436,3 +436,33 @@ fn in_a_terminal_the_passphrase_and_value_are_asked_hidden() {
         format!("{VALUE}\n")
     );
 }
+
+/// Attack pass 5: `secrets.read:PATH` and `secrets.read:HTTPS_PROXY` were approved and listed
+/// as injected in `run.launch` while the run got the sandbox's own values, and
+/// `secrets.read:LD_PRELOAD` was injected, handing the dynamic loader of every program the
+/// run started a path of the secret's choosing. The scope is refused, naming why, before any
+/// secret is read.
+#[test]
+fn a_secret_scope_naming_a_variable_the_sandbox_or_the_loader_owns_is_refused() {
+    let env = TestEnv::initialised();
+    for name in ["PATH", "HTTPS_PROXY", "LD_PRELOAD"] {
+        let scope = format!("secrets.read:{name}");
+        let output = env
+            .cmd(&["sandbox", "run", "--scope", &scope, "--", "/usr/bin/true"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "scope `{scope}` cannot be granted: the secret would be the run's `{name}`"
+            )),
+            "{stderr}"
+        );
+        let refused = records_of(&env, "run.refused");
+        let last = refused.last().unwrap();
+        assert_eq!(last["data"]["stage"], "scope", "{last}");
+        assert!(last["reason"].as_str().unwrap().contains(&scope), "{last}");
+    }
+    assert!(records_of(&env, "run.launch").is_empty());
+}

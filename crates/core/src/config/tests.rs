@@ -14,6 +14,10 @@ fn a_file_that_sets_nothing_is_an_error_naming_it() {
         "# a comment\n   # another\n",
         "---\n",
         "--- # x\n...\n",
+        // A byte order mark alone, or before blanks and comments (attack pass 5).
+        "\u{feff}",
+        "\u{feff}\n",
+        "\u{feff}# note\n",
     ] {
         let error = parse(text).unwrap_err();
         assert!(
@@ -31,6 +35,7 @@ fn a_file_that_sets_nothing_is_an_error_naming_it() {
     assert_eq!(parse("{}\n").unwrap(), Config::default());
     assert_eq!(parse("version: 1 # defaults\n").unwrap(), Config::default());
     assert!(!sets_nothing("---x: 1\n"));
+    assert_eq!(parse("\u{feff}version: 1\n").unwrap(), Config::default());
 }
 
 #[test]
@@ -109,6 +114,21 @@ fn bad_values_name_the_field() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("sandbox.limits.pids"), "{error}");
+    // Below the kernel's CFS floor a share would be recorded but not enforced (attack pass 5).
+    let error = parse("sandbox:\n  limits:\n    cpus: 0.0001\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid config `/h/config.yaml`: field `sandbox.limits.cpus`: `0.0001` must be at least 0.01 and at most 1024"
+    );
+    assert_eq!(
+        parse("sandbox:\n  limits:\n    cpus: 0.01\n")
+            .unwrap()
+            .limits
+            .cpus,
+        0.01
+    );
     let error = parse("sandbox:\n  network_namespace: shared\n")
         .unwrap_err()
         .to_string();

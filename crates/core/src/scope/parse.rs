@@ -96,16 +96,65 @@ pub(super) fn parse(text: &str, context: &ScopeContext) -> Result<(ScopeKind, Ta
             |c, first| c.is_ascii_lowercase() || c.is_ascii_digit() || (!first && c == '-'),
             63,
         )?),
-        ScopeKind::SecretsRead => Target::Secret(parse_name(
-            text,
-            target,
-            "secret name",
-            "letters, digits and `_`, not starting with a digit, at most 128",
-            |c, first| c.is_ascii_alphabetic() || c == '_' || (!first && c.is_ascii_digit()),
-            128,
-        )?),
+        ScopeKind::SecretsRead => {
+            let name = parse_name(
+                text,
+                target,
+                "secret name",
+                "letters, digits and `_`, not starting with a digit, at most 128",
+                |c, first| c.is_ascii_alphabetic() || c == '_' || (!first && c.is_ascii_digit()),
+                128,
+            )?;
+            if let Some(why) = reserved_env(&name) {
+                return Err(ScopeError::ReservedSecretName {
+                    text: text.to_string(),
+                    name,
+                    why,
+                });
+            }
+            Target::Secret(name)
+        }
     };
     Ok((kind, target))
+}
+
+/// Variables the sandbox gives every run itself (`secrets.read` would be recorded as injected
+/// while the run got the sandbox's value), each with why.
+const SANDBOX_ENV: [(&str, &str); 10] = [
+    ("PATH", "the sandbox sets it to the run's own search path"),
+    ("HOME", "the sandbox sets it to the run's private `/tmp`"),
+    ("LANG", "the sandbox sets the run's locale"),
+    ("AEGISCLAW_RUN", "the sandbox sets it to the run's id"),
+    ("HTTP_PROXY", "the sandbox points it at the egress proxy"),
+    ("HTTPS_PROXY", "the sandbox points it at the egress proxy"),
+    ("http_proxy", "the sandbox points it at the egress proxy"),
+    ("https_proxy", "the sandbox points it at the egress proxy"),
+    (
+        "NO_PROXY",
+        "the sandbox clears it, so every request goes through the egress proxy",
+    ),
+    (
+        "no_proxy",
+        "the sandbox clears it, so every request goes through the egress proxy",
+    ),
+];
+
+/// Why a secret may not be the run's variable `name`, if it may not: the sandbox sets it, or
+/// the dynamic loader or C library reads it to load code or change how every program runs.
+fn reserved_env(name: &str) -> Option<&'static str> {
+    if let Some((_, why)) = SANDBOX_ENV.iter().find(|(reserved, _)| *reserved == name) {
+        return Some(why);
+    }
+    if name.starts_with("LD_") {
+        return Some(
+            "the dynamic loader reads `LD_*` variables to load code into every program the run starts",
+        );
+    }
+    matches!(
+        name,
+        "GCONV_PATH" | "GLIBC_TUNABLES" | "LOCPATH" | "MALLOC_CONF"
+    )
+    .then_some("the C library reads it to load code or tune every program the run starts")
 }
 
 fn path_error(text: &str, problem: PathProblem) -> ScopeError {

@@ -422,9 +422,15 @@ fn check_resources(resources: &Resources) -> Result<(), (&'static str, String)> 
     range("timeout_s", resources.timeout_s, 1, 86_400)?;
     range("file_size_mb", resources.file_size_mb, 1, 1 << 20)?;
     if let Some(cpus) = resources.cpus
-        && !(cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0)
+        && !(cpus.is_finite() && (crate::config::MIN_CPUS..=1024.0).contains(&cpus))
     {
-        return Err(("cpus", format!("`{cpus}` must be above 0 and at most 1024")));
+        return Err((
+            "cpus",
+            format!(
+                "`{cpus}` must be at least {} and at most 1024",
+                crate::config::MIN_CPUS
+            ),
+        ));
     }
     Ok(())
 }

@@ -253,6 +253,22 @@ const TABLE: &[(&str, Expected)] = &[
         Err("scope `secrets.read` needs a secret name"),
     ),
     ("secrets.read:API-KEY", Err("invalid secret name")),
+    // The secret reaches the run as the variable of its name: not one the sandbox sets itself
+    // (recorded as injected, the run got the sandbox's), nor one the loader reads (attack 5).
+    (
+        "secrets.read:PATH",
+        Err("the sandbox sets it to the run's own search path"),
+    ),
+    (
+        "secrets.read:HTTPS_PROXY",
+        Err("the sandbox points it at the egress proxy"),
+    ),
+    (
+        "secrets.read:LD_PRELOAD",
+        Err("the dynamic loader reads `LD_*` variables"),
+    ),
+    ("secrets.read:GLIBC_TUNABLES", Err("the C library reads it")),
+    ("secrets.read:PATHS", Ok(("secrets.read:PATHS", Risk::High))),
     // unix.connect: one socket, by absolute path; high by default, critical where sensitive
     (
         "unix.connect:/run/user/1000/bus",
@@ -518,7 +534,11 @@ fn valid_scope() -> impl Strategy<Value = String> {
         Just("shell.exec".to_string()),
         host().prop_map(|host| format!("net.outbound:{host}")),
         "[a-z0-9][a-z0-9-]{0,20}".prop_map(|name| format!("net.internal:{name}")),
-        "[A-Za-z_][A-Za-z0-9_]{0,20}".prop_map(|name| format!("secrets.read:{name}")),
+        "[A-Za-z_][A-Za-z0-9_]{0,20}"
+            .prop_filter("a variable the sandbox or the loader owns", |name| {
+                parse(&format!("secrets.read:{name}")).is_ok()
+            })
+            .prop_map(|name| format!("secrets.read:{name}")),
     ]
 }
 

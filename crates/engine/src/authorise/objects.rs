@@ -28,6 +28,106 @@ pub(super) struct Objects {
     known: Result<Vec<Known>, String>,
     /// The mount table, or why it cannot be read.
     mounts: Result<Vec<Mount>, String>,
+    /// The backing file of each attached loop device.
+    backing: Vec<Backing>,
+}
+
+/// A file a loop device makes a block device of: writing it writes that filesystem's blocks
+/// underneath whatever has it mounted (set-id files and device nodes included, which no mount
+/// option inside the run can stop), and reading it reads all of it with no permission check.
+struct Backing {
+    /// The loop device (`loop0`).
+    device: String,
+    /// Its `major:minor`, as the mount table names the filesystem on it.
+    number: String,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+/// Where the kernel lists block devices; a loop device's file is in `loop/backing_file`.
+const SYS_BLOCK: &str = "/sys/block";
+
+/// The attached loop devices' backing files that exist (a deleted one has no path to scope).
+fn loop_backing_files() -> Vec<Backing> {
+    let Ok(listing) = fs_err::read_dir(SYS_BLOCK) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in listing.filter_map(Result::ok) {
+        let device = entry.file_name().to_string_lossy().into_owned();
+        if !device.starts_with("loop") {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(file) = fs_err::read_to_string(dir.join("loop/backing_file")) else {
+            continue;
+        };
+        let path = PathBuf::from(file.trim_end_matches('\n'));
+        let Ok(metadata) = fs_err::metadata(&path) else {
+            continue;
+        };
+        found.push(Backing {
+            number: fs_err::read_to_string(dir.join("dev"))
+                .map(|number| number.trim().to_string())
+                .unwrap_or_default(),
+            device,
+            path,
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+        });
+    }
+    found
+}
+
+/// The loop devices `path` (the opened object `opened`) is, or holds, the backing file of.
+fn backing_files(
+    path: &Path,
+    opened: &OpenedPath,
+    backing: &[Backing],
+    mounts: &[Mount],
+    kind: ScopeKind,
+    raise: &mut impl FnMut(Risk, String),
+) {
+    for file in backing {
+        let same = (opened.dev(), opened.ino()) == (file.dev, file.ino);
+        if !same && !file.path.starts_with(path) {
+            continue;
+        }
+        let points: Vec<String> = mounts
+            .iter()
+            .filter(|mount| mount.device == file.number)
+            .map(|mount| format!("`{}`", mount.point.display()))
+            .collect();
+        let mounted = if points.is_empty() {
+            String::from(", attached (not mounted now)")
+        } else {
+            format!(", mounted at {}", points.join(", "))
+        };
+        let what = if same {
+            format!("`{}` is", path.display())
+        } else {
+            format!("`{}` holds `{}`,", path.display(), file.path.display())
+        };
+        let (risk, gives) = if kind == ScopeKind::FilesWrite {
+            (
+                Risk::Critical,
+                "writing it rewrites that filesystem under the host, set-id files and device nodes included",
+            )
+        } else {
+            (
+                Risk::High,
+                "reading it reads every file of that filesystem, under no permission check",
+            )
+        };
+        raise(
+            risk,
+            format!(
+                "{what} the backing file of `/dev/{}`{mounted}: {gives}",
+                file.device
+            ),
+        );
+    }
 }
 
 struct Known {
@@ -184,7 +284,16 @@ impl Objects {
         } else {
             Ok(Vec::new())
         };
-        Self { known, mounts }
+        let backing = if cfg!(target_os = "linux") {
+            loop_backing_files()
+        } else {
+            Vec::new()
+        };
+        Self {
+            known,
+            mounts,
+            backing,
+        }
     }
 
     /// Rates `scope` (its path resolved, `opened` the object decided on) as itself and as
@@ -237,6 +346,7 @@ impl Objects {
         {
             raise(Risk::Critical, reason);
         }
+        backing_files(path, opened, &self.backing, mounts, kind, &mut raise);
         mounted_inside(path, known, mounts, &mut findings);
         mounted_from(path, mounts, &mut findings);
         key_directories(path, &mut direct);

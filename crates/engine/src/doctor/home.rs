@@ -89,11 +89,10 @@ pub(super) fn check_policy(input: &DoctorInput) -> Outcome {
         Ok(report) => {
             let first = &report.failed[0];
             Outcome::fail(format!(
-                "default.rego fails {} of the {template} template's cases (first: `{}` expected {}, got {}); set `policy.template: {}` if it is your own",
+                "default.rego fails {} of the {template} template's cases (first: `{}`: {}); set `policy.template: {}` if it is your own",
                 report.failed.len(),
                 first.name,
-                first.expected,
-                first.got,
+                first.problem,
                 PolicyTemplate::Custom
             ))
         }

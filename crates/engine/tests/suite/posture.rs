@@ -119,7 +119,7 @@ fn a_native_machine_with_a_strict_policy_scores_every_enforced_point() {
             .raise
             .as_deref()
             .unwrap()
-            .contains("rotation is not implemented yet")
+            .contains("rotation is not scored")
     );
     assert!(
         category(&posture, "Sandbox isolation")

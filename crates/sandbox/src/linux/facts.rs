@@ -43,6 +43,11 @@ pub(crate) fn detect(spec: &RunSpec) -> HostFacts {
         } else {
             usr_dirs()
         },
+        hidden_usr_dirs: crate::plan::HIDDEN_USR_DIRS
+            .iter()
+            .map(PathBuf::from)
+            .filter(|dir| std::fs::symlink_metadata(dir).is_ok_and(|meta| meta.is_dir()))
+            .collect(),
         user_name: user_name(uid),
         localtime: localtime(),
         distribution_ca_bundle,

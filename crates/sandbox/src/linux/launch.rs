@@ -134,9 +134,11 @@ enum Stage {
     UserNamespaceLimits,
     /// `vm.memfd_noexec` in the run's pid namespace.
     MemfdNoexec,
+    /// A limit of the run's own IPC namespace (index: the limit).
+    IpcLimits,
 }
 
-const STAGE_NAMES: [&str; 24] = [
+const STAGE_NAMES: [&str; 25] = [
     "user namespace",
     "cgroup",
     "mount propagation",
@@ -161,6 +163,7 @@ const STAGE_NAMES: [&str; 24] = [
     "scope bind",
     "user namespace limits",
     "memfd_noexec",
+    "ipc namespace limits",
 ];
 
 /// What the child writes to the error pipe: stage, index (mount op, rlimit), errno.
@@ -241,6 +244,8 @@ pub(crate) struct Prepared {
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     /// `/proc/sys/user/max_*` files and the decimal limit each gets.
     user_ns_limits: Vec<(CString, Vec<u8>)>,
+    /// `/proc/sys/kernel/shm*` files and the decimal limit each gets.
+    ipc_limits: Vec<(CString, Vec<u8>)>,
     /// Write `2` to `/proc/sys/vm/memfd_noexec`.
     memfd_noexec: bool,
     workdir: CString,
@@ -292,11 +297,10 @@ impl Prepared {
             })
             .collect::<Result<Vec<_>, SandboxError>>()?;
         let seccomp =
-            crate::linux::seccomp::compile(plan.seccomp, plan.unix_sockets).map_err(|error| {
-                SandboxError::Seccomp {
+            crate::linux::seccomp::compile(plan.seccomp, plan.unix_sockets, plan.exec_memory)
+                .map_err(|error| SandboxError::Seccomp {
                     detail: error.to_string(),
-                }
-            })?;
+                })?;
         Ok(Self {
             argv: plan.argv.iter().map(cstring).collect::<Result<_, _>>()?,
             env: plan
@@ -349,6 +353,16 @@ impl Prepared {
                             crate::linux::facts::USER_NS_SYSCTLS,
                             limit.counter.file_name()
                         ))?,
+                        limit.value.to_string().into_bytes(),
+                    ))
+                })
+                .collect::<Result<_, SandboxError>>()?,
+            ipc_limits: plan
+                .ipc_limits
+                .iter()
+                .map(|limit| {
+                    Ok((
+                        cstring(format!("/proc/sys/kernel/{}", limit.counter.file_name()))?,
                         limit.value.to_string().into_bytes(),
                     ))
                 })
@@ -602,6 +616,12 @@ impl Prepared {
             } else if stage == Stage::UserNamespaceLimits as usize {
                 self.plan
                     .user_ns_limits
+                    .get(index)
+                    .map(|limit| limit.counter.file_name().to_string())
+                    .unwrap_or_default()
+            } else if stage == Stage::IpcLimits as usize {
+                self.plan
+                    .ipc_limits
                     .get(index)
                     .map(|limit| limit.counter.file_name().to_string())
                     .unwrap_or_default()

@@ -13,8 +13,8 @@
 //!    plan's unix-socket rule).
 
 use crate::plan::{
-    Errno, Flag, SeccompAction, SeccompTable, SocketFamily, SocketFamilyRule, SocketProtocol,
-    SocketType, UnixSockets,
+    Errno, ExecMemory, Flag, SeccompAction, SeccompTable, SocketFamily, SocketFamilyRule,
+    SocketProtocol, SocketType, UnixSockets,
 };
 
 include!(concat!(env!("OUT_DIR"), "/seccomp_numbers.rs"));
@@ -201,6 +201,7 @@ fn flag_bits(flag: Flag) -> u32 {
         Flag::CloneNewTime => libc::CLONE_NEWTIME.unsigned_abs(),
         Flag::SetUid => libc::S_ISUID,
         Flag::SetGid => libc::S_ISGID,
+        Flag::ShmExec => libc::SHM_EXEC.unsigned_abs(),
     }
 }
 
@@ -253,8 +254,13 @@ struct Handler {
     action: SeccompAction,
 }
 
-/// Builds the BPF program for `table`, with `unix` deciding what `AF_UNIX` sockets may be.
-pub(crate) fn compile(table: &SeccompTable, unix: UnixSockets) -> Result<Programs, CompileError> {
+/// Builds the BPF program for `table`, with `unix` deciding what `AF_UNIX` sockets may be and
+/// `exec` whether the table's `exec_limited` entries hold (else their syscalls are allowed).
+pub(crate) fn compile(
+    table: &SeccompTable,
+    unix: UnixSockets,
+    exec: ExecMemory,
+) -> Result<Programs, CompileError> {
     // The embedded table's numbers were laid out by the build; any other table looks names up.
     let embedded = std::ptr::eq(table.rules, crate::plan::seccomp_table().rules);
     let mut numbered: Vec<(u32, &'static str, SeccompAction)> = Vec::new();
@@ -276,7 +282,12 @@ pub(crate) fn compile(table: &SeccompTable, unix: UnixSockets) -> Result<Program
                 .ok_or_else(|| CompileError::UnknownSyscall {
                     name: (*name).to_string(),
                 })?;
-            numbered.push((number, name, rule.action));
+            let action = if rule.exec_limited && exec == ExecMemory::Any {
+                SeccompAction::Allow
+            } else {
+                rule.action
+            };
+            numbered.push((number, name, action));
         }
     }
     numbered.sort_by_key(|(number, _, _)| *number);

@@ -61,6 +61,9 @@ pub struct HostFacts {
     /// `shell.exec` may read the ones that are not program directories
     /// ([`PROGRAM_DIRS`](super::PROGRAM_DIRS)).
     pub usr_dirs: Vec<PathBuf>,
+    /// Those of [`HIDDEN_USR_DIRS`](super::HIDDEN_USR_DIRS) that are directories on the host
+    /// (the host's configuration kept under `/usr`), each hidden from every run.
+    pub hidden_usr_dirs: Vec<PathBuf>,
     /// The caller's user name on the host (`None`: unknown or unusable in `/etc/passwd`),
     /// for the run's synthetic `/etc/passwd`.
     pub user_name: Option<String>,

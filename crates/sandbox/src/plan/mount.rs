@@ -110,6 +110,8 @@ pub enum MountOp {
     BindOpened {
         /// The decided object; the path inside is its path.
         opened: OpenedPath,
+        /// What the scopes naming it were granted (the widest, when several name it).
+        access: super::MountAccess,
         /// Directory or file (the mount point created to match).
         kind: PathKind,
         /// Flags of the clone.

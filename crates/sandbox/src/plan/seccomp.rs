@@ -32,6 +32,9 @@ pub struct SeccompRule {
     pub arch: &'static [Arch],
     /// What the filter does with them.
     pub action: SeccompAction,
+    /// The action holds only for a run limited to executing its granted files
+    /// ([`ExecMemory::FilesOnly`]); a run that may execute anything runs these unchecked.
+    pub exec_limited: bool,
     /// Why.
     pub reason: &'static str,
 }
@@ -67,6 +70,18 @@ pub enum SeccompAction {
     },
     /// `socket` / `socketpair`: runs only for what [`SeccompTable::socket_families`] allows.
     Sockets,
+}
+
+/// What code a run may map or make executable in memory, besides the files it may `execve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecMemory {
+    /// No writable object a mount flag cannot make noexec: no memfd, no executable System V
+    /// shared memory. A run without a bare `shell.exec`, whose `/tmp` and `files.write` binds
+    /// are noexec: a file it writes or downloads can be neither executed nor loaded.
+    FilesOnly,
+    /// Anything: a run with a bare `shell.exec`, which may execute anything anyway.
+    Any,
 }
 
 /// A socket family `socket()` and `socketpair()` may use.
@@ -123,24 +138,35 @@ impl SeccompTable {
         self.rules.iter().filter(|rule| rule.applies_here())
     }
 
-    /// How many syscalls may run on this architecture (some only with allowed arguments).
-    pub fn allowed_here(&self) -> usize {
-        self.rules_here()
-            .filter(|rule| !matches!(rule.action, SeccompAction::Deny { .. }))
-            .map(|rule| rule.syscalls.len())
+    /// What the rules do for a run under `exec` (an `exec_limited` rule allows its syscalls
+    /// unchecked under [`ExecMemory::Any`]).
+    fn actions_here(&self, exec: ExecMemory) -> impl Iterator<Item = (usize, SeccompAction)> {
+        self.rules_here().map(move |rule| {
+            let action = if rule.exec_limited && exec == ExecMemory::Any {
+                SeccompAction::Allow
+            } else {
+                rule.action
+            };
+            (rule.syscalls.len(), action)
+        })
+    }
+
+    /// How many syscalls may run on this architecture under `exec` (some only with allowed
+    /// arguments).
+    pub fn allowed_here(&self, exec: ExecMemory) -> usize {
+        self.actions_here(exec)
+            .filter(|(_, action)| !matches!(action, SeccompAction::Deny { .. }))
+            .map(|(count, _)| count)
             .sum()
     }
 
     /// How many of those run only with allowed arguments.
-    pub fn filtered_here(&self) -> usize {
-        self.rules_here()
-            .filter(|rule| {
-                !matches!(
-                    rule.action,
-                    SeccompAction::Allow | SeccompAction::Deny { .. }
-                )
+    pub fn filtered_here(&self, exec: ExecMemory) -> usize {
+        self.actions_here(exec)
+            .filter(|(_, action)| {
+                !matches!(action, SeccompAction::Allow | SeccompAction::Deny { .. })
             })
-            .map(|rule| rule.syscalls.len())
+            .map(|(count, _)| count)
             .sum()
     }
 
@@ -210,6 +236,7 @@ pub(crate) fn parse(text: &str) -> Result<SeccompTable, String> {
                 ),
                 arch: leak(rule.arch),
                 action,
+                exec_limited: rule.exec_limited,
                 reason: Box::leak(rule.reason.into_boxed_str()),
             }
         })

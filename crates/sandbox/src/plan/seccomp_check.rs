@@ -36,6 +36,9 @@ fn check_table(table: &RawTable) -> Result<(), String> {
                 return Err(format!("entry `{name}` appears twice"));
             }
         }
+        if rule.exec_limited && !rule.allow.is_empty() {
+            return at("is allowed, so `exec_limited` would change nothing");
+        }
         let filters = usize::from(!rule.deny_flags.is_empty())
             + usize::from(!rule.allow_values.is_empty())
             + usize::from(rule.sockets);

@@ -36,6 +36,10 @@ pub(crate) struct RawRule {
     /// Refused when any of these flags is set.
     #[serde(default)]
     pub(crate) deny_flags: Vec<Flag>,
+    /// The entry holds only for a run whose execution is limited to its granted files (no
+    /// bare `shell.exec`); for a run that may execute anything, its syscalls run unchecked.
+    #[serde(default)]
+    pub(crate) exec_limited: bool,
     /// Refused unless the argument is one of these.
     #[serde(default)]
     pub(crate) allow_values: Vec<u64>,

@@ -67,6 +67,9 @@ pub enum Flag {
     /// `S_ISGID`, the set-group-ID mode bit.
     #[serde(rename = "S_ISGID")]
     SetGid,
+    /// `SHM_EXEC`: a System V shared memory attachment whose bytes may run as code.
+    #[serde(rename = "SHM_EXEC")]
+    ShmExec,
 }
 
 /// A socket address family.

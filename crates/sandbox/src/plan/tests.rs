@@ -103,6 +103,7 @@ fn facts(abi: u32) -> HostFacts {
         ]
         .map(PathBuf::from)
         .to_vec(),
+        hidden_usr_dirs: vec![PathBuf::from("/usr/local/etc")],
         user_name: Some("alice".into()),
         localtime: Some(PathBuf::from("/usr/share/zoneinfo/Europe/Paris")),
         distribution_ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
@@ -209,6 +210,15 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
                 kind: PathKind::Dir,
                 flags: MountFlags::READ_ONLY,
             },
+            // The host's configuration under /usr, hidden as its /etc is.
+            MountOp::Tmpfs {
+                target: PathBuf::from("/usr/local/etc"),
+                flags: MountFlags {
+                    read_only: true,
+                    ..MountFlags::SCRATCH
+                },
+                size_mb: 1,
+            },
             MountOp::Tmpfs {
                 target: PathBuf::from("/dev"),
                 flags: MountFlags {
@@ -243,12 +253,14 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
         .chain([
             MountOp::BindOpened {
                 opened: opened("/data/alice.csv", ObjectKind::File, 15),
+                access: MountAccess::Read,
                 kind: PathKind::File,
                 flags: MountFlags::READ_ONLY,
             },
             // Nothing the run may execute is in it: what it writes there cannot run.
             MountOp::BindOpened {
                 opened: opened("/home/alice/project", ObjectKind::Directory, 19),
+                access: MountAccess::Write,
                 kind: PathKind::Dir,
                 flags: MountFlags::READ_WRITE_NOEXEC,
             },
@@ -294,6 +306,7 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
         },
         seccomp: seccomp_table(),
         unix_sockets: UnixSockets::PairsOnly,
+        exec_memory: ExecMemory::FilesOnly,
         rlimits: vec![
             Rlimit {
                 resource: Resource::Core,
@@ -335,6 +348,21 @@ fn whole_plan_for_abi_7_with_v1_cgroups() {
             UserNsLimit {
                 counter: UserNsCounter::InotifyWatches,
                 value: 2048,
+            },
+        ],
+        // Shared memory within the 64 MiB memory limit.
+        ipc_limits: vec![
+            IpcLimit {
+                counter: IpcCounter::ShmMax,
+                value: 64 << 20,
+            },
+            IpcLimit {
+                counter: IpcCounter::ShmAll,
+                value: 16384,
+            },
+            IpcLimit {
+                counter: IpcCounter::ShmMni,
+                value: 64,
             },
         ],
         // uid 1000: the host's sysctl file is root's.
@@ -512,6 +540,7 @@ fn unix_connect_on_landlock_9_is_a_resolve_unix_rule_on_the_socket_alone() {
         );
         assert!(planned.mounts.contains(&MountOp::BindOpened {
             opened: opened("/run/app/app.sock", ObjectKind::Socket, 17),
+            access: MountAccess::Connect,
             kind: PathKind::File,
             flags: MountFlags::READ_ONLY,
         }));
@@ -553,6 +582,7 @@ fn unix_connect_below_landlock_9_works_alone_and_is_refused_beside_a_directory()
     );
     assert!(alone.mounts.contains(&MountOp::BindOpened {
         opened: opened("/run/app/app.sock", ObjectKind::Socket, 17),
+        access: MountAccess::Connect,
         kind: PathKind::File,
         flags: MountFlags::READ_ONLY,
     }));
@@ -590,7 +620,7 @@ fn unix_connect_below_landlock_9_works_alone_and_is_refused_beside_a_directory()
 }
 
 #[test]
-fn nested_binds_come_after_their_parent_and_duplicates_keep_read_only() {
+fn nested_binds_come_after_their_parent_and_duplicates_get_the_widest_access_granted() {
     let mut spec = spec();
     spec.mounts = vec![
         mount(
@@ -610,19 +640,31 @@ fn nested_binds_come_after_their_parent_and_duplicates_keep_read_only() {
         ),
     ];
     let plan = plan(&spec, &facts(7)).unwrap();
-    let binds: Vec<(&Path, bool)> = plan
+    let binds: Vec<(&Path, MountAccess, bool)> = plan
         .mounts
         .iter()
         .filter_map(|op| match op {
-            MountOp::BindOpened { opened, flags, .. } => Some((opened.path(), flags.read_only)),
+            MountOp::BindOpened {
+                opened,
+                access,
+                flags,
+                ..
+            } => Some((opened.path(), *access, flags.read_only)),
             _ => None,
         })
         .collect();
+    // Both scopes on the project were decided: it is bound once, writable (attack pass 5:
+    // the read bind silently made a decided write read-only), and a read scope nested in it
+    // stays read-only.
     assert_eq!(
         binds,
         [
-            (Path::new("/home/alice/project"), true),
-            (Path::new("/home/alice/project/secrets"), true),
+            (Path::new("/home/alice/project"), MountAccess::Write, false),
+            (
+                Path::new("/home/alice/project/secrets"),
+                MountAccess::Read,
+                true
+            ),
         ]
     );
 }

@@ -64,6 +64,63 @@ pub struct UserNsLimit {
     pub value: u64,
 }
 
+/// A System V IPC limit of `/proc/sys/kernel/` the run sets in its own IPC namespace (whose
+/// root it is): shared memory is charged to no rlimit (a page written through `shmat` and
+/// detached is counted by no `RLIMIT_AS`), so without a memory cgroup, as for an unprivileged
+/// user, a run could otherwise fill the host's memory with segments it keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpcCounter {
+    /// `shmmax`: the largest segment, in bytes.
+    ShmMax,
+    /// `shmall`: all segments together, in 4 KiB pages (fewer bytes on larger pages).
+    ShmAll,
+    /// `shmmni`: how many segments.
+    ShmMni,
+}
+
+impl IpcCounter {
+    /// Its file name under `/proc/sys/kernel/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            IpcCounter::ShmMax => "shmmax",
+            IpcCounter::ShmAll => "shmall",
+            IpcCounter::ShmMni => "shmmni",
+        }
+    }
+}
+
+/// One limit the child writes into its own IPC namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct IpcLimit {
+    /// The counter.
+    pub counter: IpcCounter,
+    /// Its limit in the run's IPC namespace.
+    pub value: u64,
+}
+
+/// At most this many shared memory segments a run.
+const SHM_SEGMENTS: u64 = 64;
+
+/// The run's IPC limits: its shared memory within its memory limit (`memory_mb`).
+pub(super) fn ipc_limits(memory_mb: u64) -> Vec<IpcLimit> {
+    let bytes = memory_mb.saturating_mul(1024 * 1024);
+    vec![
+        IpcLimit {
+            counter: IpcCounter::ShmMax,
+            value: bytes,
+        },
+        IpcLimit {
+            counter: IpcCounter::ShmAll,
+            value: bytes / 4096,
+        },
+        IpcLimit {
+            counter: IpcCounter::ShmMni,
+            value: SHM_SEGMENTS,
+        },
+    ]
+}
+
 /// A run may hold at most this share of the host's limit of each shared object (inotify and
 /// fanotify), so its caller's other programs keep the rest.
 const SHARE_DIVISOR: u64 = 4;

@@ -246,6 +246,23 @@ fn ask_in_terminal_to_run(escape: &Escape, argv: &[&str]) -> PtySession {
     spawn_command(command, Some(20_000)).unwrap()
 }
 
+/// Answers "always" at the prompt on screen, and "yes" to remembering it.
+fn answer_always(session: &mut PtySession) {
+    session.exp_string("\x1b[?25h").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    for key in ["\x1b[B", "\x1b[B", "\r"] {
+        session.send(key).unwrap();
+        session.flush().unwrap();
+    }
+    session.exp_string("Remember `").unwrap();
+    session.exp_string("\x1b[?25h").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    for key in ["y", "\r"] {
+        session.send(key).unwrap();
+        session.flush().unwrap();
+    }
+}
+
 #[test]
 fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
     // The standard policy asks before an unsigned command writes files.
@@ -256,12 +273,7 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
     session
         .exp_string("Always allow this exact command in this directory")
         .unwrap();
-    session.exp_string("\x1b[?25h").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
-    for key in ["\x1b[B", "\x1b[B", "\r"] {
-        session.send(key).unwrap();
-        session.flush().unwrap();
-    }
+    answer_always(&mut session);
     session.exp_string("RAN-A").unwrap();
     session.exp_eof().unwrap();
     let grants: serde_json::Value = serde_json::from_str(
@@ -322,6 +334,54 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
 }
 
 #[test]
+fn an_always_grant_for_a_directory_an_interpreter_runs_does_not_cover_it_once_edited() {
+    // Attack pass 5: `python3 app` runs `app/__main__.py`, but only the interpreter was bound,
+    // so the grant kept covering the directory after its code was replaced.
+    let escape = Escape::with_policy("standard");
+    let app = escape.work.join("app");
+    std::fs::create_dir_all(app.join("lib")).unwrap();
+    std::fs::write(app.join("__main__.py"), "import lib.x\nprint('RAN-A')\n").unwrap();
+    std::fs::write(app.join("lib/x.py"), "").unwrap();
+    let argv = ["python3", "app"];
+    let mut session = ask_in_terminal_to_run(&escape, &argv);
+    session.exp_string("Allow `files.write:").unwrap();
+    answer_always(&mut session);
+    session.exp_string("RAN-A").unwrap();
+    session.exp_eof().unwrap();
+    let grants: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
+    )
+    .unwrap();
+    let files = grants["grants"][0]["files"].to_string();
+    assert!(
+        files.contains(&format!("{}\"", app.canonicalize().unwrap().display())),
+        "{files}"
+    );
+    let args = [
+        "sandbox",
+        "run",
+        "--scope",
+        "files.write",
+        "--",
+        "python3",
+        "app",
+    ];
+    let again = escape.run_args(&args);
+    assert_eq!(again.code(), Some(0), "{}", again.stderr());
+    assert_eq!(
+        again.record("approval.granted")["reason"],
+        "remembered grant"
+    );
+    // A module deep in the tree replaced: another command, refused with nobody to ask.
+    std::fs::write(app.join("lib/x.py"), "print('RAN-B')\n").unwrap();
+    let edited = escape.run_args(&args);
+    assert_eq!(edited.code(), Some(1), "{}", edited.stdout());
+    assert!(!edited.stdout().contains("RAN-B"));
+    assert_eq!(edited.record("run.refused")["data"]["stage"], "approval");
+    assert!(!edited.has("approval.granted"), "{:#?}", edited.records);
+}
+
+#[test]
 fn an_always_grant_for_a_script_does_not_cover_the_script_once_edited() {
     use std::os::unix::fs::PermissionsExt as _;
     // The standard policy asks before an unsigned command writes files; the script is given
@@ -337,12 +397,7 @@ fn an_always_grant_for_a_script_does_not_cover_the_script_once_edited() {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut session = ask_in_terminal_to_run(&escape, argv);
         session.exp_string("Allow `files.write:").unwrap();
-        session.exp_string("\x1b[?25h").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(150));
-        for key in ["\x1b[B", "\x1b[B", "\r"] {
-            session.send(key).unwrap();
-            session.flush().unwrap();
-        }
+        answer_always(&mut session);
         session.exp_string("RAN-A").unwrap();
         session.exp_eof().unwrap();
         let grants: serde_json::Value = serde_json::from_str(

@@ -301,3 +301,28 @@ fn the_hosts_etc_is_not_visible_inside() {
     );
     outcome.finished();
 }
+
+#[test]
+fn the_hosts_configuration_under_usr_is_hidden_like_its_etc() {
+    // Attack pass 5: every run could read `/usr/local/etc` (npm's global `npmrc`, a
+    // source-built git's system `gitconfig`) with no scope at all.
+    let dir = std::path::Path::new("/usr/local/etc");
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: this host has no /usr/local/etc");
+        return;
+    }
+    let escape = Escape::new();
+    let outcome = escape.run(
+        &[],
+        "ls -A /usr/local/etc | wc -l; touch /usr/local/etc/x || echo REFUSED",
+    );
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout().lines().next(),
+        Some("0"),
+        "{}",
+        outcome.stdout()
+    );
+    assert!(outcome.stdout().contains("REFUSED"), "{}", outcome.stdout());
+    assert!(outcome.has("run.finished"));
+}

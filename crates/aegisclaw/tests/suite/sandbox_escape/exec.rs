@@ -168,12 +168,6 @@ for path in ('./wrote.sh', '/tmp/wrote.sh'):
 
 #[test]
 fn a_memfd_the_run_filled_with_a_program_cannot_be_executed() {
-    if !running_as_root() {
-        eprintln!(
-            "skipped: only a root run can set vm.memfd_noexec (the host file is root's); an unprivileged run keeps this hole (docs/security.md)"
-        );
-        return;
-    }
     let escape = Escape::new();
     let payload = escape.work.with_file_name("payload");
     std::fs::create_dir_all(&payload).unwrap();
@@ -201,13 +195,89 @@ for flags in (0, 0x10):  # none, MFD_EXEC
         "sandbox", "run", "--scope", &read, "--", "python3", "-c", &code,
     ]);
     assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
-    // A memfd is never executable: made without MFD_EXEC it is sealed noexec, and MFD_EXEC
-    // itself is refused.
-    assert_eq!(outcome.stdout(), "refused 0 13\nno memfd 16 13\n");
-    assert_eq!(
-        outcome.finished()["data"]["enforcement"]["memfd_noexec"],
-        true
+    // A run limited to its files gets no memfd at all (ENOSYS), root or not.
+    assert_eq!(outcome.stdout(), "no memfd 0 38\nno memfd 16 38\n");
+    let enforcement = &outcome.finished()["data"]["enforcement"];
+    assert_eq!(enforcement["exec_memory"], "files_only");
+    assert_eq!(enforcement["memfd_noexec"], running_as_root());
+}
+
+/// A shared library of the host's, for a run to copy and try to load.
+fn a_host_library() -> PathBuf {
+    [
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/aarch64-linux-gnu/libm.so.6",
+        "/usr/lib64/libm.so.6",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|path| path.is_file())
+    .expect("no libm.so.6 on this host")
+}
+
+#[test]
+fn a_library_the_run_downloaded_cannot_be_loaded_from_a_memfd_shared_memory_or_its_files() {
+    // Attack pass 5: an interpreter the run may execute (python3 with ctypes) loaded native
+    // code the run fetched, from a memfd (`dlopen("/proc/self/fd/N")`), which no mount flag
+    // or Landlock rule sees. Every writable object the run has is closed to code: memfds are
+    // refused, System V shared memory never attaches executable, and the files it writes (its
+    // /tmp, a files.write bind) are on noexec mounts.
+    let escape = Escape::new();
+    let payload = escape.work.with_file_name("library");
+    std::fs::create_dir_all(&payload).unwrap();
+    std::fs::copy(a_host_library(), payload.join("lib.so")).unwrap();
+    let code = format!(
+        r#"
+import ctypes, os
+data = open({path:?}, 'rb').read()
+try:
+    fd = os.memfd_create('lib')
+    os.write(fd, data)
+    ctypes.CDLL('/proc/self/fd/%d' % fd)
+    print('memfd loaded')
+except OSError as error:
+    print('memfd refused', error.errno)
+for where in ('/tmp/lib.so', 'lib.so'):
+    open(where, 'wb').write(data)
+    try:
+        ctypes.CDLL(os.path.abspath(where))
+        print('loaded', where)
+    except OSError as error:
+        print('refused', where, 'failed to map' in str(error))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+shm = libc.shmget(0, 4096, 0o1600)
+for flags in (0o100000, 0):  # SHM_EXEC, none
+    at = libc.shmat(shm, None, flags)
+    print('shmat', flags, 'refused %d' % ctypes.get_errno() if at in (None, 2**64 - 1) else 'attached')
+"#,
+        path = payload.join("lib.so").display().to_string()
     );
+    let read = format!("files.read:{}", payload.display());
+    let outcome = escape.run_args(&[
+        "sandbox",
+        "run",
+        "--scope",
+        &read,
+        "--scope",
+        "files.write",
+        "--",
+        "python3",
+        "-c",
+        &code,
+    ]);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "memfd refused 38\nrefused /tmp/lib.so True\nrefused lib.so True\nshmat 32768 refused 1\nshmat 0 attached\n",
+        "{}",
+        outcome.stderr()
+    );
+    // The record says what the run could not do, and that python3 was all it could execute.
+    let enforcement = &outcome.finished()["data"]["enforcement"];
+    assert_eq!(enforcement["exec_memory"], "files_only");
+    assert_eq!(enforcement["exec"]["kind"], "only");
+    assert_eq!(executable(&outcome)["programs"][0]["name"], "python3");
 }
 
 #[test]
@@ -235,10 +305,18 @@ fn shell_exec_ls_runs_ls_and_nothing_else() {
 #[test]
 fn a_bare_shell_exec_runs_any_program() {
     let escape = Escape::new();
-    let outcome = escape.run_exact(&["shell.exec"], "id -u; cat /etc/passwd | cut -d: -f3");
+    let outcome = escape.run_exact(
+        &["shell.exec"],
+        "id -u; cat /etc/passwd | cut -d: -f3; python3 -c 'import os; print(os.memfd_create(\"x\") > 2)'",
+    );
     assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
-    assert_eq!(outcome.stdout(), "0\n0\n");
+    assert_eq!(outcome.stdout(), "0\n0\nTrue\n");
     assert_eq!(executable(&outcome), json!({"kind": "any"}));
+    // It may execute anything, so memfds are left to it (JITs' double mappings).
+    assert_eq!(
+        outcome.finished()["data"]["enforcement"]["exec_memory"],
+        "any"
+    );
 }
 
 #[test]
@@ -349,9 +427,10 @@ fn an_unprivileged_users_run_executes_only_what_it_was_granted() {
         .unwrap();
     let enforcement = &finished["data"]["enforcement"];
     assert_eq!(enforcement["exec"]["kind"], "only");
-    // The host's sysctl file is root's: an unprivileged run cannot refuse executable memfds
-    // (docs/security.md), and its record says so.
+    // The host's sysctl file is root's: an unprivileged run cannot set it, and needs not: the
+    // filter refuses it every memfd (`exec_memory: files_only`).
     assert_eq!(enforcement["memfd_noexec"], false);
+    assert_eq!(enforcement["exec_memory"], "files_only");
     assert_eq!(
         enforcement["user_namespace_limits"]["max_user_namespaces"],
         0

@@ -169,3 +169,38 @@ fn a_sink_that_never_reads_cannot_hold_a_run_past_its_timeout() {
     let duration = data["duration_ms"].as_u64().unwrap();
     assert!((1900..4000).contains(&duration), "{data}");
 }
+
+#[test]
+fn a_run_without_a_memory_cgroup_cannot_hold_shared_memory_past_its_limit() {
+    // Attack pass 5: an unprivileged user's run (no writable cgroup, only RLIMIT_AS) held
+    // 6400 MiB of System V shared memory with `memory_mb: 512`: a segment written and
+    // detached is counted by no rlimit. The run's own IPC namespace caps it to its limit,
+    // with or without a cgroup (this runs as whoever runs the suite).
+    let escape = Escape::new();
+    escape.set_limit("memory_mb", 64);
+    let code = r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+MiB = 1 << 20
+def get(size):
+    if libc.shmget(0, ctypes.c_size_t(size), 0o1600) < 0:
+        return os.strerror(ctypes.get_errno())
+    return 'made'
+print('one past the limit:', get(65 * MiB))
+print('first half:', get(32 * MiB), '; second half:', get(32 * MiB), '; one more:', get(MiB))
+"#;
+    let outcome = escape.run_args(&["sandbox", "run", "--", "python3", "-c", code]);
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(
+        outcome.stdout(),
+        "one past the limit: Invalid argument\nfirst half: made ; second half: made ; one more: No space left on device\n",
+        "{}",
+        outcome.stderr()
+    );
+    let limits = &outcome.finished()["data"]["enforcement"]["ipc_namespace_limits"];
+    assert_eq!(
+        *limits,
+        serde_json::json!({"shmmax": 64 << 20, "shmall": 16384, "shmmni": 64}),
+        "{limits}"
+    );
+}

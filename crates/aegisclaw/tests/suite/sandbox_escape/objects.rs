@@ -511,3 +511,73 @@ fn a_procfs_mounted_under_a_scope_is_refused_as_critical_wherever_it_is() {
         );
     }
 }
+
+/// A loop device attached to a file, detached when dropped.
+struct LoopDevice(String);
+
+impl LoopDevice {
+    /// Attaches one to `image`, or says why not (not root, no loop devices) and gives none.
+    #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+    fn attach(image: &Path) -> Option<Self> {
+        let output = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(image)
+            .output();
+        match output {
+            Ok(output) if output.status.success() => Some(Self(
+                String::from_utf8_lossy(&output.stdout).trim().to_string(),
+            )),
+            Ok(output) => {
+                eprintln!(
+                    "SKIPPED: cannot attach a loop device here (`losetup`, as root): {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            Err(error) => {
+                eprintln!("SKIPPED: cannot run `losetup`: {error}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["--detach", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn a_write_scope_on_a_loop_images_backing_file_cannot_plant_set_id_files_in_its_filesystem() {
+    // Attack pass 5: `files.write` (medium) on the directory of an image the host had
+    // mounted through a loop device let a run set a mode of 04755 in the image's bytes, and a
+    // local user then ran the file as root from the host's mount. The backing file of an
+    // attached loop device is that filesystem's raw blocks: critical to write, high to read.
+    let escape = Escape::new();
+    let images = canonical(&escape.work).join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let image = images.join("disk.img");
+    std::fs::write(&image, vec![0u8; 1 << 20]).unwrap();
+    let Some(device) = LoopDevice::attach(&image) else {
+        return;
+    };
+    let backs = format!("the backing file of `{}`", device.0);
+    for scope in [
+        format!("files.write:{}", images.display()),
+        format!("files.write:{}", image.display()),
+    ] {
+        let outcome = escape.run(&[&scope], "echo RAN");
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert_refused_as_critical(&outcome, &scope);
+        let reasons = object_reasons(&outcome, &scope);
+        assert!(reasons.contains(&backs), "{backs} not in {reasons}");
+    }
+    let scope = format!("files.read:{}", image.display());
+    let outcome = escape.run(&[&scope], "true");
+    let decision = decision_on(&outcome, &scope);
+    assert_eq!(decision["data"]["risk"], "high", "{decision}");
+    assert!(object_reasons(&outcome, &scope).contains("reads every file of that filesystem"));
+}

@@ -644,3 +644,64 @@ fn files_read_of_a_project_env_file_below_a_plain_directory_is_refused_as_critic
     );
     assert_refused_as_critical(&outcome, &scope);
 }
+
+#[test]
+fn files_read_of_a_service_secret_under_run_is_not_allowed_without_approval() {
+    // Attack pass 5: `files.read:/run/keys` was rated low, so `standard` let a run print a
+    // deployment tool's decrypted service secret. Every read under /run that no entry makes
+    // critical is high (asked about; refused with no approver), the stores named are critical.
+    let Some(store) = tempfile::Builder::new()
+        .prefix("aegisclaw-escape-")
+        .tempdir_in("/run")
+        .ok()
+    else {
+        eprintln!("SKIPPED: cannot make a directory under /run here (not root)");
+        return;
+    };
+    let secret = store.path().join("db");
+    std::fs::write(&secret, "db-password=hunter2\n").unwrap();
+    let escape = Escape::with_policy("standard");
+    let scope = format!("files.read:{}", store.path().display());
+    let outcome = escape.run(&[&scope], &format!("cat '{}'", secret.display()));
+    assert!(
+        !outcome.stdout().contains("hunter2"),
+        "{}",
+        outcome.stdout()
+    );
+    assert_eq!(outcome.code(), Some(1), "{}", outcome.stderr());
+    let decision = decision_on(&outcome, &scope);
+    assert_eq!(decision["data"]["risk"], "high", "{decision}");
+    assert_eq!(outcome.record("run.refused")["data"]["stage"], "approval");
+    assert!(!outcome.has("run.launch"));
+}
+
+#[test]
+fn a_directory_scoped_for_write_and_for_read_is_bound_once_writable_as_recorded() {
+    // Attack pass 5: `files.write:W` and `files.read:` a link to W were both decided and
+    // recorded as two mounts, one writable, while the read bind made the run's only mount
+    // read-only. One object is one bind, with the widest access granted, and the record lists
+    // the bind that was made.
+    let escape = Escape::new();
+    let dir = canonical(&escape.work).join("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = escape.work.join("link");
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let write = format!("files.write:{}", dir.display());
+    let read = format!("files.read:{}", link.display());
+    let outcome = escape.run(
+        &[&write, &read],
+        &format!("touch '{}/made' && echo MADE", dir.display()),
+    );
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert_eq!(outcome.stdout(), "MADE\n");
+    assert!(dir.join("made").exists());
+    assert_eq!(
+        outcome.record("run.launch")["data"]["mounts"],
+        serde_json::json!([{
+            "path": dir,
+            "access": "write",
+            "kind": "directory",
+            "read_only": false,
+        }])
+    );
+}

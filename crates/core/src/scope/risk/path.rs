@@ -36,6 +36,19 @@ struct SensitiveFile {
     /// Absent only in tests' small tables (then `ScopeContext::homes` are not entries).
     #[serde(default)]
     other_homes: Option<OtherHomes>,
+    /// Trees where a path no entry makes critical is still rated (`/run`).
+    #[serde(default)]
+    unlisted_in: Vec<UnlistedTree>,
+}
+
+/// A tree where services keep credentials, keys and logs under more names than the table can
+/// list: a `files.*` path at or in it that no entry makes critical is rated `risk`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlistedTree {
+    path: String,
+    risk: Risk,
+    reason: String,
 }
 
 /// Why a home the user database names outside `/root` and `/home` (`ScopeContext::homes`) is
@@ -406,8 +419,33 @@ impl SensitiveTable {
                     format!("`{first}` in the home `{home}`: {}", rule.reason),
                 ));
             }
+            if reasons.is_empty()
+                && let Some(tree) = self.file.unlisted_in.iter().find(|tree| {
+                    self.alias_forms(&tree.path)
+                        .iter()
+                        .any(|form| at_or_below(path, form).is_some())
+                })
+            {
+                reasons.push((
+                    tree.risk,
+                    format!("`{path}` is in `{}`: {}", tree.path, tree.reason),
+                ));
+            }
         }
         reasons
+    }
+
+    /// `path` and its spellings through the table's aliases (`/run/x` is also `/var/run/x`).
+    fn alias_forms(&self, path: &str) -> Vec<String> {
+        let mut forms = vec![path.to_string()];
+        for alias in &self.file.aliases {
+            for (from, to) in [(&alias.same_as, &alias.path), (&alias.path, &alias.same_as)] {
+                if let Some(rest) = at_or_below(path, from) {
+                    forms.push(format!("{to}{rest}"));
+                }
+            }
+        }
+        forms
     }
 
     /// The table prepared for `context`, from the cache or made now (resolving each entry).
@@ -764,6 +802,15 @@ fn validate(file: &SensitiveFile) -> Result<(), String> {
     }
     if let Some(rule) = &file.other_homes {
         has_reason("other_homes", &rule.reason)?;
+    }
+    for tree in &file.unlisted_in {
+        if tree.path == "/" || !is_normal(&tree.path) || tree.path.contains('*') {
+            return Err(format!(
+                "unlisted_in `{}` is not a normalised absolute path",
+                tree.path
+            ));
+        }
+        has_reason(&tree.path, &tree.reason)?;
     }
     for socket in &file.sockets {
         let text = socket.name.as_str();

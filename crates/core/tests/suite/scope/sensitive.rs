@@ -89,7 +89,25 @@ const BOTH: &[(&str, Risk)] = &[
     ),
     ("files.write:/run/sudo/ts", Critical),
     ("files.read:/run/libvirt", Critical),
-    ("files.read:/run/myapp", Low),
+    // Reading an unlisted path under /run needs approval: services keep credentials there under
+    // names no table lists (attack pass 5); the stores it named are critical.
+    ("files.read:/run/myapp", High),
+    ("files.read:/var/run/myapp", High),
+    ("files.read:/run/keys/db", Critical),
+    ("files.read:/run/log/journal", Critical),
+    (
+        "files.read:/run/cloud-init/instance-data-sensitive.json",
+        Critical,
+    ),
+    (
+        "files.read:/run/NetworkManager/system-connections",
+        Critical,
+    ),
+    ("files.read:/run/openvpn", Critical),
+    ("files.read:/run/openvpn-server/server.status", Critical),
+    ("files.read:/run/cryptsetup", Critical),
+    ("files.read:/run/lightdm/root/:0", Critical),
+    ("files.read:/run/aegisclaw/runs", Critical),
     ("files.write:/run/myapp", Critical),
     ("files.write:/var/run/myapp", Critical),
     ("files.write:/var/lock", Critical),

@@ -408,6 +408,13 @@ pub(super) fn child(
         if prepared.memfd_noexec && !write_file(c"/proc/sys/vm/memfd_noexec", b"2") {
             fail(fds, Stage::MemfdNoexec, 0);
         }
+        // 7a'. Our own IPC namespace's shared memory within the run's memory limit (no rlimit
+        //      counts detached segments; without a memory cgroup nothing else would).
+        for (index, (path, value)) in prepared.ipc_limits.iter().enumerate() {
+            if !write_file(path, value) {
+                fail(fds, Stage::IpcLimits, index);
+            }
+        }
         // 7b. The proxy listener (`Network::Proxied`), opened here so the parent need not
         //     enter this namespace: close-on-exec, passed to the parent with READY.
         let mut listener_fd: libc::c_int = -1;

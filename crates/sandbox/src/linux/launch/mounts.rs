@@ -69,6 +69,7 @@ pub(super) fn actions(mounts: &[MountOp]) -> Result<(Actions, Vec<String>), Sand
                 opened,
                 kind,
                 flags,
+                ..
             } => {
                 let target = opened.path();
                 mount_names.push(target.display().to_string());

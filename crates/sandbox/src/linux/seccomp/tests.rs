@@ -50,19 +50,33 @@ fn number(name: &str) -> u32 {
 }
 
 fn program(unix: UnixSockets) -> Vec<libc::sock_filter> {
-    let mut programs = compile(seccomp_table(), unix).unwrap();
+    program_for(unix, ExecMemory::FilesOnly)
+}
+
+fn program_for(unix: UnixSockets, exec: ExecMemory) -> Vec<libc::sock_filter> {
+    let mut programs = compile(seccomp_table(), unix, exec).unwrap();
     assert_eq!(programs.len(), 1);
     programs.remove(0)
 }
 
 /// Every number the table names on this architecture, with its action.
 fn numbered() -> Vec<(u32, &'static str, SeccompAction)> {
+    numbered_for(ExecMemory::FilesOnly)
+}
+
+/// The same for a run under `exec` (its `exec_limited` entries allowed under `Any`).
+fn numbered_for(exec: ExecMemory) -> Vec<(u32, &'static str, SeccompAction)> {
     seccomp_table()
         .rules_here()
         .flat_map(|rule| {
+            let action = if rule.exec_limited && exec == ExecMemory::Any {
+                SeccompAction::Allow
+            } else {
+                rule.action
+            };
             rule.syscalls
                 .iter()
-                .map(|name| (number(name), *name, rule.action))
+                .map(move |name| (number(name), *name, action))
         })
         .collect()
 }
@@ -126,23 +140,66 @@ fn sweep() -> Vec<u32> {
 
 #[test]
 fn the_sweep_over_the_whole_number_space_matches_the_allowlist_exactly() {
-    let table: ByNumber = numbered()
-        .into_iter()
-        .map(|(number, _, action)| (number, action))
-        .collect();
-    for unix in [UnixSockets::Any, UnixSockets::PairsOnly] {
-        let program = program(unix);
-        let mut allowed = 0;
-        for nr in sweep() {
-            let got = verdict(&program, nr, [0; 6]);
-            assert_eq!(got, expected(&table, nr), "syscall {nr:#x} under {unix:?}");
-            if got == ALLOW || (nr < 0x4000_0000 && got == errno_return(Errno::Eafnosupport)) {
-                allowed += 1;
+    for exec in [ExecMemory::FilesOnly, ExecMemory::Any] {
+        let table: ByNumber = numbered_for(exec)
+            .into_iter()
+            .map(|(number, _, action)| (number, action))
+            .collect();
+        for unix in [UnixSockets::Any, UnixSockets::PairsOnly] {
+            let program = program_for(unix, exec);
+            let mut allowed = 0;
+            for nr in sweep() {
+                let got = verdict(&program, nr, [0; 6]);
+                assert_eq!(
+                    got,
+                    expected(&table, nr),
+                    "syscall {nr:#x} under {unix:?}, {exec:?}"
+                );
+                if got == ALLOW || (nr < 0x4000_0000 && got == errno_return(Errno::Eafnosupport)) {
+                    allowed += 1;
+                }
             }
+            // Exactly the allowlist: every allowed or filtered call of this architecture, and
+            // no other number, runs.
+            assert_eq!(
+                allowed,
+                seccomp_table().allowed_here(exec),
+                "{unix:?}, {exec:?}"
+            );
         }
-        // Exactly the allowlist: every allowed or filtered call of this architecture, and no
-        // other number, runs.
-        assert_eq!(allowed, seccomp_table().allowed_here(), "{unix:?}");
+    }
+}
+
+#[test]
+fn a_run_limited_to_its_files_gets_no_memfd_and_no_executable_shared_memory() {
+    let shm_exec = u64::from(libc::SHM_EXEC.unsigned_abs());
+    let rx = u64::from((libc::PROT_READ | libc::PROT_EXEC).unsigned_abs());
+    let limited = program(UnixSockets::Any);
+    let any = program_for(UnixSockets::Any, ExecMemory::Any);
+    let cases: [(&str, [u64; 6], u32); 5] = [
+        ("memfd_create", [0; 6], errno_return(Errno::Enosys)),
+        (
+            "shmat",
+            [1, 0, shm_exec, 0, 0, 0],
+            errno_return(Errno::Eperm),
+        ),
+        // The high word of shmflg is not shmflg.
+        ("shmat", [1, 0, shm_exec << 32, 0, 0, 0], ALLOW),
+        ("shmat", [1, 0, 0, 0, 0, 0], ALLOW),
+        // The loader and JITs keep executable mappings.
+        ("mmap", [0, 4096, rx, 0x22, u64::MAX, 0], ALLOW),
+    ];
+    for (name, args, want) in cases {
+        assert_eq!(
+            verdict(&limited, number(name), args),
+            want,
+            "{name} {args:x?} limited"
+        );
+        assert_eq!(
+            verdict(&any, number(name), args),
+            ALLOW,
+            "{name} {args:x?} any"
+        );
     }
 }
 
@@ -567,12 +624,13 @@ fn a_name_without_a_number_or_a_number_twice_is_refused() {
             syscalls: &["no_such_call"],
             arch: &[],
             action: SeccompAction::Allow,
+            exec_limited: false,
             reason: "test",
         }],
         ..*seccomp_table()
     };
     assert!(matches!(
-        compile(&unknown, UnixSockets::Any),
+        compile(&unknown, UnixSockets::Any, ExecMemory::FilesOnly),
         Err(CompileError::UnknownSyscall { name }) if name == "no_such_call"
     ));
     let twice = SeccompTable {
@@ -581,6 +639,7 @@ fn a_name_without_a_number_or_a_number_twice_is_refused() {
                 syscalls: &["read"],
                 arch: &[],
                 action: SeccompAction::Allow,
+                exec_limited: false,
                 reason: "test",
             },
             crate::plan::SeccompRule {
@@ -589,13 +648,14 @@ fn a_name_without_a_number_or_a_number_twice_is_refused() {
                 action: SeccompAction::Deny {
                     errno: Errno::Eperm,
                 },
+                exec_limited: false,
                 reason: "test",
             },
         ],
         ..*seccomp_table()
     };
     assert!(matches!(
-        compile(&twice, UnixSockets::Any),
+        compile(&twice, UnixSockets::Any, ExecMemory::FilesOnly),
         Err(CompileError::Duplicate { .. })
     ));
 }
