@@ -102,7 +102,7 @@ impl Context {
     pub fn record_final_batch(
         &mut self,
         events: Vec<Event>,
-        meanwhile: impl FnOnce(),
+        meanwhile: impl FnOnce() + Send,
     ) -> Result<Vec<Record>, ContextError> {
         Ok(self.log()?.append_final_batch(events, meanwhile)?)
     }

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Records between automatic checkpoints unless `set_checkpoint_every` says otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
-/// The stack of the thread that fsyncs a writer's last batch: it makes one system call.
-const FSYNC_STACK: usize = 64 * 1024;
+/// The stack of the thread that works while a writer's last batch is fsynced: the caller's
+/// clean-up and the checkpoint's signature.
+const MEANWHILE_STACK: usize = 256 * 1024;
 
 /// An open audit log. Each append locks the file, reads the tail, writes, fsyncs and unlocks,
 /// so several writers (threads or processes) can share one log. Closing or dropping a writer
@@ -177,16 +178,19 @@ impl AuditLog {
     }
 
     /// Appends `events` like [`append_batch`](Self::append_batch) as this writer's last
-    /// records, sealed by the closing checkpoint: while the records are fsynced on a scoped
-    /// thread, this thread runs `meanwhile` (the caller's clean-up, which must not depend on
-    /// the records being durable) and signs the checkpoint, which is appended (not fsynced,
-    /// as [`close`](Self::close) does) only once the fsync succeeded. On one CPU the fsync's
-    /// wait is then spent on that work instead of idling. [`close`](Self::close) has nothing
-    /// left to do unless more is appended.
+    /// records, sealed by the closing checkpoint: while this thread fsyncs the records, a
+    /// scoped thread runs `meanwhile` (the caller's clean-up, which must not depend on the
+    /// records being durable) and signs the checkpoint, which is appended (not fsynced, as
+    /// [`close`](Self::close) does) only once the fsync succeeded. The thread blocked on the
+    /// disk is the one that issued the write, so the fsync starts at once and its wait is
+    /// spent on that work, on one CPU as on several (the other way round, a thread made to
+    /// fsync was only scheduled once this one blocked, after the work). Without a thread the
+    /// work is done first, then the fsync. [`close`](Self::close) has nothing left to do
+    /// unless more is appended.
     pub fn append_final_batch(
         &mut self,
         events: Vec<Event>,
-        meanwhile: impl FnOnce(),
+        meanwhile: impl FnOnce() + Send,
     ) -> Result<Vec<Record>, AuditError> {
         if events.is_empty() || self.signer.is_none() {
             let records = self.append_batch(events);
@@ -211,26 +215,35 @@ impl AuditLog {
             }
             let (seq, hash) = (last.seq, last.hash.clone());
             let (file, path, signer) = (&log.file, &log.log_path, log.signer.as_ref());
+            let sign = || signer.map(|key| Checkpoint::sign(seq, &hash, Timestamp::now(), key));
             let (synced, signed) = std::thread::scope(|scope| {
-                let syncing = std::thread::Builder::new()
-                    .name("audit-fsync".into())
-                    .stack_size(FSYNC_STACK)
-                    .spawn_scoped(scope, || file.sync_data());
-                let synced_here = match &syncing {
-                    Ok(_) => None,
-                    // No thread: sync here, then do the rest.
-                    Err(_) => Some(file.sync_data()),
+                // The closure is moved into the thread; if none can be made it is dropped,
+                // which is all `meanwhile` does with what it owns, so only signing is left.
+                let work = move || {
+                    // A new thread may be run before its maker goes on: give the CPU back so
+                    // the fsync is issued first, and work while the disk does.
+                    std::thread::yield_now();
+                    meanwhile();
+                    sign()
                 };
-                meanwhile();
-                let signed = signer.map(|key| Checkpoint::sign(seq, &hash, Timestamp::now(), key));
-                let synced = match (syncing, synced_here) {
-                    (Ok(handle), _) => handle.join().unwrap_or_else(|_| {
-                        Err(std::io::Error::other("the fsync thread panicked"))
-                    }),
-                    (Err(_), Some(synced)) => synced,
-                    (Err(error), None) => Err(error),
-                };
-                (synced, signed)
+                match std::thread::Builder::new()
+                    .name("audit-meanwhile".into())
+                    .stack_size(MEANWHILE_STACK)
+                    .spawn_scoped(scope, work)
+                {
+                    Ok(working) => {
+                        let synced = file.sync_data();
+                        let signed = working.join().unwrap_or_else(|_| {
+                            Some(Err(AuditError::Io {
+                                action: "sign the closing checkpoint of",
+                                path: path.clone(),
+                                source: std::io::Error::other("the signing thread panicked"),
+                            }))
+                        });
+                        (synced, signed)
+                    }
+                    Err(_) => (file.sync_data(), sign()),
+                }
             });
             synced.map_err(io_error("fsync", path))?;
             log.synced.store(true, Ordering::Release);
