@@ -12,9 +12,10 @@ use aegisclaw_sandbox::plan::{CA_STORE_MAX_BYTES, CaStoreSpec, DISTRIBUTION_CA_B
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// The host's configuration tree: the sensitive-path table rates all of it critical, and every
-/// distribution keeps its CA store there, so a store under it is judged by its contents alone.
-const SYSTEM_CONFIGURATION: &str = "/etc";
+/// The host's configuration trees: the sensitive-path table rates all of each critical, and
+/// every distribution keeps its CA store in `/etc` (software under `/usr/local` in
+/// `/usr/local/etc`), so a store under one is judged by its contents alone.
+const SYSTEM_CONFIGURATION: [&str; 3] = ["/etc", "/usr/etc", "/usr/local/etc"];
 
 /// Where the store came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -335,7 +336,11 @@ fn placement(resolved: &Path, context: &ScopeContext) -> Result<(), String> {
         .aegisclaw_home
         .as_ref()
         .is_some_and(|home| resolved.starts_with(home));
-    if resolved.starts_with(SYSTEM_CONFIGURATION) && !in_aegisclaw_home {
+    if SYSTEM_CONFIGURATION
+        .iter()
+        .any(|tree| resolved.starts_with(tree))
+        && !in_aegisclaw_home
+    {
         return Ok(());
     }
     let text = format!("files.read:{}", resolved.display());

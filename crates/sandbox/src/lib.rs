@@ -3,6 +3,7 @@
 //! runtime (`plan` builds a sandbox as data, `runtime` applies it).
 #![warn(missing_docs)]
 
+pub mod block;
 pub mod interpreter;
 #[cfg(target_os = "linux")]
 mod linux;

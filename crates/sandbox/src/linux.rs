@@ -1,5 +1,6 @@
 //! Linux-only code of the sandbox crate.
 
+pub(crate) mod block;
 pub(crate) mod cgroups;
 pub(crate) mod facts;
 pub(crate) mod hardening;

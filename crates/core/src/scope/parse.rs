@@ -150,12 +150,57 @@ fn reserved_env(name: &str) -> Option<&'static str> {
             "the dynamic loader reads `LD_*` variables to load code into every program the run starts",
         );
     }
-    matches!(
-        name,
-        "GCONV_PATH" | "GLIBC_TUNABLES" | "LOCPATH" | "MALLOC_CONF"
-    )
-    .then_some("the C library reads it to load code or tune every program the run starts")
+    if LIBC_ENV.contains(&name) {
+        return Some(
+            "the C library reads it to load code, files or settings for every program the run starts",
+        );
+    }
+    INTERPRETER_ENV
+        .contains(&name)
+        .then_some("an interpreter or shell reads it to load or run code before the program's own")
 }
+
+/// glibc's own list of variables it drops for set-id programs (`UNSECURE_ENVVARS`), beyond
+/// `LD_*` and `TMPDIR` (which only names where temporary files go), and its tunables.
+const LIBC_ENV: [&str; 14] = [
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_CONF",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TZDIR",
+];
+
+/// Variables interpreters and shells read to load or run code first.
+const INTERPRETER_ENV: [&str; 19] = [
+    "BASH_ENV",
+    "ENV",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PERL5LIB",
+    "PERL5OPT",
+    "PERLLIB",
+    "RUBYLIB",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "LUA_INIT",
+    "LUA_PATH",
+    "GIT_EXEC_PATH",
+];
 
 fn path_error(text: &str, problem: PathProblem) -> ScopeError {
     match problem {

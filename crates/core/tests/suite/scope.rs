@@ -268,6 +268,19 @@ const TABLE: &[(&str, Expected)] = &[
         Err("the dynamic loader reads `LD_*` variables"),
     ),
     ("secrets.read:GLIBC_TUNABLES", Err("the C library reads it")),
+    ("secrets.read:HOSTALIASES", Err("the C library reads it")),
+    (
+        "secrets.read:NODE_OPTIONS",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:PYTHONPATH",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:BASH_ENV",
+        Err("an interpreter or shell reads it"),
+    ),
     ("secrets.read:PATHS", Ok(("secrets.read:PATHS", Risk::High))),
     // unix.connect: one socket, by absolute path; high by default, critical where sensitive
     (

@@ -116,8 +116,22 @@ fn tree_digest(dir: &Path) -> Result<Option<String>, String> {
                     pending.push(name);
                 }
             } else if metadata.file_type().is_symlink() {
+                // A link is its target's text and, when it leads to a regular file (anywhere:
+                // `__main__.py` may link out of the tree), that file's contents too.
                 let target = fs_err::read_link(&path).map_err(|error| error.to_string())?;
-                lines.push(format!("l {shown} -> {}", target.display()));
+                let contents = match fs_err::metadata(&path) {
+                    Ok(followed) if followed.is_file() => {
+                        bytes = bytes.saturating_add(followed.len());
+                        if bytes > MAX_TREE_BYTES {
+                            return Ok(None);
+                        }
+                        digest_of(&path).map_err(|problem| {
+                            format!("cannot bind an approval to `{}`: {problem}", path.display())
+                        })?
+                    }
+                    _ => String::from("-"),
+                };
+                lines.push(format!("l {shown} -> {} {contents}", target.display()));
             } else if metadata.is_file() {
                 bytes = bytes.saturating_add(metadata.len());
                 if bytes > MAX_TREE_BYTES {
@@ -227,6 +241,12 @@ mod tests {
         changed(&|| fs_err::write(work.join("app/pkg/new.py"), "").unwrap());
         changed(&|| fs_err::rename(work.join("app/pkg/new.py"), work.join("app/new.py")).unwrap());
         changed(&|| std::os::unix::fs::symlink("/etc", work.join("app/link")).unwrap());
+        // A file the tree links to from outside it is bound by its contents (attack pass 6).
+        let outside = temp.path().with_extension("outside.py");
+        fs_err::write(&outside, "print('one')\n").unwrap();
+        changed(&|| std::os::unix::fs::symlink(&outside, work.join("app/main.py")).unwrap());
+        changed(&|| fs_err::write(&outside, "print('two')\n").unwrap());
+        fs_err::remove_file(&outside).unwrap();
         // A tree too large to hash binds nothing: no grant can cover the command.
         for index in 0..=MAX_TREE_FILES {
             fs_err::write(work.join(format!("app/pkg/{index}")), "").unwrap();

@@ -580,4 +580,85 @@ fn a_write_scope_on_a_loop_images_backing_file_cannot_plant_set_id_files_in_its_
     let decision = decision_on(&outcome, &scope);
     assert_eq!(decision["data"]["risk"], "high", "{decision}");
     assert!(object_reasons(&outcome, &scope).contains("reads every file of that filesystem"));
+    // Attack pass 6: by another name. A directory holding a hard link to it, and, once the
+    // first name is deleted, the link itself: the kernel names the file by its inode.
+    let other = canonical(&escape.work).join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let alias = other.join("alias.img");
+    std::fs::hard_link(&image, &alias).unwrap();
+    let holder = format!("files.write:{}", other.display());
+    let outcome = escape.run(&[&holder], "echo RAN");
+    assert_refused_as_critical(&outcome, &holder);
+    assert!(object_reasons(&outcome, &holder).contains("may hold"));
+    std::fs::remove_file(&image).unwrap();
+    let link = format!("files.write:{}", alias.display());
+    let outcome = escape.run(&[&link], "echo RAN");
+    assert_refused_as_critical(&outcome, &link);
+    let reasons = object_reasons(&outcome, &link);
+    assert!(
+        reasons.contains(&format!(
+            "`{}` is the backing file of `{}`",
+            alias.display(),
+            device.0
+        )),
+        "{reasons}"
+    );
+}
+
+/// Swap on for a file, off when dropped.
+struct SwapFile(PathBuf);
+
+impl SwapFile {
+    #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+    fn on(path: &Path) -> Option<Self> {
+        std::fs::write(path, vec![0u8; 4 << 20]).unwrap();
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let made = std::process::Command::new("mkswap").arg(path).output();
+        let on = made
+            .ok()
+            .filter(|made| made.status.success())
+            .and_then(|_| std::process::Command::new("swapon").arg(path).output().ok());
+        match on {
+            Some(output) if output.status.success() => Some(Self(path.to_path_buf())),
+            Some(output) => {
+                eprintln!(
+                    "SKIPPED: cannot turn swap on for a file here (`swapon`, as root): {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            None => {
+                eprintln!("SKIPPED: no `mkswap`/`swapon` here");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SwapFile {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("swapoff").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_read_scope_on_an_active_swap_file_is_refused_as_critical() {
+    // Attack pass 6: a swap file at an unlisted path rated low to read, and the run read
+    // another process's swapped-out memory.
+    let escape = Escape::new();
+    let dir = canonical(&escape.work).join("swap");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(swap) = SwapFile::on(&dir.join("swapfile")) else {
+        return;
+    };
+    for scope in [
+        format!("files.read:{}", swap.0.display()),
+        format!("files.read:{}", dir.display()),
+    ] {
+        let outcome = escape.run(&[&scope], "echo RAN");
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert_refused_as_critical(&outcome, &scope);
+        assert!(object_reasons(&outcome, &scope).contains("an active swap file"));
+    }
 }

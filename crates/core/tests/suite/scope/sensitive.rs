@@ -91,6 +91,8 @@ const BOTH: &[(&str, Risk)] = &[
     ("files.read:/run/libvirt", Critical),
     // Reading an unlisted path under /run needs approval: services keep credentials there under
     // names no table lists (attack pass 5); the stores it named are critical.
+    ("files.read:/usr/local/etc/npmrc", Critical),
+    ("files.read:/usr/etc", Critical),
     ("files.read:/run/myapp", High),
     ("files.read:/var/run/myapp", High),
     ("files.read:/run/keys/db", Critical),
