@@ -633,9 +633,9 @@ impl ConfigFile {
 /// (`---`, `...`, each optionally followed by a comment), after a byte order mark (which the
 /// parser drops too: an editor may save an emptied file as one).
 fn sets_nothing(text: &str) -> bool {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().all(|line| {
-        let line = line.trim();
+        // Byte order marks anywhere count as blanks: the parser drops them too.
+        let line = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         let rest = line
             .strip_prefix("---")
             .or_else(|| line.strip_prefix("..."))

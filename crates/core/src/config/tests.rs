@@ -18,6 +18,10 @@ fn a_file_that_sets_nothing_is_an_error_naming_it() {
         "\u{feff}",
         "\u{feff}\n",
         "\u{feff}# note\n",
+        // After a blank line or a comment, or twice (attack pass 7).
+        "\n\u{feff}\n",
+        "# x\n\u{feff}\n",
+        "\u{feff}\u{feff}\n",
     ] {
         let error = parse(text).unwrap_err();
         assert!(

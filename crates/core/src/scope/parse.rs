@@ -155,8 +155,7 @@ fn reserved_env(name: &str) -> Option<&'static str> {
             "the C library reads it to load code, files or settings for every program the run starts",
         );
     }
-    INTERPRETER_ENV
-        .contains(&name)
+    (INTERPRETER_ENV.contains(&name) || name.starts_with("GIT_CONFIG_"))
         .then_some("an interpreter or shell reads it to load or run code before the program's own")
 }
 
@@ -180,9 +179,25 @@ const LIBC_ENV: [&str; 14] = [
 ];
 
 /// Variables interpreters and shells read to load or run code first.
-const INTERPRETER_ENV: [&str; 19] = [
+const INTERPRETER_ENV: [&str; 35] = [
     "BASH_ENV",
     "ENV",
+    "ZDOTDIR",
+    "PYTHONUSERBASE",
+    "PYTHONEXECUTABLE",
+    "OPENSSL_CONF",
+    "OPENSSL_MODULES",
+    "OPENSSL_ENGINES",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "LUA_CPATH",
+    "CLASSPATH",
+    "PERL5DB",
     "NODE_OPTIONS",
     "NODE_PATH",
     "PYTHONPATH",

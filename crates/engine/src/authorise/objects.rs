@@ -32,169 +32,6 @@ pub(super) struct Objects {
     backing: Vec<Backing>,
 }
 
-/// A file the kernel uses as a block device or as memory: the backing file of an attached loop
-/// device (writing it writes that filesystem's blocks under whatever has it mounted, set-id
-/// files and device nodes included, which no mount option inside the run can stop; reading it
-/// reads all of it with no permission check), or an active swap file (other processes'
-/// memory). Known by device and inode, so any name of it counts.
-struct Backing {
-    /// What uses it: `/dev/loop0` (with where its filesystem is mounted) or swap.
-    user: BackingUser,
-    /// Its path as the kernel reports it (for a loop file whose path was deleted, that old
-    /// path).
-    path: PathBuf,
-    /// Its device and inode, when known.
-    inode: Option<(u64, u64)>,
-    /// Whether it may have names the table cannot see: more than one hard link, its reported
-    /// path deleted, or an inode that cannot be learnt.
-    other_names: bool,
-}
-
-enum BackingUser {
-    Loop {
-        /// `loop0`.
-        device: String,
-        /// Its `major:minor`, as the mount table names the filesystem on it.
-        number: String,
-    },
-    Swap,
-}
-
-/// Where the kernel lists block devices (a loop device's file is in `loop/backing_file`) and
-/// active swap areas.
-const SYS_BLOCK: &str = "/sys/block";
-const PROC_SWAPS: &str = "/proc/swaps";
-
-/// The backing files of the attached loop devices and the active swap files.
-fn backing_files() -> Vec<Backing> {
-    let mut found = Vec::new();
-    if let Ok(listing) = fs_err::read_dir(SYS_BLOCK) {
-        for entry in listing.filter_map(Result::ok) {
-            let device = entry.file_name().to_string_lossy().into_owned();
-            if !device.starts_with("loop") {
-                continue;
-            }
-            let dir = entry.path();
-            let Ok(file) = fs_err::read_to_string(dir.join("loop/backing_file")) else {
-                continue;
-            };
-            let file = file.trim_end_matches('\n');
-            let (path, deleted) = match file.strip_suffix(" (deleted)") {
-                Some(path) => (path, true),
-                None => (file, false),
-            };
-            let stat = fs_err::metadata(path).ok().filter(|_| !deleted);
-            // The kernel's own answer names the inode whatever happened to its path.
-            let inode =
-                aegisclaw_sandbox::block::loop_backing_inode(&Path::new("/dev").join(&device))
-                    .ok()
-                    .or_else(|| stat.as_ref().map(|stat| (stat.dev(), stat.ino())));
-            found.push(Backing {
-                user: BackingUser::Loop {
-                    number: fs_err::read_to_string(dir.join("dev"))
-                        .map(|number| number.trim().to_string())
-                        .unwrap_or_default(),
-                    device,
-                },
-                path: PathBuf::from(path),
-                other_names: deleted
-                    || inode.is_none()
-                    || stat.is_some_and(|stat| stat.nlink() > 1),
-                inode,
-            });
-        }
-    }
-    if let Ok(swaps) = fs_err::read_to_string(PROC_SWAPS) {
-        for line in swaps.lines().skip(1) {
-            let mut fields = line.split_whitespace();
-            let (Some(name), Some("file")) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            let path = PathBuf::from(name.replace("\\040", " "));
-            let stat = fs_err::metadata(&path).ok();
-            found.push(Backing {
-                user: BackingUser::Swap,
-                inode: stat.as_ref().map(|stat| (stat.dev(), stat.ino())),
-                other_names: stat.as_ref().is_none_or(|stat| stat.nlink() > 1),
-                path,
-            });
-        }
-    }
-    found
-}
-
-/// Raises `path` (the opened object `opened`, and `other_paths` that name it through the mount
-/// table) for each backing file it is, holds, or may hold another name of.
-fn backing_stores(
-    path: &Path,
-    opened: &OpenedPath,
-    other_paths: &[&Path],
-    backing: &[Backing],
-    mounts: &[Mount],
-    kind: ScopeKind,
-    raise: &mut impl FnMut(Risk, String),
-) {
-    for file in backing {
-        let is = file.inode == Some((opened.dev(), opened.ino()));
-        let holds = std::iter::once(path)
-            .chain(other_paths.iter().copied())
-            .find(|named| file.path.starts_with(named));
-        // A directory on the filesystem that holds the file can hold one of its other names
-        // (a hard link), which only walking the whole tree would find.
-        let may_hold = opened.kind() == aegisclaw_sandbox::path::ObjectKind::Directory
-            && file.other_names
-            && file.inode.is_none_or(|(dev, _)| dev == opened.dev());
-        let what = if is {
-            format!("`{}` is", path.display())
-        } else if let Some(named) = holds {
-            format!("`{}` holds `{}`,", named.display(), file.path.display())
-        } else if may_hold {
-            format!(
-                "`{}` is on the filesystem of `{}`, which has names that cannot all be seen (a hard link, a deleted path), so it may hold",
-                path.display(),
-                file.path.display()
-            )
-        } else {
-            continue;
-        };
-        let (risk, gives) = match (&file.user, kind) {
-            (BackingUser::Swap, _) => (
-                Risk::Critical,
-                "an active swap file: the memory other processes had swapped out, secrets included"
-                    .to_string(),
-            ),
-            (BackingUser::Loop { device, number }, kind) => {
-                let points: Vec<String> = mounts
-                    .iter()
-                    .filter(|mount| mount.device == *number)
-                    .map(|mount| format!("`{}`", mount.point.display()))
-                    .collect();
-                let mounted = if points.is_empty() {
-                    String::from("attached (not mounted now)")
-                } else {
-                    format!("mounted at {}", points.join(", "))
-                };
-                if kind == ScopeKind::FilesWrite {
-                    (
-                        Risk::Critical,
-                        format!(
-                            "the backing file of `/dev/{device}`, {mounted}: writing it rewrites that filesystem under the host, set-id files and device nodes included"
-                        ),
-                    )
-                } else {
-                    (
-                        Risk::High,
-                        format!(
-                            "the backing file of `/dev/{device}`, {mounted}: reading it reads every file of that filesystem, under no permission check"
-                        ),
-                    )
-                }
-            }
-        };
-        raise(risk, format!("{what} {gives}"));
-    }
-}
-
 struct Known {
     object: SensitiveObject,
     dev: u64,
@@ -202,8 +39,10 @@ struct Known {
     directory: bool,
 }
 
+use backing::{Backing, backing_files, backing_stores};
 use mount::{Mount, parse_mountinfo, shown_through};
 
+mod backing;
 mod mount;
 
 /// A scope's rating with the object comparisons in it, and those reasons alone for the record.
@@ -349,10 +188,9 @@ impl Objects {
         } else {
             Ok(Vec::new())
         };
-        let backing = if cfg!(target_os = "linux") {
-            backing_files()
-        } else {
-            Vec::new()
+        let backing = match (&mounts, cfg!(target_os = "linux")) {
+            (Ok(mounts), true) => backing_files(mounts),
+            _ => Vec::new(),
         };
         Self {
             known,

@@ -512,6 +512,42 @@ fn a_procfs_mounted_under_a_scope_is_refused_as_critical_wherever_it_is() {
     }
 }
 
+/// A tmpfs of its own for the loop tests: while a loop image there has names that cannot all be
+/// seen (a hard link), every directory on its filesystem is rated as if it held one, and the
+/// other tests' directories must not be on that filesystem. Unmounted when dropped.
+struct OwnFs(tempfile::TempDir);
+
+impl OwnFs {
+    #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+    fn mount() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Self(dir)),
+            _ => {
+                eprintln!("SKIPPED: cannot mount a tmpfs here (as root)");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        canonical(self.0.path())
+    }
+}
+
+impl Drop for OwnFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
 /// A loop device attached to a file, detached when dropped.
 struct LoopDevice(String);
 
@@ -557,7 +593,10 @@ fn a_write_scope_on_a_loop_images_backing_file_cannot_plant_set_id_files_in_its_
     // local user then ran the file as root from the host's mount. The backing file of an
     // attached loop device is that filesystem's raw blocks: critical to write, high to read.
     let escape = Escape::new();
-    let images = canonical(&escape.work).join("images");
+    let Some(fs) = OwnFs::mount() else {
+        return;
+    };
+    let images = fs.path().join("images");
     std::fs::create_dir_all(&images).unwrap();
     let image = images.join("disk.img");
     std::fs::write(&image, vec![0u8; 1 << 20]).unwrap();
@@ -582,7 +621,7 @@ fn a_write_scope_on_a_loop_images_backing_file_cannot_plant_set_id_files_in_its_
     assert!(object_reasons(&outcome, &scope).contains("reads every file of that filesystem"));
     // Attack pass 6: by another name. A directory holding a hard link to it, and, once the
     // first name is deleted, the link itself: the kernel names the file by its inode.
-    let other = canonical(&escape.work).join("other");
+    let other = fs.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     let alias = other.join("alias.img");
     std::fs::hard_link(&image, &alias).unwrap();
@@ -661,4 +700,51 @@ fn a_read_scope_on_an_active_swap_file_is_refused_as_critical() {
         assert_refused_as_critical(&outcome, &scope);
         assert!(object_reasons(&outcome, &scope).contains("an active swap file"));
     }
+}
+
+#[test]
+fn a_loop_image_attached_under_another_mount_namespaces_path_is_still_its_backing_file() {
+    // Attack pass 7: attached in another mount namespace (or through a mount since lazily
+    // unmounted), the kernel reports the image by a path that names nothing here, so the
+    // directory holding it rated medium to write and a set-uid root program was planted.
+    // The kernel's inode says which filesystem holds it; a directory there may hold it.
+    if !can_bind_mount() {
+        return;
+    }
+    let escape = Escape::new();
+    let Some(fs) = OwnFs::mount() else {
+        return;
+    };
+    let images = fs.path().join("images");
+    let elsewhere = fs.path().join("elsewhere");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(images.join("vm.img"), vec![0u8; 1 << 20]).unwrap();
+    let attach = format!(
+        "mount --bind '{}' '{}' && losetup --find --show '{}/vm.img'",
+        images.display(),
+        elsewhere.display(),
+        elsewhere.display()
+    );
+    let output = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "sh", "-c", &attach])
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        eprintln!(
+            "SKIPPED: cannot attach a loop device in a private mount namespace here: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return;
+    }
+    let device = LoopDevice(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    let scope = format!("files.write:{}", images.display());
+    let outcome = escape.run(&[&scope], "echo RAN");
+    assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+    assert_refused_as_critical(&outcome, &scope);
+    let reasons = object_reasons(&outcome, &scope);
+    assert!(
+        reasons.contains("may hold a name of") && reasons.contains(&device.0),
+        "{reasons}"
+    );
 }

@@ -23,7 +23,7 @@ impl Mount {
     /// from its options: `lowerdir=` (a `:`-separated list, `\` escaping the next character;
     /// `::` marks data-only layers), `lowerdir+=`, `datadir+=`, `upperdir=`, `workdir=`.
     /// Empty for any other filesystem.
-    fn layers(&self) -> Vec<(&'static str, PathBuf)> {
+    pub(super) fn layers(&self) -> Vec<(&'static str, PathBuf)> {
         if self.fstype != "overlay" {
             return Vec::new();
         }
