@@ -748,3 +748,50 @@ fn a_loop_image_attached_under_another_mount_namespaces_path_is_still_its_backin
         "{reasons}"
     );
 }
+
+#[test]
+fn a_loop_image_on_an_overlay_is_its_backing_file_through_the_overlays_upper_layer() {
+    // Attack pass 7: attached through an overlay, the image was known only by its overlay
+    // name; the same file in the overlay's upper directory rated medium to write.
+    let escape = Escape::new();
+    let Some(fs) = OwnFs::mount() else {
+        return;
+    };
+    let root = fs.path();
+    for dir in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        root.join("lower").display(),
+        root.join("upper").display(),
+        root.join("work").display()
+    );
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o", &options])
+        .arg(root.join("merged"))
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "no overlay mount as root");
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _overlay = Unmount(root.join("merged"));
+    std::fs::write(root.join("merged/disk.img"), vec![0u8; 1 << 20]).unwrap();
+    let Some(device) = LoopDevice::attach(&root.join("merged/disk.img")) else {
+        return;
+    };
+    let scope = format!("files.write:{}", root.join("upper").display());
+    let outcome = escape.run(&[&scope], "echo RAN");
+    assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+    assert_refused_as_critical(&outcome, &scope);
+    let reasons = object_reasons(&outcome, &scope);
+    assert!(
+        reasons.contains("may hold a name of") && reasons.contains(&device.0),
+        "{reasons}"
+    );
+    drop(device);
+}
