@@ -55,6 +55,9 @@ fn ensure_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// cgroup v1's limit of memory and swap together (present with swap accounting).
+const MEMSW: &str = "memory.memsw.limit_in_bytes";
+
 impl RunCgroup {
     /// Takes a free slot and writes the run's limits into it.
     pub(crate) fn create(plan: &CgroupPlan) -> Result<Self, SandboxError> {
@@ -68,11 +71,15 @@ impl RunCgroup {
         match &plan.facts {
             CgroupFacts::V1 { memory, pids, cpu } => {
                 if let Some(parent) = memory {
-                    limits.push((
-                        "cgroup memory",
-                        parent.clone(),
-                        vec![("memory.limit_in_bytes", plan.memory_bytes.to_string())],
-                    ));
+                    let mut files = vec![("memory.limit_in_bytes", plan.memory_bytes.to_string())];
+                    // With swap accounting, memory and swap together within the limit (as v2's
+                    // `memory.swap.max` 0): the swap limit may never be below the memory one,
+                    // so it is lifted first, then set once the memory limit is.
+                    if parent.join(MEMSW).exists() {
+                        files.insert(0, (MEMSW, "-1".to_string()));
+                        files.push((MEMSW, plan.memory_bytes.to_string()));
+                    }
+                    limits.push(("cgroup memory", parent.clone(), files));
                 }
                 if let Some(parent) = pids {
                     limits.push((

@@ -628,7 +628,11 @@ fn a_write_scope_on_a_loop_images_backing_file_cannot_plant_set_id_files_in_its_
     let holder = format!("files.write:{}", other.display());
     let outcome = escape.run(&[&holder], "echo RAN");
     assert_refused_as_critical(&outcome, &holder);
-    assert!(object_reasons(&outcome, &holder).contains("may hold"));
+    let reasons = object_reasons(&outcome, &holder);
+    assert!(
+        reasons.contains(&format!("holds `{}`, a name of", alias.display())),
+        "{reasons}"
+    );
     std::fs::remove_file(&image).unwrap();
     let link = format!("files.write:{}", alias.display());
     let outcome = escape.run(&[&link], "echo RAN");
@@ -743,10 +747,18 @@ fn a_loop_image_attached_under_another_mount_namespaces_path_is_still_its_backin
     assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
     assert_refused_as_critical(&outcome, &scope);
     let reasons = object_reasons(&outcome, &scope);
+    let held = format!("holds `{}`, a name of", images.join("vm.img").display());
     assert!(
-        reasons.contains("may hold a name of") && reasons.contains(&device.0),
+        reasons.contains(&held) && reasons.contains(&device.0),
         "{reasons}"
     );
+    // A directory beside it on the same filesystem is searched and holds no name of it.
+    let beside = fs.path().join("beside");
+    std::fs::create_dir_all(&beside).unwrap();
+    let scope = format!("files.write:{}", beside.display());
+    let outcome = escape.run(&[&scope], "echo RAN");
+    assert_eq!(outcome.code(), Some(0), "{}", outcome.stderr());
+    assert!(outcome.stdout().contains("RAN"));
 }
 
 #[test]
@@ -784,14 +796,27 @@ fn a_loop_image_on_an_overlay_is_its_backing_file_through_the_overlays_upper_lay
     let Some(device) = LoopDevice::attach(&root.join("merged/disk.img")) else {
         return;
     };
-    let scope = format!("files.write:{}", root.join("upper").display());
-    let outcome = escape.run(&[&scope], "echo RAN");
-    assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
-    assert_refused_as_critical(&outcome, &scope);
-    let reasons = object_reasons(&outcome, &scope);
-    assert!(
-        reasons.contains("may hold a name of") && reasons.contains(&device.0),
-        "{reasons}"
-    );
+    // The upper directory holds the file's own copy (an inode of its own, found by the loop
+    // device's size), and the copy itself is it (attack pass 8).
+    let copy = root.join("upper/disk.img");
+    for (scope, why) in [
+        (
+            format!("files.write:{}", root.join("upper").display()),
+            format!("holds `{}`, a name of", copy.display()),
+        ),
+        (
+            format!("files.write:{}", copy.display()),
+            format!("`{}` is", copy.display()),
+        ),
+    ] {
+        let outcome = escape.run(&[&scope], "echo RAN");
+        assert!(!outcome.stdout().contains("RAN"), "{}", outcome.stdout());
+        assert_refused_as_critical(&outcome, &scope);
+        let reasons = object_reasons(&outcome, &scope);
+        assert!(
+            reasons.contains(&why) && reasons.contains(&device.0),
+            "{reasons}"
+        );
+    }
     drop(device);
 }

@@ -24,9 +24,9 @@ pub(super) struct Backing {
     path_is_here: bool,
     /// Its device and inode, when known.
     inode: Option<(u64, u64)>,
-    /// Its size, for a swap file this namespace cannot find (a file scope of that size may be
-    /// it).
-    size: Option<u64>,
+    /// The lengths a file holding it has (a loop device's size from its offset, a swap area's
+    /// with its header), for finding it where its names here have inodes of their own.
+    size: Option<(u64, u64)>,
     /// Where names of it may lie that cannot be seen.
     hidden: Hidden,
 }
@@ -48,12 +48,18 @@ enum User {
 enum Hidden {
     /// Nowhere: its one name is the path reported.
     Nowhere,
-    /// On these filesystems (device numbers): a hard link, a deleted or foreign path, an
-    /// overlay's layers.
-    On(Vec<u64>),
-    /// Anywhere: not even its inode is known.
-    Anywhere,
+    /// On its own filesystem, by the inode it has (a hard link, a deleted or foreign path): a
+    /// directory scope there is searched for that inode.
+    Links,
+    /// Anywhere, by names with inodes of their own (an overlay's layers, a filesystem this
+    /// namespace does not mount, an inode that cannot be learnt): any regular file of its size
+    /// may be it, and a directory scope is searched for one.
+    Elsewhere,
 }
+
+/// Entries of a directory scope searched for a file's inode at most; past it, the directory
+/// may hold the file.
+const MAX_SEARCH: usize = 20_000;
 
 const SYS_BLOCK: &str = "/sys/block";
 const PROC_SWAPS: &str = "/proc/swaps";
@@ -79,14 +85,18 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
             let stat = fs_err::metadata(&path).ok();
             let inode = stat.as_ref().map(|stat| (stat.dev(), stat.ino()));
             let hidden = match &stat {
-                None => Hidden::Anywhere,
+                None => Hidden::Elsewhere,
                 Some(stat) => hidden_names(&path, stat, mounts),
             };
             found.push(Backing {
                 user: User::Swap,
                 path_is_here: stat.is_some(),
                 inode,
-                size: size.parse::<u64>().ok().map(|kib| kib * 1024),
+                // `/proc/swaps` leaves out the header page, up to 64 KiB on any page size.
+                size: size
+                    .parse::<u64>()
+                    .ok()
+                    .map(|kib| (kib * 1024, kib * 1024 + 64 * 1024)),
                 hidden,
                 path,
             });
@@ -120,10 +130,29 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
         let hidden = match (&stat, inode) {
             (Some(stat), _) => hidden_names(Path::new(path), stat, mounts),
             // Its path names nothing here (deleted, another mount namespace's, a lazily
-            // unmounted tree's): any directory on its filesystem may hold a name of it.
-            (None, Some((dev, _))) => Hidden::On(vec![dev]),
-            (None, None) => Hidden::Anywhere,
+            // unmounted tree's), on a filesystem mounted here: a directory on it may hold a
+            // name of it. On one not mounted here (another namespace's overlay), anywhere.
+            (None, Some((dev, _)))
+                if mounts
+                    .iter()
+                    .any(|mount| mount.device == device_number(dev)) =>
+            {
+                Hidden::Links
+            }
+            (None, _) => Hidden::Elsewhere,
         };
+        // Its size from the loop device: 512-byte sectors from its offset.
+        let sectors = fs_err::read_to_string(dir.join("size"))
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok());
+        let offset = fs_err::read_to_string(dir.join("loop/offset"))
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let size = sectors.map(|sectors| {
+            let bytes = offset + sectors * 512;
+            (bytes, bytes + 511)
+        });
         found.push(Backing {
             user: User::Loop {
                 number: fs_err::read_to_string(dir.join("dev"))
@@ -135,7 +164,7 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
             path: PathBuf::from(path),
             path_is_here: stat.is_some(),
             inode,
-            size: None,
+            size,
             hidden,
         });
     }
@@ -145,31 +174,68 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
 /// Where names of the file at `path` (its metadata `stat`) may lie besides that path: its
 /// filesystem when it has more than one link, and each layer's of an overlay it is on.
 fn hidden_names(path: &Path, stat: &std::fs::Metadata, mounts: &[Mount]) -> Hidden {
-    let mut devices = Vec::new();
-    if stat.nlink() > 1 {
-        devices.push(stat.dev());
-    }
-    // The overlay it is on, if any (the mount holding it with the longest point).
-    if let Some(overlay) = mounts
+    // On an overlay (the mount holding it with the longest point), its layers' copies have
+    // inodes of their own.
+    let on_overlay = mounts
         .iter()
         .filter(|mount| path.starts_with(&mount.point))
         .max_by_key(|mount| mount.point.components().count())
-        .filter(|mount| mount.fstype == "overlay")
-    {
-        devices.push(stat.dev());
-        for (_, layer) in overlay.layers() {
-            if let Ok(layer) = fs_err::metadata(&layer) {
-                devices.push(layer.dev());
+        .is_some_and(|mount| mount.fstype == "overlay");
+    if on_overlay {
+        Hidden::Elsewhere
+    } else if stat.nlink() > 1 {
+        Hidden::Links
+    } else {
+        Hidden::Nowhere
+    }
+}
+
+/// A device number as the mount table writes it (`major:minor`).
+fn device_number(dev: u64) -> String {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    format!("{major}:{minor}")
+}
+
+/// What a search looks for.
+#[derive(Clone, Copy)]
+enum Wanted {
+    /// A name of this inode (on its device: other filesystems are not entered).
+    Inode(u64, u64),
+    /// A regular file of a length in this range.
+    Sized(u64, u64),
+}
+
+/// Where in `dir` a file that is `wanted` has a name, if anywhere; `Err` when the search could
+/// not be completed (too many entries, an unreadable directory), so the directory may hold it.
+/// Symlinks are not followed.
+fn search(dir: &Path, wanted: Wanted) -> Result<Option<PathBuf>, ()> {
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(next) = pending.pop() {
+        for entry in fs_err::read_dir(&next).map_err(|_| ())? {
+            let entry = entry.map_err(|_| ())?;
+            seen += 1;
+            if seen > MAX_SEARCH {
+                return Err(());
+            }
+            let metadata = entry.metadata().map_err(|_| ())?;
+            let hit = match wanted {
+                Wanted::Inode(dev, _) if metadata.dev() != dev => continue,
+                Wanted::Inode(_, ino) => metadata.ino() == ino && !metadata.is_dir(),
+                Wanted::Sized(low, high) => {
+                    metadata.is_file() && (low..=high).contains(&metadata.len())
+                }
+            };
+            if hit {
+                return Ok(Some(entry.path()));
+            }
+            if metadata.is_dir() {
+                pending.push(entry.path());
             }
         }
     }
-    devices.sort_unstable();
-    devices.dedup();
-    if devices.is_empty() {
-        Hidden::Nowhere
-    } else {
-        Hidden::On(devices)
-    }
+    Ok(None)
 }
 
 /// A `/proc/swaps` name with the kernel's octal escapes (`\040` for a space, `\134` for a
@@ -208,21 +274,44 @@ pub(super) fn backing_stores(
 ) {
     let directory = opened.kind() == ObjectKind::Directory;
     for file in backing {
+        let sized = |len: u64| {
+            file.size
+                .is_some_and(|(low, high)| (low..=high).contains(&len))
+        };
         let is = file.inode == Some((opened.dev(), opened.ino()))
-            || (file.inode.is_none()
+            || (file.hidden == Hidden::Elsewhere
                 && !directory
-                && file.size.is_some_and(|size| {
-                    fs_err::metadata(path).is_ok_and(|stat| stat.len() == size)
-                }));
+                && fs_err::metadata(path).is_ok_and(|stat| stat.is_file() && sized(stat.len())));
         let holds = std::iter::once(path)
             .chain(other_paths.iter().copied())
             .filter(|_| file.path_is_here)
             .find(|named| file.path.starts_with(named));
+        let mut found = None;
         let may_hold = directory
-            && match &file.hidden {
-                Hidden::Nowhere => false,
-                Hidden::On(devices) => devices.contains(&opened.dev()),
-                Hidden::Anywhere => true,
+            && match (&file.hidden, file.inode) {
+                (Hidden::Nowhere, _) => false,
+                (Hidden::Links, Some((dev, ino))) if dev == opened.dev() => {
+                    match search(path, Wanted::Inode(dev, ino)) {
+                        Ok(hit) => {
+                            found = hit;
+                            false
+                        }
+                        Err(()) => true,
+                    }
+                }
+                (Hidden::Links, Some(_)) => false,
+                // Any regular file of its size in the directory may be it.
+                (Hidden::Elsewhere, _) => match file.size {
+                    Some((low, high)) => match search(path, Wanted::Sized(low, high)) {
+                        Ok(hit) => {
+                            found = hit;
+                            false
+                        }
+                        Err(()) => true,
+                    },
+                    None => true,
+                },
+                (Hidden::Links, None) => true,
             };
         let shown = if file.path_is_here {
             format!("`{}`", file.path.display())
@@ -234,24 +323,28 @@ pub(super) fn backing_stores(
         };
         let what = if is {
             format!("`{}` is", path.display())
+        } else if let Some(name) = &found {
+            format!(
+                "`{}` holds `{}`, a name of {shown}, which is",
+                path.display(),
+                name.display()
+            )
         } else if let Some(named) = holds {
             format!("`{}` holds {shown},", named.display())
         } else if may_hold {
             format!(
-                "`{}` may hold a name of {shown}, whose names cannot all be seen here (a hard link, an overlay's layer, a path of another mount namespace), and which is",
+                "`{}` may hold a name of {shown}, whose names cannot all be seen here (an overlay's layer, more than {MAX_SEARCH} entries to search, an inode that cannot be learnt), and which is",
                 path.display()
             )
         } else {
             continue;
         };
+        // Where the file's inode is unknown, no directory can be ruled out or in: asked about.
+        let unknown = !is && holds.is_none() && found.is_none();
         let (risk, gives) = match &file.user {
             User::Swap => (
                 // Where not even its inode is known, a directory may hold it: asked about.
-                if file.hidden == Hidden::Anywhere && !is && holds.is_none() {
-                    Risk::High
-                } else {
-                    Risk::Critical
-                },
+                if unknown { Risk::High } else { Risk::Critical },
                 "an active swap file: the memory other processes had swapped out, secrets included"
                     .to_string(),
             ),
@@ -272,7 +365,14 @@ pub(super) fn backing_stores(
                 } else {
                     format!("mounted at {}", points.join(", "))
                 };
-                if *swap {
+                if unknown {
+                    (
+                        Risk::High,
+                        format!(
+                            "the backing file of `/dev/{device}`, {mounted}, whose inode cannot be learnt here (opening the loop device needs root), so no directory can be ruled out"
+                        ),
+                    )
+                } else if *swap {
                     (
                         Risk::Critical,
                         format!(
@@ -310,5 +410,12 @@ mod tests {
         assert_eq!(unescape(r"/srv/my\040swap"), "/srv/my swap");
         assert_eq!(unescape(r"/plain"), "/plain");
         assert_eq!(unescape(r"/odd\9"), r"/odd\9");
+    }
+
+    #[test]
+    fn device_numbers_read_as_the_mount_table_writes_them() {
+        assert_eq!(device_number(0xfe00), "254:0");
+        assert_eq!(device_number(0x2c), "0:44");
+        assert_eq!(device_number((259 << 8) | 5), "259:5");
     }
 }
