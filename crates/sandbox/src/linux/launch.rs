@@ -253,6 +253,11 @@ pub(crate) struct Prepared {
     rules: Vec<(CString, u64)>,
     seccomp: crate::linux::seccomp::Programs,
     plan: SandboxPlan,
+    /// The run's mount namespace, held open by the parent from the hold on: when the run ends,
+    /// its mounts are torn down when this launcher is dropped, not in the child's exit, so the
+    /// caller learns the exit status first and can drop the launcher while its records reach
+    /// the disk.
+    kept_mounts: std::sync::OnceLock<std::os::fd::OwnedFd>,
     mount_names: Vec<String>,
 }
 
@@ -373,6 +378,7 @@ impl Prepared {
             rules,
             seccomp,
             plan: plan.clone(),
+            kept_mounts: std::sync::OnceLock::new(),
             mount_names,
         })
     }
@@ -400,6 +406,10 @@ impl Prepared {
                 source: io::Error::other("the child did not stop before exec"),
             }));
         };
+        // Best effort: without it the child's exit tears its mounts down, as before.
+        if let Ok(namespace) = fs_err::File::open(format!("/proc/{}/ns/mnt", running.pid())) {
+            let _ = self.kept_mounts.set(namespace.into_file().into());
+        }
         Ok(Held {
             prepared: self,
             running,
