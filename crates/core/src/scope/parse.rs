@@ -179,7 +179,7 @@ const LIBC_ENV: [&str; 14] = [
 ];
 
 /// Variables interpreters and shells read to load or run code first.
-const INTERPRETER_ENV: [&str; 35] = [
+const INTERPRETER_ENV: [&str; 44] = [
     "BASH_ENV",
     "ENV",
     "ZDOTDIR",
@@ -214,6 +214,15 @@ const INTERPRETER_ENV: [&str; 35] = [
     "JDK_JAVA_OPTIONS",
     "LUA_INIT",
     "LUA_PATH",
+    "LUA_INIT_5_4",
+    "LUA_PATH_5_4",
+    "LUA_CPATH_5_4",
+    "GIT_PROXY_COMMAND",
+    "GIT_EXTERNAL_DIFF",
+    "SHELLOPTS",
+    "PS4",
+    "DOTNET_STARTUP_HOOKS",
+    "PHPRC",
     "GIT_EXEC_PATH",
 ];
 

@@ -281,6 +281,26 @@ const TABLE: &[(&str, Expected)] = &[
         "secrets.read:BASH_ENV",
         Err("an interpreter or shell reads it"),
     ),
+    (
+        "secrets.read:OPENSSL_CONF",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:PYTHONUSERBASE",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:GIT_CONFIG_KEY_0",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:DOTNET_STARTUP_HOOKS",
+        Err("an interpreter or shell reads it"),
+    ),
+    (
+        "secrets.read:LUA_INIT_5_4",
+        Err("an interpreter or shell reads it"),
+    ),
     ("secrets.read:PATHS", Ok(("secrets.read:PATHS", Risk::High))),
     // unix.connect: one socket, by absolute path; high by default, critical where sensitive
     (
