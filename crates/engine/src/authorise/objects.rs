@@ -40,7 +40,7 @@ struct Known {
 }
 
 use backing::{Backing, backing_files, backing_stores};
-use mount::{Mount, parse_mountinfo, shown_through};
+use mount::{Mount, mount_holding, parse_mountinfo, shown_through};
 
 mod backing;
 mod mount;
@@ -444,12 +444,7 @@ fn mounted_inside(path: &Path, known: &[Known], mounts: &[Mount], findings: &mut
 /// it (a mount of a directory the path holds).
 fn mounted_from(path: &Path, mounts: &[Mount], findings: &mut Vec<Finding>) {
     // The mount the path is on: the deepest mount point above it, the last mounted there.
-    let Some((on, under)) = mounts
-        .iter()
-        .enumerate()
-        .filter(|(_, mount)| path.starts_with(&mount.point))
-        .max_by_key(|(index, mount)| (mount.point.components().count(), *index))
-    else {
+    let Some((on, under)) = mount_holding(path, mounts) else {
         return;
     };
     let rest = path.strip_prefix(&under.point).unwrap_or(Path::new(""));

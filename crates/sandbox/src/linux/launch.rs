@@ -348,30 +348,18 @@ impl Prepared {
                     (resource, limit.value)
                 })
                 .collect(),
-            user_ns_limits: plan
-                .user_ns_limits
-                .iter()
-                .map(|limit| {
-                    Ok((
-                        cstring(format!(
-                            "{}/{}",
-                            crate::linux::facts::USER_NS_SYSCTLS,
-                            limit.counter.file_name()
-                        ))?,
-                        limit.value.to_string().into_bytes(),
-                    ))
-                })
-                .collect::<Result<_, SandboxError>>()?,
-            ipc_limits: plan
-                .ipc_limits
-                .iter()
-                .map(|limit| {
-                    Ok((
-                        cstring(format!("/proc/sys/kernel/{}", limit.counter.file_name()))?,
-                        limit.value.to_string().into_bytes(),
-                    ))
-                })
-                .collect::<Result<_, SandboxError>>()?,
+            user_ns_limits: sysctl_writes(
+                crate::linux::facts::USER_NS_SYSCTLS,
+                plan.user_ns_limits
+                    .iter()
+                    .map(|limit| (limit.counter.file_name(), limit.value)),
+            )?,
+            ipc_limits: sysctl_writes(
+                "/proc/sys/kernel",
+                plan.ipc_limits
+                    .iter()
+                    .map(|limit| (limit.counter.file_name(), limit.value)),
+            )?,
             memfd_noexec: plan.memfd_noexec,
             workdir: cstring(plan.workdir.as_os_str().as_bytes())?,
             ruleset,
@@ -827,3 +815,18 @@ mod running;
 use child::child;
 pub(crate) use running::Running;
 pub use running::Stream;
+
+/// The files under `dir` the child writes each value to, as decimal text.
+fn sysctl_writes<'a>(
+    dir: &str,
+    limits: impl Iterator<Item = (&'a str, u64)>,
+) -> Result<Vec<(CString, Vec<u8>)>, SandboxError> {
+    limits
+        .map(|(name, value)| {
+            Ok((
+                cstring(format!("{dir}/{name}"))?,
+                value.to_string().into_bytes(),
+            ))
+        })
+        .collect()
+}

@@ -282,12 +282,7 @@ pub(crate) fn compile(
                 .ok_or_else(|| CompileError::UnknownSyscall {
                     name: (*name).to_string(),
                 })?;
-            let action = if rule.exec_limited && exec == ExecMemory::Any {
-                SeccompAction::Allow
-            } else {
-                rule.action
-            };
-            numbered.push((number, name, action));
+            numbered.push((number, name, rule.action_for(exec)));
         }
     }
     numbered.sort_by_key(|(number, _, _)| *number);

@@ -126,6 +126,16 @@ impl Arch {
 }
 
 impl SeccompRule {
+    /// What the rule does for a run under `exec`: an `exec_limited` rule allows its syscalls
+    /// unchecked under [`ExecMemory::Any`].
+    pub fn action_for(&self, exec: ExecMemory) -> SeccompAction {
+        if self.exec_limited && exec == ExecMemory::Any {
+            SeccompAction::Allow
+        } else {
+            self.action
+        }
+    }
+
     /// Whether the rule applies on the architecture this binary was built for.
     pub fn applies_here(&self) -> bool {
         self.arch.is_empty() || Arch::current().is_some_and(|arch| self.arch.contains(&arch))
@@ -141,14 +151,8 @@ impl SeccompTable {
     /// What the rules do for a run under `exec` (an `exec_limited` rule allows its syscalls
     /// unchecked under [`ExecMemory::Any`]).
     fn actions_here(&self, exec: ExecMemory) -> impl Iterator<Item = (usize, SeccompAction)> {
-        self.rules_here().map(move |rule| {
-            let action = if rule.exec_limited && exec == ExecMemory::Any {
-                SeccompAction::Allow
-            } else {
-                rule.action
-            };
-            (rule.syscalls.len(), action)
-        })
+        self.rules_here()
+            .map(move |rule| (rule.syscalls.len(), rule.action_for(exec)))
     }
 
     /// How many syscalls may run on this architecture under `exec` (some only with allowed

@@ -8,7 +8,7 @@
 //! it can be (`LOOP_GET_STATUS64`), and where its names cannot all be seen, any directory on a
 //! filesystem that could hold one of them is rated as if it did.
 
-use super::Mount;
+use super::{Mount, mount_holding};
 use aegisclaw_core::scope::{Risk, ScopeKind};
 use aegisclaw_sandbox::path::{ObjectKind, OpenedPath};
 use std::os::unix::fs::MetadataExt as _;
@@ -142,14 +142,8 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
             (None, _) => Hidden::Elsewhere,
         };
         // Its size from the loop device: 512-byte sectors from its offset.
-        let sectors = fs_err::read_to_string(dir.join("size"))
-            .ok()
-            .and_then(|text| text.trim().parse::<u64>().ok());
-        let offset = fs_err::read_to_string(dir.join("loop/offset"))
-            .ok()
-            .and_then(|text| text.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let size = sectors.map(|sectors| {
+        let offset = read_number(&dir.join("loop/offset")).unwrap_or(0);
+        let size = read_number(&dir.join("size")).map(|sectors| {
             let bytes = offset + sectors * 512;
             (bytes, bytes + 511)
         });
@@ -171,16 +165,18 @@ pub(super) fn backing_files(mounts: &[Mount]) -> Vec<Backing> {
     found
 }
 
+/// A number the kernel keeps in a sysfs file.
+fn read_number(path: &Path) -> Option<u64> {
+    fs_err::read_to_string(path).ok()?.trim().parse().ok()
+}
+
 /// Where names of the file at `path` (its metadata `stat`) may lie besides that path: its
 /// filesystem when it has more than one link, and each layer's of an overlay it is on.
 fn hidden_names(path: &Path, stat: &std::fs::Metadata, mounts: &[Mount]) -> Hidden {
     // On an overlay (the mount holding it with the longest point), its layers' copies have
     // inodes of their own.
-    let on_overlay = mounts
-        .iter()
-        .filter(|mount| path.starts_with(&mount.point))
-        .max_by_key(|mount| mount.point.components().count())
-        .is_some_and(|mount| mount.fstype == "overlay");
+    let on_overlay =
+        mount_holding(path, mounts).is_some_and(|(_, mount)| mount.fstype == "overlay");
     if on_overlay {
         Hidden::Elsewhere
     } else if stat.nlink() > 1 {
@@ -286,33 +282,25 @@ pub(super) fn backing_stores(
             .chain(other_paths.iter().copied())
             .filter(|_| file.path_is_here)
             .find(|named| file.path.starts_with(named));
-        let mut found = None;
-        let may_hold = directory
-            && match (&file.hidden, file.inode) {
-                (Hidden::Nowhere, _) => false,
-                (Hidden::Links, Some((dev, ino))) if dev == opened.dev() => {
-                    match search(path, Wanted::Inode(dev, ino)) {
-                        Ok(hit) => {
-                            found = hit;
-                            false
-                        }
-                        Err(()) => true,
-                    }
-                }
-                (Hidden::Links, Some(_)) => false,
-                // Any regular file of its size in the directory may be it.
-                (Hidden::Elsewhere, _) => match file.size {
-                    Some((low, high)) => match search(path, Wanted::Sized(low, high)) {
-                        Ok(hit) => {
-                            found = hit;
-                            false
-                        }
-                        Err(()) => true,
-                    },
-                    None => true,
-                },
-                (Hidden::Links, None) => true,
-            };
+        // What a directory scope is searched for: a name of the inode on its filesystem, or
+        // any regular file of its size; `Err` when it cannot be (may hold it).
+        let wanted = match (&file.hidden, file.inode, file.size) {
+            _ if !directory => Ok(None),
+            (Hidden::Nowhere, ..) => Ok(None),
+            (Hidden::Links, Some((dev, ino)), _) if dev == opened.dev() => {
+                Ok(Some(Wanted::Inode(dev, ino)))
+            }
+            (Hidden::Links, Some(_), _) => Ok(None),
+            (Hidden::Elsewhere, _, Some((low, high))) => Ok(Some(Wanted::Sized(low, high))),
+            (Hidden::Links | Hidden::Elsewhere, ..) => Err(()),
+        };
+        let (found, may_hold) = match wanted.and_then(|wanted| match wanted {
+            Some(wanted) => search(path, wanted),
+            None => Ok(None),
+        }) {
+            Ok(found) => (found, false),
+            Err(()) => (None, true),
+        };
         let shown = if file.path_is_here {
             format!("`{}`", file.path.display())
         } else {

@@ -81,17 +81,23 @@ fn split_layers(value: &str) -> impl Iterator<Item = PathBuf> {
 /// the system as this process sees it, whose paths the table names) and each mount inside it,
 /// an overlay's layers (the part of each the path names) to rate as the scope, and a mount
 /// whose type the table rates (a kernel interface, FUSE) as that.
+/// The mount `path` is on: the deepest mount point above it, the last mounted there; with its
+/// index in `mounts`.
+pub(super) fn mount_holding<'m>(path: &Path, mounts: &'m [Mount]) -> Option<(usize, &'m Mount)> {
+    mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, mount)| path.starts_with(&mount.point))
+        .max_by_key(|(index, mount)| (mount.point.components().count(), *index))
+}
+
 pub(in crate::authorise) fn shown_through(
     path: &Path,
     mounts: &[Mount],
     layers: &mut Vec<Finding>,
     direct: &mut Vec<(Risk, String)>,
 ) {
-    let holding = mounts
-        .iter()
-        .enumerate()
-        .filter(|(_, mount)| path.starts_with(&mount.point))
-        .max_by_key(|(index, mount)| (mount.point.components().count(), *index))
+    let holding = mount_holding(path, mounts)
         .map(|(_, mount)| mount)
         .filter(|mount| mount.point != Path::new("/"));
     let inside = mounts

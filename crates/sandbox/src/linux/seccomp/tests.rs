@@ -69,11 +69,7 @@ fn numbered_for(exec: ExecMemory) -> Vec<(u32, &'static str, SeccompAction)> {
     seccomp_table()
         .rules_here()
         .flat_map(|rule| {
-            let action = if rule.exec_limited && exec == ExecMemory::Any {
-                SeccompAction::Allow
-            } else {
-                rule.action
-            };
+            let action = rule.action_for(exec);
             rule.syscalls
                 .iter()
                 .map(move |name| (number(name), *name, action))
