@@ -246,6 +246,12 @@ fn ask_in_terminal_to_run(escape: &Escape, argv: &[&str]) -> PtySession {
     spawn_command(command, Some(20_000)).unwrap()
 }
 
+/// The home's `approvals/grants.json`.
+fn grants_json(escape: &Escape) -> serde_json::Value {
+    let text = std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Answers "always" at the prompt on screen, and "yes" to remembering it.
 fn answer_always(session: &mut PtySession) {
     session.exp_string("\x1b[?25h").unwrap();
@@ -276,10 +282,7 @@ fn always_allow_for_one_ad_hoc_command_does_not_cover_another() {
     answer_always(&mut session);
     session.exp_string("RAN-A").unwrap();
     session.exp_eof().unwrap();
-    let grants: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
-    )
-    .unwrap();
+    let grants = grants_json(&escape);
     let grant = &grants["grants"][0];
     assert_eq!(
         grant["argv"],
@@ -348,10 +351,7 @@ fn an_always_grant_for_a_directory_an_interpreter_runs_does_not_cover_it_once_ed
     answer_always(&mut session);
     session.exp_string("RAN-A").unwrap();
     session.exp_eof().unwrap();
-    let grants: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
-    )
-    .unwrap();
+    let grants = grants_json(&escape);
     let files = grants["grants"][0]["files"].to_string();
     assert!(
         files.contains(&format!("{}\"", app.canonicalize().unwrap().display())),
@@ -400,10 +400,7 @@ fn an_always_grant_for_a_script_does_not_cover_the_script_once_edited() {
         answer_always(&mut session);
         session.exp_string("RAN-A").unwrap();
         session.exp_eof().unwrap();
-        let grants: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(escape.env.home().join("approvals/grants.json")).unwrap(),
-        )
-        .unwrap();
+        let grants = grants_json(&escape);
         let files = &grants["grants"][0]["files"];
         let script_path = script.canonicalize().unwrap();
         assert!(
